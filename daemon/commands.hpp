@@ -1,0 +1,15 @@
+// Subcommands of the `deepclean` binary. Each group lives in its own cmd_*.cpp and adds itself to
+// the CLI11 application; main.cpp only lists the groups.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace deepclean::cli {
+
+// Each register function adds one or more subcommands. A subcommand's callback stores its exit
+// status in `exit_code` (0 = success); errors are reported on stderr as one line naming the file.
+void register_frame_commands(CLI::App& app, int& exit_code);
+
+}  // namespace deepclean::cli

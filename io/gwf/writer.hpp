@@ -1,0 +1,27 @@
+// Version-8 frame file writer (digest §11 checklist) with atomic publish.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "io/gwf/frame.hpp"
+
+namespace deepclean::gwf {
+
+struct WriteOptions {
+  Compression compression = Compression::Zlib;  // raw is kept when compression does not shrink
+  int zlib_level = 6;
+};
+
+// The bytes of a v8 file holding `frames` (FrameH, FrDetector, FrHistory, one FrAdcData/FrProcData/
+// FrSimData per channel each followed by its FrVect, FrEndOfFrame; then FrTOC and FrEndOfFile;
+// CRCs on every structure and on the file).
+std::vector<std::byte> encode_frames(const std::vector<Frame>& frames, const WriteOptions& options = {});
+
+// Atomic publish: writes `<dir>/.<name>.tmp`, fsyncs, renames to `path`, fsyncs the directory.
+// Throws std::system_error naming the path on any failure (the temporary file is removed).
+void write_frame_file(const std::string& path, const std::vector<Frame>& frames,
+                      const WriteOptions& options = {});
+
+}  // namespace deepclean::gwf

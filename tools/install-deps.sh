@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package deepclean needs to build, test, benchmark and run its demo.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang
+  # libraries linked by deepclean
+  libtorch-dev          # LibTorch 1.13 (CPU): model runner and trainer
+  libyaml-cpp-dev       # configuration and model bundle files
+  libspdlog-dev libfmt-dev  # logging
+  libboost-dev          # Boost.Asio (header-only) for the inotify/timer event loop
+  libsystemd-dev        # sd_notify, journald
+  zlib1g-dev            # frame compression (codes 1 and 3)
+  nlohmann-json3-dev    # JSON output of `deepclean frame dump --json`
+  libcli11-dev          # command line: subcommands, options, help
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer target for the frame reader
+  systemd               # systemd-analyze for unit verification
+  # Python oracles (scipy) and test-model export (torch); plotting for the demo report
+  python3 python3-numpy python3-scipy python3-torch python3-yaml python3-matplotlib
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

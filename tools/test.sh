@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The project's whole test run, as CI runs it (.ci/run calls exactly this):
+#   1. install the Debian packages (tools/install-deps.sh),
+#   2. build everything with warnings as errors and run every test through ctest,
+#   3. rebuild the torch-free libraries and their tests with ASan + UBSan and run them,
+#   4. build the frame-reader fuzzer with clang/libFuzzer and run it briefly.
+# Tests that need ../shared/data/gwf or Debian's python3 with scipy/torch skip with a message
+# when those are absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+bash tools/install-deps.sh
+
+echo "== build (warnings are errors) =="
+cmake -S . -B build -G Ninja -DDEEPCLEAN_WERROR=ON
+cmake --build build -j "$JOBS"
+echo "== tests =="
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+echo "== ASan/UBSan build of the torch-free code =="
+cmake -S . -B build-asan -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE=ON \
+  -DDEEPCLEAN_WITH_TORCH=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+cmake --build build-asan -j "$JOBS"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+
+if [ -f fuzz/fuzz_gwf_reader.cpp ]; then
+  echo "== fuzz the frame reader for ${FUZZ_SECONDS} s =="
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DDEEPCLEAN_FUZZ=ON -DDEEPCLEAN_WITH_TORCH=OFF \
+    -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build-fuzz -j "$JOBS" --target fuzz_gwf_reader
+  bash fuzz/run.sh build-fuzz/fuzz/fuzz_gwf_reader "$FUZZ_SECONDS"
+fi
+echo "== all tests passed =="
