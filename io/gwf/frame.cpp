@@ -1,6 +1,7 @@
 #include "io/gwf/frame.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace deepclean::gwf {
 
@@ -65,5 +66,118 @@ FormatError::FormatError(std::string file, std::uint64_t offset, std::string str
       offset_(offset),
       structure_(std::move(structure)),
       reason_(std::move(reason)) {}
+
+}  // namespace deepclean::gwf
+
+namespace deepclean::gwf {
+namespace {
+
+template <typename T>
+constexpr DataType type_of();
+template <> constexpr DataType type_of<std::int8_t>() { return DataType::Int8; }
+template <> constexpr DataType type_of<std::int16_t>() { return DataType::Int16; }
+template <> constexpr DataType type_of<double>() { return DataType::Float64; }
+template <> constexpr DataType type_of<float>() { return DataType::Float32; }
+template <> constexpr DataType type_of<std::int32_t>() { return DataType::Int32; }
+template <> constexpr DataType type_of<std::int64_t>() { return DataType::Int64; }
+template <> constexpr DataType type_of<std::complex<float>>() { return DataType::Complex64; }
+template <> constexpr DataType type_of<std::complex<double>>() { return DataType::Complex128; }
+template <> constexpr DataType type_of<std::uint16_t>() { return DataType::UInt16; }
+template <> constexpr DataType type_of<std::uint32_t>() { return DataType::UInt32; }
+template <> constexpr DataType type_of<std::uint64_t>() { return DataType::UInt64; }
+template <> constexpr DataType type_of<std::uint8_t>() { return DataType::UInt8; }
+
+template <typename T>
+double load_real(const std::byte* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+    return static_cast<double>(v.real());
+  } else {
+    return static_cast<double>(v);
+  }
+}
+
+}  // namespace
+
+std::uint64_t Vect::size() const {
+  if (type == DataType::String) return strings.size();
+  const std::size_t w = word_size(type);
+  return w == 0 ? 0 : data.size() / w;
+}
+
+double Vect::real_at(std::uint64_t i) const {
+  if (i >= size()) throw std::out_of_range("Vect::real_at: index past the end of " + name);
+  const std::byte* p = data.data() + i * word_size(type);
+  switch (type) {
+    case DataType::Int8: return load_real<std::int8_t>(p);
+    case DataType::Int16: return load_real<std::int16_t>(p);
+    case DataType::Float64: return load_real<double>(p);
+    case DataType::Float32: return load_real<float>(p);
+    case DataType::Int32: return load_real<std::int32_t>(p);
+    case DataType::Int64: return load_real<std::int64_t>(p);
+    case DataType::Complex64: return load_real<std::complex<float>>(p);
+    case DataType::Complex128: return load_real<std::complex<double>>(p);
+    case DataType::UInt16: return load_real<std::uint16_t>(p);
+    case DataType::UInt32: return load_real<std::uint32_t>(p);
+    case DataType::UInt64: return load_real<std::uint64_t>(p);
+    case DataType::UInt8: return load_real<std::uint8_t>(p);
+    case DataType::String: break;
+  }
+  throw std::logic_error("Vect::real_at: string vector " + name);
+}
+
+std::vector<double> Vect::to_double() const {
+  const std::uint64_t n = size();
+  std::vector<double> out(n);
+  for (std::uint64_t i = 0; i < n; ++i) out[i] = real_at(i);
+  return out;
+}
+
+template <typename T>
+const T* Vect::as() const {
+  if (type != type_of<T>()) throw std::logic_error("Vect::as: type mismatch for " + name);
+  return reinterpret_cast<const T*>(data.data());
+}
+
+template <typename T>
+T* Vect::as_mut() {
+  if (type != type_of<T>()) throw std::logic_error("Vect::as_mut: type mismatch for " + name);
+  return reinterpret_cast<T*>(data.data());
+}
+
+template <typename T>
+Vect Vect::make(std::string vect_name, const std::vector<T>& values, double sample_rate,
+                std::string y_unit) {
+  Vect v;
+  v.name = std::move(vect_name);
+  v.type = type_of<T>();
+  v.nx = {values.size()};
+  v.dx = {1.0 / sample_rate};
+  v.start_x = {0.0};
+  v.unit_x = {"s"};
+  v.unit_y = std::move(y_unit);
+  v.data.resize(values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(v.data.data(), values.data(), v.data.size());
+  return v;
+}
+
+#define DEEPCLEAN_GWF_INSTANTIATE(T)                                                          \
+  template const T* Vect::as<T>() const;                                                      \
+  template T* Vect::as_mut<T>();                                                              \
+  template Vect Vect::make<T>(std::string, const std::vector<T>&, double, std::string);
+DEEPCLEAN_GWF_INSTANTIATE(std::int8_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::int16_t)
+DEEPCLEAN_GWF_INSTANTIATE(double)
+DEEPCLEAN_GWF_INSTANTIATE(float)
+DEEPCLEAN_GWF_INSTANTIATE(std::int32_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::int64_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::complex<float>)
+DEEPCLEAN_GWF_INSTANTIATE(std::complex<double>)
+DEEPCLEAN_GWF_INSTANTIATE(std::uint16_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::uint32_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::uint64_t)
+DEEPCLEAN_GWF_INSTANTIATE(std::uint8_t)
+#undef DEEPCLEAN_GWF_INSTANTIATE
 
 }  // namespace deepclean::gwf
