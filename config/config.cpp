@@ -1,0 +1,415 @@
+#include "config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace deepclean::config {
+
+const char* method_name(BandpassMethod m) {
+  switch (m) {
+    case BandpassMethod::None: return "none";
+    case BandpassMethod::Causal: return "causal";
+    case BandpassMethod::Window: return "window";
+  }
+  return "unknown";
+}
+
+ConfigError::ConfigError(std::string where, std::string message, std::string hint)
+    : std::runtime_error(where + ": " + message + (hint.empty() ? "" : " (hint: " + hint + ")")),
+      where_(std::move(where)),
+      hint_(std::move(hint)) {}
+
+namespace {
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// A YAML mapping whose keys must all be known: every get*() marks a key as used, and finish()
+// rejects the rest, suggesting the closest known key (a typo is the usual cause).
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path, const std::string& file)
+      : node_(node), path_(std::move(path)), file_(file) {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) {
+      throw error(node_, "`" + display() + "` must be a mapping of keys to values");
+    }
+  }
+
+  std::string where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return file_;
+    return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  std::string where() const { return where(node_); }
+  ConfigError error(const YAML::Node& n, const std::string& msg, const std::string& hint = {}) const {
+    return ConfigError(where(n), msg, hint);
+  }
+  std::string key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  std::string display() const { return path_.empty() ? "(top level)" : path_; }
+
+  YAML::Node child(const std::string& key) {
+    known_.insert(key);
+    if (!node_ || !node_.IsMap()) return YAML::Node();
+    return node_[key];
+  }
+  bool has(const std::string& key) {
+    const YAML::Node n = child(key);
+    return n && !n.IsNull();
+  }
+  Section section(const std::string& key) { return Section(child(key), key_path(key), file_); }
+
+  std::string str(const std::string& key, const std::string& fallback, bool required = false) {
+    const YAML::Node n = child(key);
+    if (!n || n.IsNull()) {
+      if (required) {
+        throw ConfigError(where(), "missing required key `" + key_path(key) + "`",
+                          "add `" + key + ": ...` under `" + display() + "`");
+      }
+      return fallback;
+    }
+    if (!n.IsScalar()) throw error(n, "`" + key_path(key) + "` must be a string");
+    return n.Scalar();
+  }
+
+  double number(const std::string& key, double fallback) {
+    const YAML::Node n = child(key);
+    if (!n || n.IsNull()) return fallback;
+    if (!n.IsScalar()) throw error(n, "`" + key_path(key) + "` must be a number");
+    const std::string& s = n.Scalar();
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != s.size() || s.empty() || !std::isfinite(v)) {
+      throw error(n, "`" + key_path(key) + "` must be a finite number, got `" + s + "`");
+    }
+    return v;
+  }
+
+  long long integer(const std::string& key, long long fallback) {
+    const YAML::Node n = child(key);
+    if (!n || n.IsNull()) return fallback;
+    if (!n.IsScalar()) throw error(n, "`" + key_path(key) + "` must be an integer");
+    const std::string& s = n.Scalar();
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &used, 0);  // base 0: 3, 0x3 and 0b.. (not supported) alike
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != s.size() || s.empty()) {
+      throw error(n, "`" + key_path(key) + "` must be an integer, got `" + s + "`");
+    }
+    return v;
+  }
+
+  bool boolean(const std::string& key, bool fallback) {
+    const YAML::Node n = child(key);
+    if (!n || n.IsNull()) return fallback;
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      throw error(n, "`" + key_path(key) + "` must be true or false");
+    }
+    return v;
+  }
+
+  // Rejects keys nobody asked for.
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (known_.count(key)) continue;
+      std::string best;
+      std::size_t best_d = 3;  // suggest only close matches
+      for (const auto& k : known_) {
+        const std::size_t d = edit_distance(key, k);
+        if (d < best_d) {
+          best_d = d;
+          best = k;
+        }
+      }
+      std::string known_list;
+      for (const auto& k : known_) known_list += (known_list.empty() ? "" : ", ") + k;
+      throw ConfigError(where(kv.first), "unknown key `" + key_path(key) + "`",
+                        best.empty() ? "known keys here: " + known_list
+                                     : "did you mean `" + best + "`?");
+    }
+  }
+
+  const YAML::Node& node() const { return node_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> known_;
+};
+
+void require(bool ok, const Section& s, const YAML::Node& n, const std::string& msg,
+             const std::string& hint = {}) {
+  if (!ok) throw s.error(n ? n : s.node(), msg, hint);
+}
+
+std::string resolve_path(const std::string& p, const std::string& base_dir) {
+  if (p.empty() || p.front() == '/' || base_dir.empty()) return p;
+  return base_dir + "/" + p;
+}
+
+FrameSource read_source(Section& s, const std::string& ifo, const std::string& base_dir) {
+  FrameSource f;
+  f.directory = resolve_path(s.str("directory", "", true), base_dir);
+  f.frame_type = s.str("frame_type", "", true);
+  require(f.frame_type.find('-') == std::string::npos, s, s.child("frame_type"),
+          "`" + s.key_path("frame_type") + "` must not contain '-' (T050017 names are split on it)");
+  f.observatory = s.str("observatory", ifo.substr(0, 1));
+  require(!f.observatory.empty() && f.observatory.find('-') == std::string::npos, s,
+          s.child("observatory"), "`" + s.key_path("observatory") + "` must be letters such as H");
+  return f;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    const std::string where = e.mark.is_null() ? source_name
+                                               : source_name + ":" + std::to_string(e.mark.line + 1) +
+                                                     ":" + std::to_string(e.mark.column + 1);
+    throw ConfigError(where, "not valid YAML: " + e.msg);
+  }
+  if (!root || root.IsNull()) throw ConfigError(source_name, "the configuration is empty");
+
+  Config c;
+  c.source_file = source_name;
+  const std::size_t slash = source_name.rfind('/');
+  const std::string base_dir = slash == std::string::npos ? "." : source_name.substr(0, slash);
+
+  Section top(root, "", source_name);
+  c.ifo = top.str("ifo", "", true);
+  require(std::regex_match(c.ifo, std::regex("[A-Z][0-9A-Z]")), top, top.child("ifo"),
+          "`ifo` must be an interferometer prefix such as H1, L1, V1 or K1, got `" + c.ifo + "`");
+
+  {
+    Section in = top.section("input");
+    require(in.node() && in.node().IsMap(), top, root, "missing required section `input`");
+    Section strain = in.section("strain");
+    require(strain.node() && strain.node().IsMap(), in, in.node(),
+            "missing required section `input.strain`");
+    c.strain_channel = strain.str("channel", "", true);
+    c.strain_source = read_source(strain, c.ifo, base_dir);
+    strain.finish();
+    if (in.has("witness")) {
+      Section w = in.section("witness");
+      c.witness_source = read_source(w, c.ifo, base_dir);
+      w.finish();
+    } else {
+      c.witness_source = c.strain_source;
+    }
+    if (in.has("state_vector")) {
+      Section sv = in.section("state_vector");
+      StateMask m;
+      m.channel = sv.str("channel", "", true);
+      const long long mask = sv.integer("mask", -1);
+      require(mask >= 1 && mask <= 0xFFFFFFFFLL, sv, sv.child("mask"),
+              "`input.state_vector.mask` must be an integer in 1 … 4294967295",
+              "e.g. 3 requires bits 0 (HOFT_OK) and 1 (OBSERVATION_INTENT)");
+      m.mask = static_cast<std::uint32_t>(mask);
+      c.state = m;
+      sv.finish();
+    }
+    c.timeout_seconds = in.number("timeout_seconds", c.timeout_seconds);
+    require(c.timeout_seconds > 0 && c.timeout_seconds <= 3600, in, in.child("timeout_seconds"),
+            "`input.timeout_seconds` must be in (0, 3600]");
+    c.poll = in.boolean("poll", c.poll);
+    c.poll_interval_seconds = in.number("poll_interval_seconds", c.poll_interval_seconds);
+    require(c.poll_interval_seconds > 0 && c.poll_interval_seconds <= 10, in,
+            in.child("poll_interval_seconds"), "`input.poll_interval_seconds` must be in (0, 10]");
+    const std::string start = in.str("start", "resume");
+    if (start == "resume") {
+      c.start = StartFrom::Resume;
+    } else if (start == "newest") {
+      c.start = StartFrom::Newest;
+    } else {
+      const long long gps = in.integer("start", 0);
+      require(gps > 0, in, in.child("start"),
+              "`input.start` must be resume, newest or a GPS second");
+      c.start = StartFrom::Gps;
+      c.start_gps = static_cast<std::uint64_t>(gps);
+    }
+    in.finish();
+  }
+
+  {
+    Section out = top.section("output");
+    require(out.node() && out.node().IsMap(), top, root, "missing required section `output`");
+    c.output_directory = resolve_path(out.str("directory", "", true), base_dir);
+    c.output_frame_type = out.str("frame_type", c.strain_source.frame_type + "_DEEPCLEAN");
+    require(c.output_frame_type.find('-') == std::string::npos, out, out.child("frame_type"),
+            "`output.frame_type` must not contain '-'");
+    c.output_channel = out.str("channel", c.strain_channel + "_DEEPCLEAN");
+    c.noise_channel = out.str("noise_channel", "");
+    c.state_vector_channel = out.str("state_vector_channel", c.ifo + ":DEEPCLEAN-STATE_VECTOR");
+    const YAML::Node pt = out.child("passthrough");
+    if (pt && !pt.IsNull()) {
+      require(pt.IsSequence(), out, pt, "`output.passthrough` must be a list of channel names");
+      for (const auto& n : pt) {
+        require(n.IsScalar(), out, n, "`output.passthrough` entries must be channel names");
+        c.passthrough.push_back(n.Scalar());
+      }
+    }
+    c.compression = out.str("compression", c.compression);
+    require(c.compression == "raw" || c.compression == "zlib", out, out.child("compression"),
+            "`output.compression` must be raw or zlib");
+    c.zlib_level = static_cast<int>(out.integer("zlib_level", c.zlib_level));
+    require(c.zlib_level >= 1 && c.zlib_level <= 9, out, out.child("zlib_level"),
+            "`output.zlib_level` must be in 1 … 9");
+    c.retention_seconds = out.number("retention_seconds", c.retention_seconds);
+    require(c.retention_seconds >= 0, out, out.child("retention_seconds"),
+            "`output.retention_seconds` must be ≥ 0 (0 keeps every frame)");
+    std::set<std::string> names{c.output_channel, c.state_vector_channel};
+    require(names.size() == 2 && c.noise_channel != c.output_channel &&
+                c.noise_channel != c.state_vector_channel,
+            out, out.node(), "output channel names must differ from each other");
+    out.finish();
+  }
+
+  {
+    Section m = top.section("model");
+    require(m.node() && m.node().IsMap(), top, root, "missing required section `model`");
+    c.bundle = resolve_path(m.str("bundle", "", true), base_dir);
+    c.device = m.str("device", c.device);
+    require(std::regex_match(c.device, std::regex("cpu|cuda(:[0-9]+)?")), m, m.child("device"),
+            "`model.device` must be cpu, cuda or cuda:N, got `" + c.device + "`");
+    c.threads = static_cast<int>(m.integer("threads", c.threads));
+    require(c.threads >= 1 && c.threads <= 256, m, m.child("threads"),
+            "`model.threads` must be in 1 … 256");
+    c.batch_size = static_cast<int>(m.integer("batch_size", c.batch_size));
+    require(c.batch_size >= 1 && c.batch_size <= 4096, m, m.child("batch_size"),
+            "`model.batch_size` must be in 1 … 4096");
+    c.fp16 = m.boolean("fp16", c.fp16);
+    c.cuda_graph = m.boolean("cuda_graph", c.cuda_graph);
+    require(!(c.fp16 || c.cuda_graph) || c.device != "cpu", m, m.node(),
+            "`model.fp16` and `model.cuda_graph` need a CUDA device");
+    m.finish();
+  }
+
+  {
+    Section inf = top.section("inference");
+    c.kernel_seconds = inf.number("kernel_seconds", c.kernel_seconds);
+    require(c.kernel_seconds > 0 && c.kernel_seconds <= 64, inf, inf.child("kernel_seconds"),
+            "`inference.kernel_seconds` must be in (0, 64]");
+    c.inference_sampling_rate = inf.number("sampling_rate", c.inference_sampling_rate);
+    require(c.inference_sampling_rate > 0, inf, inf.child("sampling_rate"),
+            "`inference.sampling_rate` (kernels per second) must be > 0");
+    c.aggregation_seconds = inf.number("aggregation_seconds", c.aggregation_seconds);
+    require(c.aggregation_seconds > 0 && c.aggregation_seconds <= c.kernel_seconds, inf,
+            inf.child("aggregation_seconds"),
+            "`inference.aggregation_seconds` must be in (0, kernel_seconds]",
+            "N·s ≤ K: the averaged predictions must fit in one kernel");
+    inf.finish();
+  }
+
+  {
+    Section bp = top.section("bandpass");
+    const std::string method = bp.str("method", method_name(c.method));
+    if (method == "none") {
+      c.method = BandpassMethod::None;
+    } else if (method == "causal") {
+      c.method = BandpassMethod::Causal;
+    } else if (method == "window") {
+      c.method = BandpassMethod::Window;
+    } else {
+      throw bp.error(bp.child("method"), "`bandpass.method` must be none, causal or window, got `" +
+                                             method + "`");
+    }
+    c.memory_seconds = bp.number("memory_seconds", c.memory_seconds);
+    require(c.memory_seconds >= 0 && c.memory_seconds <= 600, bp, bp.child("memory_seconds"),
+            "`bandpass.memory_seconds` must be in [0, 600]");
+    c.look_ahead_seconds = bp.number("look_ahead_seconds", c.look_ahead_seconds);
+    require(c.look_ahead_seconds >= 0 && c.look_ahead_seconds <= 60, bp,
+            bp.child("look_ahead_seconds"), "`bandpass.look_ahead_seconds` must be in [0, 60]");
+    const YAML::Node bands = bp.child("bands");
+    if (bands && !bands.IsNull()) {
+      require(bands.IsSequence() && bands.size() > 0, bp, bands,
+              "`bandpass.bands` must be a list of [low, high] pairs in Hz", "e.g. [[55, 65]]");
+      for (const auto& b : bands) {
+        require(b.IsSequence() && b.size() == 2, bp, b, "each band must be [low, high] in Hz");
+        double lo = 0, hi = 0;
+        try {
+          lo = b[0].as<double>();
+          hi = b[1].as<double>();
+        } catch (const YAML::Exception&) {
+          throw bp.error(b, "band edges must be numbers in Hz");
+        }
+        require(lo > 0 && hi > lo, bp, b, "a band needs 0 < low < high");
+        c.bands.emplace_back(lo, hi);
+      }
+    }
+    c.filter_order = static_cast<int>(bp.integer("order", 0));
+    require(c.filter_order >= 0 && c.filter_order <= 16, bp, bp.child("order"),
+            "`bandpass.order` must be in 1 … 16 (0 or absent: the bundle's)");
+    bp.finish();
+  }
+
+  {
+    Section sub = top.section("subtraction");
+    c.taper_seconds = sub.number("taper_seconds", c.taper_seconds);
+    require(c.taper_seconds >= 0 && c.taper_seconds <= 60, sub, sub.child("taper_seconds"),
+            "`subtraction.taper_seconds` must be in [0, 60]");
+    sub.finish();
+  }
+
+  {
+    Section log = top.section("logging");
+    c.log_level = log.str("level", c.log_level);
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+    require(levels.count(c.log_level) == 1, log, log.child("level"),
+            "`logging.level` must be trace, debug, info, warn or error");
+    log.finish();
+  }
+
+  {
+    Section met = top.section("metrics");
+    const std::string p = met.str("path", "");
+    c.metrics_path = resolve_path(p, base_dir);
+    met.finish();
+  }
+
+  top.finish();
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path, "cannot open the configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace deepclean::config

@@ -1,0 +1,97 @@
+// The daemon's YAML configuration: schema, defaults and strict validation.
+// Every error names file:line:column and says how to fix it (docs/configuration.md is the reference).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace deepclean::config {
+
+enum class BandpassMethod { None, Causal, Window };
+const char* method_name(BandpassMethod m);
+
+enum class StartFrom { Resume, Newest, Gps };
+
+// Where one stream of input frames lives: `<directory>/<O>-<frame_type>-<gps>-1.gwf`.
+struct FrameSource {
+  std::string directory;
+  std::string frame_type;   // e.g. H1_llhoft (the T050017 tag)
+  std::string observatory;  // e.g. H; default: first letter of the interferometer
+};
+
+struct StateMask {
+  std::string channel;      // e.g. H1:GDS-CALIB_STATE_VECTOR
+  std::uint32_t mask = 0;   // every sample must have all these bits set
+};
+
+struct Config {
+  std::string source_file;  // the YAML file this came from
+  std::string ifo;          // H1, L1, V1, K1
+
+  // input
+  FrameSource strain_source;
+  FrameSource witness_source;  // may equal strain_source (one frame type holds both)
+  std::string strain_channel;
+  std::optional<StateMask> state;
+  double timeout_seconds = 2.0;    // how long `run` waits for an expected second
+  bool poll = false;               // force polling instead of inotify
+  double poll_interval_seconds = 0.05;
+  StartFrom start = StartFrom::Resume;
+  std::uint64_t start_gps = 0;     // when start == Gps
+
+  // output
+  std::string output_directory;
+  std::string output_frame_type;   // default: <strain frame type>_DEEPCLEAN... see docs
+  std::string output_channel;      // default: <strain channel>_DEEPCLEAN
+  std::string noise_channel;       // empty: no noise product
+  std::string state_vector_channel;  // default: <ifo>:DEEPCLEAN-STATE_VECTOR
+  std::vector<std::string> passthrough;
+  std::string compression = "zlib";  // raw | zlib
+  int zlib_level = 1;
+  double retention_seconds = 0;      // 0: keep every output frame
+
+  // model and inference
+  std::string bundle;               // model bundle directory
+  std::string device = "cpu";       // cpu | cuda | cuda:N
+  int threads = 1;
+  int batch_size = 64;
+  bool fp16 = false;
+  bool cuda_graph = false;
+  double kernel_seconds = 1.0;
+  double inference_sampling_rate = 64;   // kernels per second: stride s = fs / rate
+  double aggregation_seconds = 0.5;      // N = aggregation_seconds * rate
+
+  // band-pass (bands/order default to the bundle's)
+  BandpassMethod method = BandpassMethod::Window;
+  double memory_seconds = 10;
+  double look_ahead_seconds = 0.5;
+  std::vector<std::pair<double, double>> bands;  // empty: the bundle's
+  int filter_order = 0;                          // 0: the bundle's
+  double taper_seconds = 1.0;
+
+  // operations
+  std::string log_level = "info";   // trace debug info warn error
+  std::string metrics_path;         // empty: no metrics file
+};
+
+// A configuration problem: `where` is "file:line:column" (or just "file").
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string where, std::string message, std::string hint = {});
+  const std::string& where() const { return where_; }
+  const std::string& hint() const { return hint_; }
+
+ private:
+  std::string where_;
+  std::string hint_;
+};
+
+// Parses and validates everything that can be checked without the model bundle or the file system.
+Config load_config(const std::string& path);
+Config parse_config(const std::string& yaml_text, const std::string& source_name);
+
+}  // namespace deepclean::config

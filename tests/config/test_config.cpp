@@ -1,0 +1,150 @@
+// Configuration parsing: defaults, and one clear file:line:column error per kind of mistake.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
+
+namespace dc = deepclean::config;
+
+namespace {
+
+const char* kMinimal = R"(ifo: H1
+input:
+  strain:
+    directory: /dev/shm/kafka/H1
+    frame_type: H1_llhoft
+    channel: H1:GDS-CALIB_STRAIN
+output:
+  directory: /tmp/out
+model:
+  bundle: /models/h1
+)";
+
+// Returns the error text of parsing `text`, or "" when it parses.
+std::string error_of(const std::string& text) {
+  try {
+    dc::parse_config(text, "cfg.yaml");
+  } catch (const dc::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Config, MinimalFileGetsDocumentedDefaults) {
+  const dc::Config c = dc::parse_config(kMinimal, "/etc/deepclean/H1.yaml");
+  EXPECT_EQ(c.ifo, "H1");
+  EXPECT_EQ(c.strain_source.directory, "/dev/shm/kafka/H1");
+  EXPECT_EQ(c.strain_source.observatory, "H");
+  EXPECT_EQ(c.witness_source.frame_type, "H1_llhoft");  // witnesses default to the strain frames
+  EXPECT_EQ(c.output_channel, "H1:GDS-CALIB_STRAIN_DEEPCLEAN");
+  EXPECT_EQ(c.output_frame_type, "H1_llhoft_DEEPCLEAN");
+  EXPECT_EQ(c.state_vector_channel, "H1:DEEPCLEAN-STATE_VECTOR");
+  EXPECT_TRUE(c.noise_channel.empty());
+  EXPECT_EQ(c.method, dc::BandpassMethod::Window);
+  EXPECT_DOUBLE_EQ(c.look_ahead_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(c.memory_seconds, 10.0);
+  EXPECT_EQ(c.start, dc::StartFrom::Resume);
+  EXPECT_FALSE(c.state.has_value());
+}
+
+TEST(Config, RelativePathsAreRelativeToTheConfigFile) {
+  std::string text = kMinimal;
+  text.replace(text.find("/models/h1"), 10, "models/h1");
+  const dc::Config c = dc::parse_config(text, "/etc/deepclean/H1.yaml");
+  EXPECT_EQ(c.bundle, "/etc/deepclean/models/h1");
+}
+
+TEST(Config, UnknownKeyNamesLineColumnAndSuggestsTheKnownOne) {
+  std::string text = kMinimal;
+  text += "bandpass:\n  look_ahed_seconds: 0.3\n";
+  // "look_ahed_seconds" is on line 12, column 3.
+  const std::string e = error_of(text);
+  EXPECT_NE(e.find("cfg.yaml:12:3"), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key `bandpass.look_ahed_seconds`"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean `look_ahead_seconds`?"), std::string::npos) << e;
+}
+
+TEST(Config, UnknownTopLevelSection) {
+  const std::string e = error_of(std::string(kMinimal) + "metric:\n  path: /x\n");
+  EXPECT_NE(e.find("cfg.yaml:11:1"), std::string::npos) << e;
+  EXPECT_NE(e.find("did you mean `metrics`?"), std::string::npos) << e;
+}
+
+TEST(Config, WrongTypeIsReportedWhereTheValueIs) {
+  const std::string e = error_of(std::string(kMinimal) + "inference:\n  sampling_rate: fast\n");
+  EXPECT_NE(e.find("cfg.yaml:12:18"), std::string::npos) << e;
+  EXPECT_NE(e.find("`inference.sampling_rate` must be a finite number, got `fast`"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Config, OutOfRangeValues) {
+  EXPECT_NE(error_of(std::string(kMinimal) + "inference:\n  aggregation_seconds: 2\n")
+                .find("N·s ≤ K"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  bands: [[65, 55]]\n")
+                .find("cfg.yaml:12:11: a band needs 0 < low < high"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  order: 17\n").find("1 … 16"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n")
+                .find("must be none, causal or window, got `fir`"),
+            std::string::npos);
+  std::string dev = kMinimal;
+  dev += "  device: gpu\n";
+  EXPECT_NE(error_of(dev).find("cfg.yaml:11:11: `model.device` must be cpu, cuda or cuda:N"),
+            std::string::npos)
+      << error_of(dev);
+}
+
+TEST(Config, MissingRequiredKeyNamesTheSection) {
+  std::string text = kMinimal;
+  text.erase(text.find("    channel: H1:GDS-CALIB_STRAIN\n"), 33);
+  const std::string e = error_of(text);
+  EXPECT_NE(e.find("missing required key `input.strain.channel`"), std::string::npos) << e;
+  EXPECT_NE(e.find("cfg.yaml:4:5"), std::string::npos) << e;  // where `input.strain` starts
+  EXPECT_NE(error_of("ifo: H1\n").find("missing required section `input`"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorHasAPosition) {
+  const std::string e = error_of("ifo: H1\ninput: [unclosed\n");
+  EXPECT_NE(e.find("cfg.yaml:3:1: not valid YAML"), std::string::npos) << e;
+}
+
+TEST(Config, StateVectorMaskAndStartGps) {
+  std::string text = kMinimal;
+  text.insert(text.find("output:"),
+              "  state_vector:\n    channel: H1:GDS-CALIB_STATE_VECTOR\n    mask: 0x3\n"
+              "  start: 1400000000\n");
+  const dc::Config c = dc::parse_config(text, "cfg.yaml");
+  ASSERT_TRUE(c.state.has_value());
+  EXPECT_EQ(c.state->mask, 3u);
+  EXPECT_EQ(c.start, dc::StartFrom::Gps);
+  EXPECT_EQ(c.start_gps, 1400000000u);
+}
+
+TEST(Config, ShippedExamplesParse) {
+  const std::filesystem::path dir = std::filesystem::path(DEEPCLEAN_SOURCE_DIR) / "config" / "examples";
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    const dc::Config c = dc::load_config(entry.path().string());
+    EXPECT_FALSE(c.strain_channel.empty());
+    ++n;
+  }
+  EXPECT_GE(n, 2);  // H1 and L1
+}
+
+TEST(Config, UnreadableFile) {
+  try {
+    dc::load_config("/nonexistent/deepclean.yaml");
+    FAIL() << "no error";
+  } catch (const dc::ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/deepclean.yaml: cannot open the configuration file");
+  }
+}
