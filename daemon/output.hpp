@@ -1,0 +1,52 @@
+// Building and publishing the one output frame of an input second (contract, "Products written for
+// every input second").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/gwf/frame.hpp"
+#include "io/gwf/writer.hpp"
+
+namespace deepclean::daemon {
+
+// Bits of the 16 Hz output state vector, one value per 1/16 s (documented in the README).
+enum StateBit : std::uint32_t {
+  kCleaned = 1u << 0,     // g = 1 for every strain sample of the slot: fully cleaned
+  kInputOk = 1u << 1,     // every input of the slot was present, finite and passed the state mask
+  kModelOk = 1u << 2,     // a validated model was loaded and used
+  kInTaper = 1u << 3,     // 0 < g < 1 somewhere in the slot (segment start or end ramp)
+  kSubtracted = 1u << 4,  // g > 0 somewhere in the slot: some noise was subtracted
+};
+constexpr std::size_t kStateRate = 16;
+
+struct OutputNames {
+  std::string strain;        // cleaned strain channel
+  std::string noise;         // empty: not written
+  std::string state_vector;
+};
+
+// One second of products.
+struct OutputSecond {
+  std::uint64_t gps = 0;
+  gwf::Channel raw_strain;             // the input strain channel (type, rate, units kept)
+  std::vector<double> cleaned;         // at the strain rate
+  std::optional<std::vector<double>> noise;  // v at fs, 0 where there is no estimate
+  double noise_rate = 0;
+  std::vector<std::uint32_t> state;    // kStateRate values
+  std::vector<gwf::Channel> passthrough;
+  std::vector<gwf::History> history;
+};
+
+// The frame for `out`: cleaned strain (same rate and type as the raw strain), optional noise at fs
+// (float64), the 16 Hz state vector (uint32), pass-through channels, history records.
+gwf::Frame build_output_frame(const OutputSecond& out, const OutputNames& names,
+                              const std::string& frame_name);
+
+// Per-slot state bits from the subtraction weight g at the strain rate and the per-slot input flags.
+std::vector<std::uint32_t> state_bits(const std::vector<double>& g,
+                                      const std::vector<std::uint8_t>& input_ok, bool model_ok);
+
+}  // namespace deepclean::daemon
