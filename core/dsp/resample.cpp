@@ -1,0 +1,137 @@
+// Polyphase rational resampler. Output n is the sample at t0 + n/out_rate of the zero-stuffed input
+// (rate in_rate*up) filtered with up*taps centred on it:
+//   y[n] = up * sum_k taps[k] * xu[n*down + half - k],  xu[j] = x[j/up] if up divides j, else 0,
+// which is what scipy.signal.resample_poly(x, up, down, window=taps) computes (its pre-pad and
+// pre-remove exactly cancel the filter delay). Only taps with k = (n*down + half) mod up (+ m*up) meet
+// a non-zero xu, so each output is one short dot product with a single polyphase branch.
+#include "core/dsp/resample.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "core/dsp/fir.hpp"
+
+namespace deepclean::dsp {
+namespace {
+std::string fmt(double v) {
+  std::ostringstream s;
+  s.precision(6);
+  s << v;
+  return s.str();
+}
+}  // namespace
+
+Resampler::Resampler(int in_rate, int out_rate, const ResamplerDesign& design)
+    : in_rate_(in_rate), out_rate_(out_rate), up_(1), down_(1) {
+  if (in_rate <= 0 || out_rate <= 0) {
+    throw std::invalid_argument("Resampler: sample rates must be positive, got " + std::to_string(in_rate) +
+                                " -> " + std::to_string(out_rate) + " Hz");
+  }
+  const int g = std::gcd(in_rate, out_rate);
+  up_ = out_rate / g;
+  down_ = in_rate / g;
+  if (up_ == 1 && down_ == 1) {
+    taps_ = {1.0};
+  } else {
+    const double f_low = static_cast<double>(std::min(in_rate, out_rate));
+    passband_hz_ = design.passband_hz > 0 ? design.passband_hz : 0.3 * f_low;
+    attenuation_db_ = design.attenuation_db > 0 ? design.attenuation_db : 100.0;
+    if (design.passband_hz < 0 || !(passband_hz_ < f_low / 2)) {
+      throw std::invalid_argument("Resampler " + std::to_string(in_rate) + " -> " + std::to_string(out_rate) +
+                                  " Hz: pass band " + fmt(passband_hz_) + " Hz must be below the lower Nyquist " +
+                                  fmt(f_low / 2) + " Hz");
+    }
+    if (design.attenuation_db < 0 || attenuation_db_ < 21 || attenuation_db_ > 300) {
+      throw std::invalid_argument("Resampler: stop-band attenuation must be in [21, 300] dB, got " +
+                                  fmt(attenuation_db_));
+    }
+    stopband_hz_ = f_low - passband_hz_;
+    const double fs_int = static_cast<double>(in_rate) * up_;
+    std::size_t numtaps = kaiser_numtaps(attenuation_db_, stopband_hz_ - passband_hz_, fs_int);
+    if (numtaps % 2 == 0) ++numtaps;  // odd: an integer centre, so the delay is compensated exactly
+    taps_ = firwin_lowpass(numtaps, f_low / 2, kaiser_beta(attenuation_db_), fs_int);
+  }
+  half_ = static_cast<std::int64_t>((taps_.size() - 1) / 2);
+  if (design.max_lookahead_s > 0 && lookahead_seconds() > design.max_lookahead_s) {
+    throw std::invalid_argument("Resampler " + std::to_string(in_rate) + " -> " + std::to_string(out_rate) +
+                                " Hz: the filter (pass band " + fmt(passband_hz_) + " Hz, " +
+                                fmt(attenuation_db_) + " dB) needs " + fmt(lookahead_seconds() * 1e3) +
+                                " ms of look-ahead, more than the allowed " + fmt(design.max_lookahead_s * 1e3) +
+                                " ms; lower the pass band or the attenuation");
+  }
+  // Polyphase branches, each reversed so that a branch meets the input in increasing index order.
+  const auto up = static_cast<std::size_t>(up_);
+  phases_.resize(up);
+  for (std::size_t ph = 0; ph < up; ++ph) {
+    std::vector<double>& b = phases_[ph];
+    for (std::size_t k = ph; k < taps_.size(); k += up) b.push_back(static_cast<double>(up_) * taps_[k]);
+    std::reverse(b.begin(), b.end());
+  }
+  reset();
+}
+
+void Resampler::reset() {
+  // Longest branch - 1 zeros stand for the input before t0.
+  std::size_t longest = 0;
+  for (const auto& b : phases_) longest = std::max(longest, b.size());
+  history_.assign(longest > 0 ? longest - 1 : 0, 0.0);
+  base_ = -static_cast<std::int64_t>(history_.size());
+  consumed_ = 0;
+  emitted_ = 0;
+}
+
+void Resampler::push(const double* in, std::size_t n, std::vector<double>& out) {
+  if (n == 0) return;
+  if (up_ == 1 && down_ == 1) {
+    out.insert(out.end(), in, in + n);
+    consumed_ += n;
+    emitted_ += n;
+    return;
+  }
+  history_.insert(history_.end(), in, in + n);
+  consumed_ += n;
+  const auto consumed = static_cast<std::int64_t>(consumed_);
+  const std::int64_t up = up_, down = down_;
+  for (;;) {
+    const std::int64_t j0 = static_cast<std::int64_t>(emitted_) * down + half_;
+    const std::int64_t top = j0 / up;  // newest input sample this output needs
+    if (top >= consumed) break;
+    const std::vector<double>& b = phases_[static_cast<std::size_t>(j0 % up)];
+    const double* x = history_.data() + (top - base_) - (static_cast<std::int64_t>(b.size()) - 1);
+    double acc = 0.0;
+    for (std::size_t r = 0; r < b.size(); ++r) acc += b[r] * x[r];
+    out.push_back(acc);
+    ++emitted_;
+  }
+  // Drop input no future output needs: the next output's oldest sample is top - (longest - 1).
+  const std::int64_t j_next = static_cast<std::int64_t>(emitted_) * down + half_;
+  std::size_t longest = 0;
+  for (const auto& b : phases_) longest = std::max(longest, b.size());
+  const std::int64_t keep_from = j_next / up - (static_cast<std::int64_t>(longest) - 1);
+  const std::int64_t drop = std::min(keep_from - base_, static_cast<std::int64_t>(history_.size()));
+  if (drop > 0 && static_cast<std::size_t>(drop) * 2 >= history_.size()) {
+    history_.erase(history_.begin(), history_.begin() + drop);
+    base_ += drop;
+  }
+}
+
+std::size_t Resampler::emitted() const { return emitted_; }
+int Resampler::in_rate() const { return in_rate_; }
+int Resampler::out_rate() const { return out_rate_; }
+int Resampler::up() const { return up_; }
+int Resampler::down() const { return down_; }
+const std::vector<double>& Resampler::taps() const { return taps_; }
+
+double Resampler::lookahead_seconds() const {
+  return static_cast<double>(half_) / (static_cast<double>(in_rate_) * up_);
+}
+
+std::size_t Resampler::lookahead_input_samples() const {
+  return static_cast<std::size_t>((half_ + up_ - 1) / up_);
+}
+
+}  // namespace deepclean::dsp
