@@ -1,0 +1,72 @@
+// Loading a model bundle into LibTorch and serving predictions. Torch-free header: the LibTorch
+// types stay inside core/model's .cpp files (pimpl through stream::Predictor).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/model/bundle.hpp"
+#include "core/stream/predictor.hpp"
+
+namespace deepclean::model {
+
+struct DeviceSpec {
+  bool cuda = false;
+  int index = 0;  // CUDA device ordinal; 0 for "cuda"
+  std::string str() const { return cuda ? "cuda:" + std::to_string(index) : "cpu"; }
+};
+
+// "cpu", "cuda" or "cuda:N"; anything else throws BundleError naming the accepted forms.
+DeviceSpec parse_device(const std::string& text);
+
+struct RunnerOptions {
+  std::string device = "cpu";
+  std::size_t kernel_length = 4096;  // production K in samples (multiple of 16); dry run and warm-up use it
+  std::size_t max_batch = 16;        // largest batch predict() takes
+  // Process-wide LibTorch thread pools. 0 keeps LibTorch's default. They are set by the first
+  // load in the process; a later load asking for different values gets a BundleError, because
+  // LibTorch cannot change the inter-op pool once it exists.
+  int intra_op_threads = 0;
+  int interop_threads = 0;
+  int warmup_calls = 5;              // forward passes at the production shape before serving
+  // CUDA only (ignored on CPU). Each is kept only if its outputs stay within 1e-3 relative RMS of
+  // the plain float32 path on the warm-up input; otherwise the runner falls back and says so.
+  bool cuda_fp16 = false;
+  bool cuda_graph = false;
+};
+
+// What a successful load did, for logs and `deepclean model info`.
+struct LoadReport {
+  std::string device;
+  double load_seconds = 0.0;
+  double warmup_seconds = 0.0;
+  double last_warmup_call_ms = 0.0;  // one forward at (max_batch, C, K) after warm-up
+  bool fp16 = false;                 // in use after the accuracy check
+  bool cuda_graph = false;
+  std::string notes;                 // e.g. why fp16 or graph capture was turned off
+};
+
+struct LoadedModel {
+  BundleInfo info;
+  std::unique_ptr<stream::Predictor> predictor;
+  LoadReport report;
+};
+
+// Full check of a bundle on the CPU: bundle.yaml, TorchScript load, no non-finite parameter or
+// buffer, a dry run (1, C, K) -> (1, K) with finite output, and batch independence (a kernel alone
+// and inside a batch of two give the same prediction, which fails when BatchNorm was traced in
+// training mode). Fills parameter_count. K must be a multiple of 16.
+BundleInfo check_bundle(const std::filesystem::path& directory, std::size_t kernel_length);
+
+// check_bundle, then the runner on options.device, warmed up. The predictor takes (B, C, K) float32
+// kernels with B <= max_batch and any K that is a positive multiple of 16; results do not depend
+// on B. predict() may be called from any thread (calls are serialised).
+LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptions& options);
+
+// load_model(...).predictor.
+std::unique_ptr<stream::Predictor> make_runner(const std::filesystem::path& directory,
+                                               const RunnerOptions& options);
+
+}  // namespace deepclean::model

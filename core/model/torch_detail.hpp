@@ -1,0 +1,28 @@
+// Internal to core/model: shared between the LibTorch translation units (torch_model.cpp and, in
+// CUDA builds, cuda_runner.cpp). Never include this outside core/model: it pulls in LibTorch.
+#pragma once
+
+#include <torch/script.h>
+
+#include <cstddef>
+#include <memory>
+
+#include "core/model/runner.hpp"
+#include "core/stream/predictor.hpp"
+
+namespace deepclean::model::detail {
+
+#ifdef DEEPCLEAN_CUDA
+// Builds the CUDA predictor for a module already validated on the CPU. Moves the module to the
+// device, warms up, and decides fp16 / graph capture (filling `report`).
+std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, const DeviceSpec& device,
+                                                    std::size_t channels, const RunnerOptions& options,
+                                                    LoadReport& report);
+#endif
+
+// Deterministic pseudo-random kernels in [-2, 2) for dry runs, warm-up and accuracy checks; the
+// same (seed, shape) always gives the same values.
+torch::Tensor probe_input(std::size_t batch, std::size_t channels, std::size_t kernel_length,
+                          std::uint64_t seed);
+
+}  // namespace deepclean::model::detail

@@ -1,0 +1,308 @@
+// The LibTorch side of core/model: bundle validation, the CPU runner and state-dict reading.
+// This is the only torch translation unit of torch-only builds (one TU costs ~15 s and ~750 MB to
+// compile), so everything that needs LibTorch on the CPU lives here.
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <sstream>
+
+#include "core/model/runner.hpp"
+#include "core/model/scaler_detail.hpp"
+#include "core/model/torch_detail.hpp"
+
+namespace deepclean::model {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t i64(std::size_t v) { return static_cast<std::int64_t>(v); }
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// LibTorch's messages carry a C++ backtrace in what(); users need the first line only.
+std::string torch_message(const c10::Error& e) {
+  std::string m = e.what_without_backtrace();
+  const auto nl = m.find('\n');
+  if (nl != std::string::npos) m.resize(nl);
+  return m;
+}
+
+std::string shape_str(c10::IntArrayRef sizes) {
+  std::ostringstream s;
+  s << "(";
+  for (std::size_t i = 0; i < sizes.size(); ++i) s << (i ? ", " : "") << sizes[i];
+  s << ")";
+  return s.str();
+}
+
+void configure_threads(int intra, int interop) {
+  static std::mutex mutex;
+  static bool configured = false;
+  static int set_intra = 0;
+  static int set_interop = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!configured) {
+    try {
+      if (intra > 0) at::set_num_threads(intra);
+      if (interop > 0) at::set_num_interop_threads(interop);
+    } catch (const c10::Error& e) {
+      throw BundleError("LibTorch thread pools: " + torch_message(e));
+    }
+    configured = true;
+    set_intra = intra;
+    set_interop = interop;
+    return;
+  }
+  if ((intra > 0 && intra != set_intra) || (interop > 0 && interop != set_interop)) {
+    throw BundleError("LibTorch thread pools were already set for this process (intra-op " +
+                      std::to_string(set_intra) + ", inter-op " + std::to_string(set_interop) +
+                      "); a second model must ask for the same counts");
+  }
+}
+
+// A TorchScript module that passed every check, with the bundle it came from.
+struct Checked {
+  BundleInfo info;
+  torch::jit::Module module;
+};
+
+// Output of one forward pass as a float tensor of the expected (batch, K) shape, or a BundleError
+// saying what came back instead.
+torch::Tensor forward_checked(torch::jit::Module& module, const torch::Tensor& input, const std::string& file) {
+  c10::IValue out;
+  try {
+    out = module.forward({input});
+  } catch (const c10::Error& e) {
+    throw BundleError(file + ": forward pass on input " + shape_str(input.sizes()) + " failed: " + torch_message(e));
+  }
+  if (!out.isTensor()) {
+    throw BundleError(file + ": forward() returned a " + out.tagKind() + ", expected one tensor of shape (B, K)");
+  }
+  torch::Tensor y = out.toTensor();
+  const std::int64_t b = input.size(0);
+  const std::int64_t k = input.size(2);
+  if (y.dim() != 2 || y.size(0) != b || y.size(1) != k) {
+    throw BundleError(file + ": output shape " + shape_str(y.sizes()) + " for input " + shape_str(input.sizes()) +
+                      "; a DeepClean model must return (B, K) = (" + std::to_string(b) + ", " + std::to_string(k) + ")");
+  }
+  if (y.scalar_type() != torch::kFloat32) y = y.to(torch::kFloat32);
+  return y;
+}
+
+// The model's input channel count as declared by its first Conv1d, if it has one; used only to
+// explain a failed dry run.
+std::int64_t declared_input_channels(const torch::jit::Module& module) {
+  for (const auto& sub : module.named_modules()) {
+    const auto type = sub.value.type()->name();
+    if (!type || type->name() != "Conv1d") continue;
+    if (!sub.value.hasattr("weight")) continue;
+    const c10::IValue w = sub.value.attr("weight");
+    if (w.isTensor() && w.toTensor().dim() == 3) return w.toTensor().size(1);
+  }
+  return -1;
+}
+
+Checked load_and_check(const std::filesystem::path& directory, std::size_t kernel_length) {
+  Checked c;
+  c.info = read_bundle_info(directory);
+  const std::string file = (directory / kModelFile).string();
+  if (kernel_length == 0 || kernel_length % 16 != 0) {
+    throw BundleError(file + ": kernel length " + std::to_string(kernel_length) +
+                      " is not a positive multiple of 16 (the DeepClean network halves the length four times)");
+  }
+  try {
+    c.module = torch::jit::load(file, torch::Device(torch::kCPU));
+  } catch (const c10::Error& e) {
+    throw BundleError(file + ": not a loadable TorchScript archive: " + torch_message(e));
+  }
+  c.module.eval();
+
+  // Non-finite weights or BatchNorm statistics would poison every prediction silently.
+  std::size_t params = 0;
+  for (const auto& p : c.module.named_parameters(/*recurse=*/true)) {
+    params += static_cast<std::size_t>(p.value.numel());
+    if (p.value.is_floating_point() && !torch::isfinite(p.value).all().item<bool>()) {
+      throw BundleError(file + ": parameter '" + p.name + "' has non-finite values");
+    }
+  }
+  for (const auto& b : c.module.named_buffers(/*recurse=*/true)) {
+    if (b.value.is_floating_point() && !torch::isfinite(b.value).all().item<bool>()) {
+      throw BundleError(file + ": buffer '" + b.name + "' has non-finite values");
+    }
+  }
+  c.info.parameter_count = params;
+
+  const std::size_t channels = c.info.channels();
+  c10::InferenceMode guard;
+  const torch::Tensor pair = detail::probe_input(2, channels, kernel_length, 7);
+  torch::Tensor one;
+  try {
+    one = forward_checked(c.module, pair.slice(0, 0, 1).contiguous(), file);
+  } catch (const BundleError&) {
+    const std::int64_t declared = declared_input_channels(c.module);
+    if (declared > 0 && declared != i64(channels)) {
+      throw BundleError(file + ": the model takes " + std::to_string(declared) + " witness channels but " +
+                        (directory / kBundleFile).string() + " lists " + std::to_string(channels));
+    }
+    throw;
+  }
+  if (!torch::isfinite(one).all().item<bool>()) {
+    throw BundleError(file + ": dry run on finite input produced non-finite output");
+  }
+  // BatchNorm traced in training mode normalises with batch statistics: then a kernel's prediction
+  // depends on its batch mates, which the contract forbids. Compare alone vs. in a batch of two.
+  const torch::Tensor both = forward_checked(c.module, pair, file);
+  const double scale = std::max(one.abs().max().item<double>(), 1e-30);
+  const double diff = (both.slice(0, 0, 1) - one).abs().max().item<double>();
+  if (!(diff <= 1e-5 * scale)) {
+    std::ostringstream s;
+    s << file << ": a kernel's prediction changes with its batch (max relative difference " << diff / scale
+      << "); was the model traced in training mode (BatchNorm using batch statistics)?";
+    throw BundleError(s.str());
+  }
+  return c;
+}
+
+class CpuRunner final : public stream::Predictor {
+ public:
+  CpuRunner(torch::jit::Module module, std::size_t channels, std::size_t max_batch, std::string file)
+      : module_(std::move(module)), channels_(channels), max_batch_(max_batch), file_(std::move(file)) {}
+
+  std::size_t channels() const override { return channels_; }
+  std::size_t max_batch() const override { return max_batch_; }
+
+  void predict(const float* kernels, std::size_t batch, std::size_t kernel_length, float* out) override {
+    if (batch == 0) return;
+    if (batch > max_batch_) {
+      throw BundleError(file_ + ": batch of " + std::to_string(batch) + " kernels exceeds max_batch " +
+                        std::to_string(max_batch_));
+    }
+    if (kernel_length == 0 || kernel_length % 16 != 0) {
+      throw BundleError(file_ + ": kernel length " + std::to_string(kernel_length) + " is not a positive multiple of 16");
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    c10::InferenceMode guard;
+    // The caller's buffer is wrapped, not copied; the network does not write to its input.
+    const torch::Tensor in = torch::from_blob(const_cast<float*>(kernels),
+                                              {i64(batch), i64(channels_), i64(kernel_length)}, torch::kFloat32);
+    const torch::Tensor y = forward_checked(module_, in, file_).contiguous();
+    std::memcpy(out, y.data_ptr<float>(), batch * kernel_length * sizeof(float));
+  }
+
+ private:
+  torch::jit::Module module_;
+  std::size_t channels_;
+  std::size_t max_batch_;
+  std::string file_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+namespace detail {
+
+torch::Tensor probe_input(std::size_t batch, std::size_t channels, std::size_t kernel_length, std::uint64_t seed) {
+  // A 64-bit LCG rather than torch's generator: the values must not depend on global RNG state.
+  std::vector<float> v(batch * channels * kernel_length);
+  std::uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
+  for (float& x : v) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    x = static_cast<float>(static_cast<double>(s >> 11U) * 0x1.0p-53 * 4.0 - 2.0);
+  }
+  return torch::from_blob(v.data(), {i64(batch), i64(channels), i64(kernel_length)}, torch::kFloat32).clone();
+}
+
+std::map<std::string, PlainTensor> read_state_dict(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw BundleError(file.string() + ": missing or unreadable");
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    // torch.save writes a zip archive holding a pickle; pickle_load reads exactly that format.
+    value = torch::pickle_load(bytes);
+  } catch (const c10::Error& e) {
+    throw BundleError(file.string() + ": not a torch.save()d file: " + torch_message(e));
+  }
+  if (!value.isGenericDict()) {
+    throw BundleError(file.string() + ": holds a " + value.tagKind() + ", expected a state_dict (dict of tensors)");
+  }
+  std::map<std::string, PlainTensor> out;
+  for (const auto& kv : value.toGenericDict()) {
+    if (!kv.key().isString() || !kv.value().isTensor()) continue;
+    const torch::Tensor t = kv.value().toTensor().to(torch::kFloat64).contiguous();
+    PlainTensor p;
+    p.shape.assign(t.sizes().begin(), t.sizes().end());
+    p.values.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    out.emplace(kv.key().toStringRef(), std::move(p));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+BundleInfo check_bundle(const std::filesystem::path& directory, std::size_t kernel_length) {
+  return load_and_check(directory, kernel_length).info;
+}
+
+LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptions& options) {
+  const auto t0 = Clock::now();
+  const DeviceSpec device = parse_device(options.device);
+  if (options.max_batch == 0) throw BundleError(directory.string() + ": max_batch must be at least 1");
+  configure_threads(options.intra_op_threads, options.interop_threads);
+  Checked checked = load_and_check(directory, options.kernel_length);
+  LoadedModel out;
+  out.info = checked.info;
+  out.report.device = device.str();
+  const std::size_t channels = out.info.channels();
+  const std::string file = (directory / kModelFile).string();
+
+  if (device.cuda) {
+#ifdef DEEPCLEAN_CUDA
+    out.predictor = detail::make_cuda_runner(std::move(checked.module), device, channels, options, out.report);
+    out.report.load_seconds = seconds_since(t0);
+    return out;
+#else
+    throw BundleError("device '" + options.device +
+                      "': this deepclean was built without CUDA (configure with -DDEEPCLEAN_CUDA=ON and "
+                      "DEEPCLEAN_TORCH_PREFIX pointing at a CUDA PyTorch)");
+#endif
+  }
+
+  auto runner = std::make_unique<CpuRunner>(std::move(checked.module), channels, options.max_batch, file);
+  out.report.load_seconds = seconds_since(t0);
+
+  // The TorchScript profiling executor optimises a graph only after it has seen a shape a few
+  // times; serving must not pay that on the first real frames. Warm up at the largest batch and
+  // at a single kernel, the two shapes a streaming caller uses most.
+  const auto t1 = Clock::now();
+  std::vector<float> sink(options.max_batch * options.kernel_length);
+  for (const std::size_t b : {options.max_batch, std::size_t{1}}) {
+    const torch::Tensor x = detail::probe_input(b, channels, options.kernel_length, 11);
+    for (int i = 0; i < options.warmup_calls; ++i) {
+      runner->predict(x.data_ptr<float>(), b, options.kernel_length, sink.data());
+    }
+  }
+  out.report.warmup_seconds = seconds_since(t1);
+  const torch::Tensor x = detail::probe_input(options.max_batch, channels, options.kernel_length, 13);
+  const auto t2 = Clock::now();
+  runner->predict(x.data_ptr<float>(), options.max_batch, options.kernel_length, sink.data());
+  out.report.last_warmup_call_ms = 1e3 * seconds_since(t2);
+  out.predictor = std::move(runner);
+  return out;
+}
+
+std::unique_ptr<stream::Predictor> make_runner(const std::filesystem::path& directory, const RunnerOptions& options) {
+  return load_model(directory, options).predictor;
+}
+
+}  // namespace deepclean::model
