@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev  # logging
   libboost-dev          # Boost.Asio (header-only) for the inotify/timer event loop
   libsystemd-dev        # sd_notify, journald
+  prometheus-cpp-dev    # metrics registry and the Prometheus text format of the metrics file
   zlib1g-dev            # frame compression (codes 1 and 3)
   nlohmann-json3-dev    # JSON output of `deepclean frame dump --json`
   libcli11-dev          # command line: subcommands, options, help
@@ -21,6 +22,7 @@ PACKAGES=(
   systemd               # systemd-analyze for unit verification
   # Python oracles (scipy) and test-model export (torch); plotting for the demo report
   python3 python3-numpy python3-scipy python3-torch python3-yaml python3-matplotlib
+  python3-prometheus-client  # independent parser of the metrics file in tests
 )
 
 missing=()

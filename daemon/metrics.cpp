@@ -1,0 +1,203 @@
+#include "daemon/metrics.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+namespace deepclean::daemon {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+struct Metrics::Families {
+  prometheus::Family<prometheus::Counter>* seconds = nullptr;
+  std::map<SecondEvent, prometheus::Counter*> by_event;
+  prometheus::Counter* segments = nullptr;
+  prometheus::Counter* output_errors = nullptr;
+  prometheus::Family<prometheus::Counter>* reloads = nullptr;
+  prometheus::Gauge* last_output_gps = nullptr;
+  prometheus::Gauge* algorithmic_latency = nullptr;
+  prometheus::Histogram* latency = nullptr;
+  prometheus::Family<prometheus::Gauge>* stage_last = nullptr;
+  prometheus::Family<prometheus::Counter>* stage_total = nullptr;
+  prometheus::Family<prometheus::Gauge>* asd_ratio = nullptr;
+  prometheus::Gauge* gpu_memory = nullptr;
+  prometheus::Family<prometheus::Gauge>* info = nullptr;
+  prometheus::Gauge* info_gauge = nullptr;
+  std::string version, device;
+};
+
+namespace {
+const char* event_label(SecondEvent e) {
+  switch (e) {
+    case SecondEvent::In: return "in";
+    case SecondEvent::Out: return "out";
+    case SecondEvent::Cleaned: return "cleaned";
+    case SecondEvent::Missing: return "missing";
+    case SecondEvent::Late: return "late";
+    case SecondEvent::Corrupt: return "corrupt";
+    case SecondEvent::Duplicate: return "duplicate";
+    case SecondEvent::Vanished: return "vanished";
+    case SecondEvent::Unusable: return "unusable";
+  }
+  return "unknown";
+}
+}  // namespace
+
+Metrics::Metrics(const std::string& version, const std::string& device, const std::string& model_id,
+                 const std::string& model_version, double algorithmic_latency_s)
+    : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>()) {
+  auto& r = *registry_;
+  f_->version = version;
+  f_->device = device;
+  f_->seconds = &BuildCounter()
+                     .Name("deepclean_seconds_total")
+                     .Help("Input seconds by what happened to them (in, out, cleaned, missing, late, "
+                           "corrupt, duplicate, vanished, unusable)")
+                     .Register(r);
+  for (SecondEvent e : {SecondEvent::In, SecondEvent::Out, SecondEvent::Cleaned, SecondEvent::Missing,
+                        SecondEvent::Late, SecondEvent::Corrupt, SecondEvent::Duplicate,
+                        SecondEvent::Vanished, SecondEvent::Unusable}) {
+    f_->by_event[e] = &f_->seconds->Add({{"event", event_label(e)}});
+  }
+  f_->segments = &BuildCounter()
+                      .Name("deepclean_segments_started_total")
+                      .Help("Cleaning segments started (each gap or bad input second ends one)")
+                      .Register(r)
+                      .Add({});
+  f_->output_errors = &BuildCounter()
+                           .Name("deepclean_output_errors_total")
+                           .Help("Failed attempts to write an output frame (directory unwritable or full)")
+                           .Register(r)
+                           .Add({});
+  f_->reloads = &BuildCounter()
+                     .Name("deepclean_config_reloads_total")
+                     .Help("SIGHUP reloads by result (ok, rejected)")
+                     .Register(r);
+  f_->reloads->Add({{"result", "ok"}});
+  f_->reloads->Add({{"result", "rejected"}});
+  f_->last_output_gps = &BuildGauge()
+                             .Name("deepclean_last_output_gps_seconds")
+                             .Help("GPS start of the newest output frame written")
+                             .Register(r)
+                             .Add({});
+  f_->algorithmic_latency = &BuildGauge()
+                                 .Name("deepclean_algorithmic_latency_seconds")
+                                 .Help("Latency the configuration implies (averaging + look-ahead + "
+                                       "resampler halves)")
+                                 .Register(r)
+                                 .Add({});
+  f_->algorithmic_latency->Set(algorithmic_latency_s);
+  f_->latency = &BuildHistogram()
+                     .Name("deepclean_latency_seconds")
+                     .Help("Wall time from the arrival of the input frame that completed an output "
+                           "frame to the rename of that output frame")
+                     .Register(r)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
+                                                                       1, 2, 5, 10, 30});
+  f_->stage_last = &BuildGauge()
+                        .Name("deepclean_stage_last_seconds")
+                        .Help("Time spent in each stage for the last second processed")
+                        .Register(r);
+  f_->stage_total = &BuildCounter()
+                         .Name("deepclean_stage_seconds_total")
+                         .Help("Cumulative time spent in each stage")
+                         .Register(r);
+  f_->asd_ratio = &BuildGauge()
+                       .Name("deepclean_band_asd_ratio")
+                       .Help("Rolling ASD ratio cleaned/raw averaged over each cleaning band "
+                             "(below 1: noise removed)")
+                       .Register(r);
+  f_->gpu_memory = &BuildGauge()
+                        .Name("deepclean_gpu_memory_bytes")
+                        .Help("GPU memory allocated by the model runner (0 on CPU)")
+                        .Register(r)
+                        .Add({});
+  f_->info = &BuildGauge()
+                  .Name("deepclean_info")
+                  .Help("What is running: daemon version, device, model id and version (value 1)")
+                  .Register(r);
+  model(model_id, model_version);
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::count(SecondEvent e, std::uint64_t n) {
+  f_->by_event.at(e)->Increment(static_cast<double>(n));
+}
+void Metrics::segment_started() { f_->segments->Increment(); }
+void Metrics::output_written(std::uint64_t gps, double latency_s) {
+  f_->last_output_gps->Set(static_cast<double>(gps));
+  f_->latency->Observe(latency_s);
+}
+void Metrics::stage_time(const std::string& stage, double seconds) {
+  f_->stage_last->Add({{"stage", stage}}).Set(seconds);
+  f_->stage_total->Add({{"stage", stage}}).Increment(seconds);
+}
+void Metrics::band_asd_ratio(const std::string& band, double ratio) {
+  f_->asd_ratio->Add({{"band", band}}).Set(ratio);
+}
+void Metrics::gpu_memory(double bytes) { f_->gpu_memory->Set(bytes); }
+void Metrics::output_errors(std::uint64_t n) { f_->output_errors->Increment(static_cast<double>(n)); }
+void Metrics::reload(bool ok) { f_->reloads->Add({{"result", ok ? "ok" : "rejected"}}).Increment(); }
+void Metrics::model(const std::string& model_id, const std::string& model_version) {
+  if (f_->info_gauge) f_->info->Remove(f_->info_gauge);
+  f_->info_gauge = &f_->info->Add({{"version", f_->version},
+                                   {"device", f_->device},
+                                   {"model_id", model_id},
+                                   {"model_version", model_version}});
+  f_->info_gauge->Set(1);
+}
+
+std::uint64_t Metrics::value(SecondEvent e) const {
+  return static_cast<std::uint64_t>(f_->by_event.at(e)->Value());
+}
+
+std::string Metrics::render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+bool Metrics::write(const std::string& path, std::string& error) const {
+  // The temporary name must not end in .prom, or the collector could read it half-written.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string text = render();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = tmp + ": " + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = path + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace deepclean::daemon

@@ -1,0 +1,55 @@
+// The metrics file: Prometheus text format (node_exporter's textfile collector), rewritten
+// atomically (temporary file + rename) after every second. Every metric is documented in the README.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace deepclean::daemon {
+
+// What happened to an input second (one counter each, `deepclean_input_seconds_total{result=...}`
+// is not used: operators alert on each kind separately).
+enum class SecondEvent { In, Out, Cleaned, Missing, Late, Corrupt, Duplicate, Vanished, Unusable };
+
+class Metrics {
+ public:
+  Metrics(const std::string& version, const std::string& device, const std::string& model_id,
+          const std::string& model_version, double algorithmic_latency_s);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void count(SecondEvent e, std::uint64_t n = 1);
+  void segment_started();
+  void output_written(std::uint64_t gps, double latency_s);  // latency: input arrival → rename
+  void stage_time(const std::string& stage, double seconds);
+  void band_asd_ratio(const std::string& band, double ratio);
+  void gpu_memory(double bytes);
+  void output_errors(std::uint64_t n = 1);
+  void reload(bool ok);
+  void model(const std::string& model_id, const std::string& model_version);
+
+  std::uint64_t value(SecondEvent e) const;  // for tests and summaries
+
+  // The whole text exposition.
+  std::string render() const;
+  // Writes render() to `path` atomically; false (with errno-style text in `error`) on failure.
+  bool write(const std::string& path, std::string& error) const;
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> f_;
+};
+
+}  // namespace deepclean::daemon

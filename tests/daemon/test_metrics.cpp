@@ -1,0 +1,109 @@
+// The metrics file is checked with an independent parser (python3-prometheus-client) when present.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "daemon/metrics.hpp"
+
+using deepclean::daemon::Metrics;
+using deepclean::daemon::SecondEvent;
+
+namespace {
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+std::unique_ptr<Metrics> sample() {
+  auto p = std::make_unique<Metrics>("0.1.0", "cpu", "abc123", "v1", 0.75);
+  Metrics& m = *p;
+  m.count(SecondEvent::In, 10);
+  m.count(SecondEvent::Out, 9);
+  m.count(SecondEvent::Missing);
+  m.segment_started();
+  m.segment_started();
+  m.output_written(1400000009, 0.3);
+  m.output_written(1400000010, 0.03);
+  m.stage_time("infer", 0.25);
+  m.stage_time("infer", 0.5);
+  m.band_asd_ratio("55-65", 0.12);
+  return p;
+}
+
+}  // namespace
+
+TEST(Metrics, TextHasNoTimestampsAndCumulativeBuckets) {
+  const std::string text = sample()->render();
+  EXPECT_NE(text.find("deepclean_seconds_total{event=\"in\"} 10\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("deepclean_seconds_total{event=\"missing\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_segments_started_total 2\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_last_output_gps_seconds 1400000010\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_latency_seconds_bucket{le=\"0.05\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_latency_seconds_bucket{le=\"0.5\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_stage_seconds_total{stage=\"infer\"} 0.75\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_info{device=\"cpu\",model_id=\"abc123\",model_version=\"v1\","
+                      "version=\"0.1.0\"} 1\n"),
+            std::string::npos);
+  // node_exporter rejects a whole file with client-side timestamps: every sample line must end
+  // right after its value.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto close = line.rfind('}');
+    const std::string tail = line.substr(close == std::string::npos ? 0 : close + 1);
+    std::istringstream fields(tail);
+    std::string name_or_value, value, extra;
+    fields >> name_or_value >> value >> extra;
+    EXPECT_TRUE(extra.empty()) << "timestamp in: " << line;
+  }
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, FileIsWrittenAtomicallyAndParsesWithPrometheusClient) {
+  const std::string dir = std::filesystem::temp_directory_path() / "deepclean-metrics-test";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/deepclean_H1.prom";
+  std::string error;
+  ASSERT_TRUE(sample()->write(path, error)) << error;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(e.path().filename(), "deepclean_H1.prom");  // no temporary left behind
+  }
+  if (run(std::string(DEEPCLEAN_PYTHON) + " -c 'import prometheus_client' 2>&1").find("Error") !=
+      std::string::npos) {
+    std::filesystem::remove_all(dir);
+    GTEST_SKIP() << "python3-prometheus-client is not installed (tools/install-deps.sh installs it)";
+  }
+  const std::string script =
+      "import sys\n"
+      "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+      "for fam in parse(open(sys.argv[1]).read()):\n"
+      "    for s in fam.samples:\n"
+      "        if s.timestamp is not None: print('TIMESTAMP', s.name)\n"
+      "        if s.name in ('deepclean_seconds_total', 'deepclean_latency_seconds_count',\n"
+      "                      'deepclean_band_asd_ratio'):\n"
+      "            print(s.name, ','.join(f'{k}={v}' for k, v in sorted(s.labels.items())), s.value)\n";
+  std::ofstream(dir + "/parse.py") << script;
+  const std::string out = run(std::string(DEEPCLEAN_PYTHON) + " " + dir + "/parse.py " + path);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(out.find("TIMESTAMP"), std::string::npos) << out;
+  EXPECT_NE(out.find("deepclean_seconds_total event=out 9.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("deepclean_latency_seconds_count  2.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("deepclean_band_asd_ratio band=55-65 0.12"), std::string::npos) << out;
+}
+
+TEST(Metrics, UnwritableDirectoryIsReportedNotThrown) {
+  std::string error;
+  EXPECT_FALSE(sample()->write("/nonexistent-dir/x.prom", error));
+  EXPECT_NE(error.find("/nonexistent-dir/x.prom.tmp."), std::string::npos) << error;
+}
