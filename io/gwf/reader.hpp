@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,24 @@ struct ChannelEntry {
   std::string name;
   ChannelKind kind;
   double sample_rate = 0;  // 0 when only known after decoding (TOC listing without decoding)
+};
+
+// File-level facts (header, dictionary, FrEndOfFile, TOC) for tools and tests.
+struct FileInfo {
+  int version = 0;             // header byte 5
+  int minor_version = 0;       // header byte 6 (library minor version)
+  bool big_endian = false;
+  int library = 0;             // v8 header byte 38 (0 for v6/v7, whose byte 38 is 'A')
+  int checksum_scheme = 0;     // v8 header byte 39 (1 = CRC); v6/v7: FrEndOfFile chkType
+  std::uint64_t file_size = 0;
+  std::uint32_t file_checksum = 0;    // as stored: v8 chkSumFile, v6/v7 FrEndOfFile chkSum
+  std::uint32_t header_checksum = 0;  // as stored: v8 chkSumFrHeader (0 for v6/v7)
+  std::uint64_t seek_toc = 0;         // FrEndOfFile seekTOC (0: no TOC)
+  std::uint64_t toc_offset = 0;       // file offset of the FrTOC (0: none)
+  std::vector<std::uint64_t> toc_frame_positions;  // FrTOC positionH per frame
+  std::int32_t toc_uleap_s = 0;
+  std::map<std::string, int> class_numbers;          // FrSH name -> class number used by this file
+  std::map<std::string, std::size_t> structure_counts;  // "FrSH", "FrSE", "FrVect", ... (unknown: "class N")
 };
 
 // An opened frame file. All bytes are read into memory at open (frames are small); every length,
@@ -37,6 +57,7 @@ class FrameFile {
   bool big_endian() const;
   int library() const;           // header byte 38 (v8): 0 unknown, 1 FrameL, 2 frameCPP
   std::size_t frame_count() const;
+  const FileInfo& info() const;
 
   // FrameH, FrDetector and FrHistory of frame i; no channels.
   Frame read_header(std::size_t i) const;
@@ -49,7 +70,12 @@ class FrameFile {
   Channel read_channel(std::size_t i, const std::string& channel) const;
 
   // Every checksum and structural problem found, one line each; empty when the file is good.
+  // With verify_checksums on, open() already throws on a whole-file checksum mismatch; to list the
+  // problems of a damaged file open it with verify_checksums = false (or use verify_file).
   std::vector<std::string> verify() const;
+  // Opens `path` without failing on checksums and returns verify()'s lines; a file that cannot be
+  // opened at all gives one line (the FormatError message or the I/O error).
+  static std::vector<std::string> verify_file(const std::string& path);
 
  private:
   struct Impl;
@@ -61,6 +87,10 @@ class ChannelNotFound : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// GPS time of the first sample of `c` in frame `f` (digest §5):
+// GTimeS + 1e-9·GTimeN + timeOffset + startX[0]; sample i is at t0 + i·dx[0] (= i / sample_rate).
+double channel_t0(const Frame& f, const Channel& c);
 
 // POSIX cksum (digest §7): cksum("123456789") == 930766865.
 std::uint32_t posix_cksum(const std::byte* data, std::size_t n);
