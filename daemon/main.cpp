@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   deepclean::cli::register_frame_commands(app, exit_code);
+#ifdef DEEPCLEAN_WITH_TORCH
+  deepclean::cli::register_model_commands(app, exit_code);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
