@@ -30,9 +30,10 @@ bool valid_tag(std::string_view s) {
   return true;
 }
 
-// Extension: dot-separated alphanumeric parts ("gwf", "xml.gz"), none empty.
+// Extension: dot-separated alphanumeric parts ("gwf", "xml.gz"), none empty, starting with a letter
+// so that a fractional duration ("1.5.gwf") is not mistaken for duration 1 with extension "5.gwf".
 bool valid_extension(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  if (s.empty() || s.back() == '.' || is_digit(s.front()) || s.front() == '.') return false;
   char prev = 0;
   for (char c : s) {
     if (c == '.' && prev == '.') return false;
