@@ -1,0 +1,224 @@
+#include "core/stream/bandpass.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "core/stream/taper.hpp"
+
+namespace deepclean::stream {
+namespace {
+
+std::string hz(double v) {
+  std::ostringstream s;
+  s << v << " Hz";
+  return s.str();
+}
+
+// Step 7 `none`: v = u.
+class PassThroughBandpass final : public NoiseBandpass {
+ public:
+  void reset(std::size_t, const BlockGrid&) override { pending_.clear(); }
+  void push(const double* u, std::size_t n) override { pending_.insert(pending_.end(), u, u + n); }
+  void end() override {}
+  void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
+    v.insert(v.end(), pending_.begin(), pending_.end());
+    estimated.insert(estimated.end(), pending_.size(), 1);
+    pending_.clear();
+  }
+  std::size_t look_ahead() const override { return 0; }
+
+ private:
+  std::vector<double> pending_;
+};
+
+// Step 7 `causal`: v = sum over bands of sosfilt(sos, u[a:]) from zero state at n = a.
+class CausalBandpass final : public NoiseBandpass {
+ public:
+  explicit CausalBandpass(const std::vector<dsp::Sos>& bands) {
+    for (const auto& sos : bands) filters_.emplace_back(sos);
+  }
+  void reset(std::size_t, const BlockGrid&) override {
+    for (auto& f : filters_) f.reset();
+    pending_.clear();
+  }
+  void push(const double* u, std::size_t n) override {
+    const std::size_t at = pending_.size();
+    pending_.resize(at + n, 0.0);
+    scratch_.resize(n);
+    for (auto& f : filters_) {
+      f.process(u, scratch_.data(), n);
+      for (std::size_t i = 0; i < n; ++i) pending_[at + i] += scratch_[i];
+    }
+  }
+  void end() override {}
+  void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
+    v.insert(v.end(), pending_.begin(), pending_.end());
+    estimated.insert(estimated.end(), pending_.size(), 1);
+    pending_.clear();
+  }
+  std::size_t look_ahead() const override { return 0; }
+
+ private:
+  std::vector<dsp::SosFilter> filters_;
+  std::vector<double> pending_, scratch_;
+};
+
+// Step 7 `window`: per output block [b0, b1), u[max(a, b0 - M) : min(b1 + L, e)] tapered, filtered
+// zero-phase, and [max(a, b0), b1) kept. e is where u ends (known only after end()).
+class WindowBandpass final : public NoiseBandpass {
+ public:
+  WindowBandpass(const std::vector<dsp::Sos>& bands, std::size_t memory, std::size_t look_ahead)
+      : bands_(bands), memory_(memory), look_ahead_(look_ahead) {}
+
+  void reset(std::size_t first, const BlockGrid& grid) override {
+    first_ = first;
+    grid_ = grid;
+    u_.clear();
+    u_base_ = first;
+    next_out_ = first;
+    ended_ = false;
+    v_.clear();
+    estimated_.clear();
+  }
+  void push(const double* u, std::size_t n) override {
+    u_.insert(u_.end(), u, u + n);
+    process();
+  }
+  void end() override {
+    ended_ = true;
+    process();
+  }
+  void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
+    v.insert(v.end(), v_.begin(), v_.end());
+    estimated.insert(estimated.end(), estimated_.begin(), estimated_.end());
+    v_.clear();
+    estimated_.clear();
+  }
+  std::size_t look_ahead() const override { return look_ahead_; }
+
+ private:
+  std::size_t u_end() const { return u_base_ + u_.size(); }
+
+  void process() {
+    for (;;) {
+      const std::size_t b0 = grid_.block_begin(next_out_);
+      const std::size_t b1 = grid_.block_end(next_out_);
+      std::size_t keep_end = b1;
+      std::size_t slice_end = b1 + look_ahead_;
+      if (ended_) {
+        if (next_out_ >= u_end()) return;
+        keep_end = std::min(b1, u_end());
+        slice_end = std::min(slice_end, u_end());
+      } else if (u_end() < slice_end) {
+        return;  // the block's look-ahead has not arrived and the end is not known
+      }
+      const std::size_t slice_begin = std::max(first_, b0 >= memory_ ? b0 - memory_ : 0);
+      const std::vector<double> v =
+          window_block(bands_, look_ahead_, u_.data() + (slice_begin - u_base_),
+                       slice_end - slice_begin, next_out_ - slice_begin, keep_end - next_out_);
+      if (v.empty()) {
+        v_.insert(v_.end(), keep_end - next_out_, 0.0);
+        estimated_.insert(estimated_.end(), keep_end - next_out_, 0);
+      } else {
+        v_.insert(v_.end(), v.begin(), v.end());
+        estimated_.insert(estimated_.end(), v.size(), 1);
+      }
+      next_out_ = keep_end;
+      // The next block starts at keep_end and reaches back M samples at most.
+      const std::size_t keep_from = std::max(first_, keep_end >= memory_ ? keep_end - memory_ : 0);
+      const std::size_t drop = std::min(keep_from - std::min(keep_from, u_base_), u_.size());
+      if (drop > 0) {
+        u_.erase(u_.begin(), u_.begin() + static_cast<std::ptrdiff_t>(drop));
+        u_base_ += drop;
+      }
+    }
+  }
+
+  std::vector<dsp::Sos> bands_;
+  std::size_t memory_, look_ahead_;
+  std::size_t first_ = 0;
+  BlockGrid grid_;
+  std::vector<double> u_;
+  std::size_t u_base_ = 0;
+  std::size_t next_out_ = 0;
+  bool ended_ = false;
+  std::vector<double> v_;
+  std::vector<unsigned char> estimated_;
+};
+
+}  // namespace
+
+std::size_t BlockGrid::block_begin(std::size_t n) const {
+  if (n < first_boundary) return 0;
+  return first_boundary + ((n - first_boundary) / length) * length;
+}
+
+std::size_t BlockGrid::block_end(std::size_t n) const {
+  if (n < first_boundary) return first_boundary;
+  return block_begin(n) + length;
+}
+
+std::vector<dsp::Sos> design_bands(const std::vector<Band>& bands, int order, int fs) {
+  if (fs <= 0) throw std::invalid_argument("band-pass: sample rate must be positive");
+  if (order < 1 || order > 16) {
+    throw std::invalid_argument("band-pass: Butterworth order must be in [1, 16], got " +
+                                std::to_string(order));
+  }
+  if (bands.empty()) throw std::invalid_argument("band-pass: at least one band is needed");
+  const double nyquist = 0.5 * static_cast<double>(fs);
+  std::vector<dsp::Sos> out;
+  for (const Band& b : bands) {
+    const std::string name = "band [" + hz(b.lo) + ", " + hz(b.hi) + "]";
+    if (!(b.lo > 0.0) || !(b.lo < b.hi)) {
+      throw std::invalid_argument(name + ": needs 0 < low < high");
+    }
+    if (!(b.hi < nyquist)) {
+      throw std::invalid_argument(name + ": high edge is not below the Nyquist frequency " +
+                                  hz(nyquist) + " of the model rate " + std::to_string(fs) + " Hz");
+    }
+    out.push_back(dsp::butter_bandpass(order, b.lo, b.hi, static_cast<double>(fs)));
+  }
+  return out;
+}
+
+std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int fs) {
+  switch (config.method) {
+    case BandpassMethod::none:
+      if (!config.bands.empty()) design_bands(config.bands, config.order, fs);  // validate anyway
+      return std::make_unique<PassThroughBandpass>();
+    case BandpassMethod::causal:
+      return std::make_unique<CausalBandpass>(design_bands(config.bands, config.order, fs));
+    case BandpassMethod::window:
+      return std::make_unique<WindowBandpass>(design_bands(config.bands, config.order, fs),
+                                              config.memory, config.look_ahead);
+  }
+  throw std::invalid_argument("band-pass: unknown method");
+}
+
+std::vector<double> window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead,
+                                 const double* slice, std::size_t slice_length,
+                                 std::size_t keep_offset, std::size_t keep_length) {
+  for (const auto& sos : bands) {
+    if (slice_length <= dsp::sosfiltfilt_padlen(sos)) return {};
+  }
+  std::vector<double> tapered(slice, slice + slice_length);
+  // Rising half on the first L samples, falling half on the last L; a slice shorter than 2L gets
+  // both factors where they overlap (the literal reading of "multiply its first and last L samples").
+  const std::size_t ramp = std::min(look_ahead, slice_length);
+  for (std::size_t i = 0; i < ramp; ++i) {
+    const double w = half_hann_rise(i, look_ahead);
+    tapered[i] *= w;
+    tapered[slice_length - 1 - i] *= w;
+  }
+  std::vector<double> v(keep_length, 0.0);
+  for (const auto& sos : bands) {
+    const std::vector<double> filtered = dsp::sosfiltfilt(sos, tapered.data(), slice_length);
+    for (std::size_t i = 0; i < keep_length; ++i) v[i] += filtered[keep_offset + i];
+  }
+  return v;
+}
+
+}  // namespace deepclean::stream

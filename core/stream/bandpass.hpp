@@ -1,0 +1,72 @@
+// Contract step 7: band-pass of the un-standardised noise estimate u, per segment. Each method is a
+// NoiseBandpass: final u samples in (from n = a on), final v samples out, each marked as an estimate or
+// not. The `fir` method planned by the contract fits the same shape (it needs L samples of u past each
+// output and no block structure).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "core/dsp/iir.hpp"
+
+namespace deepclean::stream {
+
+enum class BandpassMethod { none, causal, window };
+
+struct Band {
+  double lo = 0;  // Hz
+  double hi = 0;  // Hz
+};
+
+struct BandpassConfig {
+  BandpassMethod method = BandpassMethod::window;
+  std::vector<Band> bands;  // filtered separately, results summed
+  int order = 8;            // scipy.signal.butter order
+  std::size_t memory = 0;      // M: samples of past u for the `window` method
+  std::size_t look_ahead = 0;  // L: samples of future u (and taper length) for the `window` method
+};
+
+// Output blocks at fs in segment-relative samples: boundaries at `first_boundary + k * length`
+// (k >= 0) besides the segment start, i.e. block 0 is [0, first_boundary) when first_boundary > 0.
+struct BlockGrid {
+  std::size_t length = 0;          // samples per output frame at fs
+  std::size_t first_boundary = 0;  // in [0, length)
+  // [begin, end) of the block holding sample n.
+  std::size_t block_begin(std::size_t n) const;
+  std::size_t block_end(std::size_t n) const;
+};
+
+class NoiseBandpass {
+ public:
+  virtual ~NoiseBandpass() = default;
+  // A segment starts; its u begins at sample `first` (= a).
+  virtual void reset(std::size_t first, const BlockGrid& grid) = 0;
+  // Final u samples, consecutive from `first`.
+  virtual void push(const double* u, std::size_t n) = 0;
+  // No more u in this segment: u ends where the pushed samples end (the `e` of the window method).
+  virtual void end() = 0;
+  // Append every v sample that became final, consecutive from `first`; estimated[i] is 0 where the
+  // method gives no estimate (v is then 0).
+  virtual void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) = 0;
+  // Samples of u past an output sample that it may need (the method's share of the latency).
+  virtual std::size_t look_ahead() const = 0;
+};
+
+// Designs one Butterworth band-pass per band (scipy.signal.butter(order, [lo, hi], "bandpass", fs=fs,
+// output="sos")). Throws std::invalid_argument naming the bad band or order.
+std::vector<dsp::Sos> design_bands(const std::vector<Band>& bands, int order, int fs);
+
+// Throws std::invalid_argument for an inconsistent configuration (see design_bands; `none` accepts
+// an empty band list).
+std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int fs);
+
+// The `window` method's literal computation for one block: v on [keep_begin, keep_end) from the
+// slice u[slice_begin, slice_end) (indices relative to the segment, u_at(slice_begin) = u[0]):
+// Hann half tapers on the first and last L samples, sosfiltfilt per band, summed. Returns an empty
+// vector when the slice is too short for sosfiltfilt (scipy raises there): no estimate.
+std::vector<double> window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead,
+                                 const double* slice, std::size_t slice_length,
+                                 std::size_t keep_offset, std::size_t keep_length);
+
+}  // namespace deepclean::stream
