@@ -57,6 +57,7 @@ TEST(Resampler, EqualsResamplePolyForEveryRatioAndChunking) {
     if (taps_it != cases.end()) {
       ASSERT_EQ(r.taps().size(), taps_it->second.size()) << name;
       EXPECT_LE(rel_max(r.taps(), taps_it->second), 1e-13) << name << ": taps differ from scipy firwin";
+      std::printf("[ info ] taps %d -> %d vs firwin: rel max %.3g\n", fin, fout, rel_max(r.taps(), taps_it->second));
     }
     const std::size_t expect_n = computable(n_in, r.up(), r.down(), r.taps().size());
     ASSERT_LE(expect_n, ref.size());
@@ -73,6 +74,17 @@ TEST(Resampler, EqualsResamplePolyForEveryRatioAndChunking) {
       r.reset();
       EXPECT_EQ(run_chunked(r, x, chunk), whole) << name << " chunk " << chunk;
     }
+    // Irregular chunks, including empty pushes.
+    r.reset();
+    std::vector<double> irregular;
+    const auto sizes = noise(std::stoull(p[3]) + 1, 64);
+    std::size_t pos = 0, k = 0;
+    while (pos < x.size()) {
+      const auto len = std::min(x.size() - pos, static_cast<std::size_t>((sizes[k++ % sizes.size()] + 1.0) * 0.3 * fin));
+      r.push(x.data() + pos, len, irregular);
+      pos += len;
+    }
+    EXPECT_EQ(irregular, whole) << name << " irregular chunks";
     std::printf("[ info ] resample %d -> %d (up %d, down %d, %zu taps, look-ahead %.3f ms): %zu samples, rel max %.3g\n", fin,
                 fout, r.up(), r.down(), r.taps().size(), 1e3 * r.lookahead_seconds(), whole.size(), e);
     ++checked;
