@@ -169,6 +169,7 @@ void zs_decode(std::uint16_t compress, DataType type, std::uint64_t n_data, cons
   // least one nBits field, so at most (stream bits / field bits) x blockSize words can come out.
   const unsigned field_bits = word_bits == 16 ? 4u : word_bits == 32 ? 5u : 6u;
   const std::uint64_t block = std::to_integer<std::uint64_t>(le[0]) | (std::to_integer<std::uint64_t>(le[1]) << 8);
+  if (block == 0) throw PayloadError("zero-suppressed stream has block size 0");
   const std::uint64_t max_words = ((n_bytes * 8 - 16) / field_bits) * block;
   if (n_words > max_words) {
     throw PayloadError("nData needs " + std::to_string(n_words) +
