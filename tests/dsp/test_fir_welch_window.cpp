@@ -107,9 +107,9 @@ TEST(Dft, MatchesDirectSumForAnyLength) {
       for (std::size_t j = 0; j < n; ++j) {
         const long double ang = -2.0L * 3.141592653589793238462643383279502884L * static_cast<long double>((k * j) % n) /
                                 static_cast<long double>(n);
-        acc += std::complex<long double>(xr[j], xi[j]) * std::polar(1.0L, ang);
+        acc += std::complex<long double>(static_cast<long double>(xr[j]), static_cast<long double>(xi[j])) * std::polar(1.0L, ang);
       }
-      err = std::max(err, static_cast<double>(std::abs(std::complex<long double>(re[k], im[k]) - acc)));
+      err = std::max(err, static_cast<double>(std::abs(std::complex<long double>(static_cast<long double>(re[k]), static_cast<long double>(im[k])) - acc)));
       scale = std::max(scale, static_cast<double>(std::abs(acc)));
     }
     EXPECT_LE(err / scale, 1e-13) << "n = " << n;
