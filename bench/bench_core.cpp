@@ -142,7 +142,8 @@ void BM_UpsampleAndSubtract(benchmark::State& state) {
   dsp::Resampler interp(kFs, kStrainRate);
   const auto v = noise(kFs, 9);
   const auto h = noise(kStrainRate, 11);
-  ds::SubtractionWeight g{kStrainRate, kStrainRate / 2, 0, SIZE_MAX};
+  ds::SubtractionWeight g(kStrainRate, kStrainRate / 2);
+  g.set_interval(0, ds::SubtractionWeight::kUnknown);
   std::vector<double> vup, clean(kStrainRate);
   vup.reserve(2 * kStrainRate);
   std::size_t m0 = 0;

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/stream/taper.hpp"
+#include "core/dsp/window.hpp"
 
 namespace deepclean::stream {
 namespace {
@@ -207,12 +207,7 @@ std::vector<double> window_block(const std::vector<dsp::Sos>& bands, std::size_t
   std::vector<double> tapered(slice, slice + slice_length);
   // Rising half on the first L samples, falling half on the last L; a slice shorter than 2L gets
   // both factors where they overlap (the literal reading of "multiply its first and last L samples").
-  const std::size_t ramp = std::min(look_ahead, slice_length);
-  for (std::size_t i = 0; i < ramp; ++i) {
-    const double w = half_hann_rise(i, look_ahead);
-    tapered[i] *= w;
-    tapered[slice_length - 1 - i] *= w;
-  }
+  dsp::apply_edge_tapers(tapered.data(), slice_length, look_ahead);
   std::vector<double> v(keep_length, 0.0);
   for (const auto& sos : bands) {
     const std::vector<double> filtered = dsp::sosfiltfilt(sos, tapered.data(), slice_length);

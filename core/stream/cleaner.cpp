@@ -136,6 +136,7 @@ StrainCleaner::StrainCleaner(CleanerConfig config, std::unique_ptr<NoiseEstimato
   const std::size_t look_ahead_native =
       look_ahead_ * static_cast<std::size_t>(config_.strain_rate) / static_cast<std::size_t>(config_.fs);
   fall_ = std::min(taper_, look_ahead_native);
+  weight_ = SubtractionWeight(taper_, fall_);
   bandpass_ = make_bandpass(
       BandpassConfig{config_.method, config_.bands, config_.order, memory_, look_ahead_}, config_.fs);
   for (const auto& w : config_.witnesses) {
@@ -291,13 +292,9 @@ void StrainCleaner::end_segment() {
   open_ = false;
 }
 
-SubtractionWeight StrainCleaner::weight() const {
-  SubtractionWeight w;
-  w.rise = taper_;
-  w.fall = fall_;
-  w.begin = first_estimated_ ? native_ceil(*first_estimated_) : kUnknown;
-  w.end = end_estimated_ ? native_ceil(*end_estimated_) : kUnknown;
-  return w;
+void StrainCleaner::update_weight() {
+  weight_.set_interval(first_estimated_ ? native_ceil(*first_estimated_) : SubtractionWeight::kUnknown,
+                       end_estimated_ ? native_ceil(*end_estimated_) : SubtractionWeight::kUnknown);
 }
 
 bool StrainCleaner::weight_known_before(std::size_t m_end) const {
@@ -309,7 +306,8 @@ bool StrainCleaner::weight_known_before(std::size_t m_end) const {
 }
 
 void StrainCleaner::emit_blocks() {
-  const SubtractionWeight g = weight();
+  update_weight();
+  const SubtractionWeight& g = weight_;
   const SampleClock clock(start_, config_.strain_rate);
   for (;;) {
     const std::size_t h_end = h_base_ + h_.size();

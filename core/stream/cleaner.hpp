@@ -109,7 +109,7 @@ class StrainCleaner {
   void append_noise(const std::vector<double>& v, const std::vector<unsigned char>& estimated);
   void emit_blocks();
   bool weight_known_before(std::size_t m_end) const;  // g decided for every native m < m_end
-  SubtractionWeight weight() const;
+  void update_weight();
   std::size_t native_ceil(std::size_t n_fs) const;  // ceil(n * strain_rate / fs)
   std::size_t fs_ceil(std::size_t m) const;         // ceil(m * fs / strain_rate)
 
@@ -119,6 +119,7 @@ class StrainCleaner {
   std::vector<dsp::Resampler> resamplers_;
   dsp::Resampler interpolator_;
   std::size_t memory_ = 0, look_ahead_ = 0, taper_ = 0, fall_ = 0;
+  SubtractionWeight weight_{0, 0};
   std::vector<double> witness_scale_;
 
   // Segment state.
