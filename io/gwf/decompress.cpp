@@ -152,58 +152,11 @@ class BitReader {
   std::uint64_t pos_ = 0;
 };
 
-void zs_decode(std::uint16_t compress, DataType type, std::uint64_t n_data, const std::byte* payload,
-               std::uint64_t n_bytes, unsigned word_bits, std::vector<std::byte>& out) {
-  const std::size_t ws = word_size(type);
-  const std::size_t wb = word_bits / 8;
-  const std::uint64_t n_words = n_data * ws / wb;
-  if (n_bytes % wb != 0 || n_bytes < wb) {
-    throw PayloadError("zero-suppressed payload of " + std::to_string(n_bytes) +
-                       " bytes is not a whole number of " + std::to_string(word_bits) + "-bit words");
-  }
-  // Convert the stored words to little-endian order so the bit stream is contiguous.
-  const bool payload_big = (compress & 0x100) == 0;
-  std::vector<std::byte> le(n_bytes);
-  copy_words(le.data(), payload, n_bytes / wb, wb, payload_big);
-  // Refuse an nData the stream cannot describe before allocating for it: every block costs at
-  // least one nBits field, so at most (stream bits / field bits) x blockSize words can come out.
-  const unsigned field_bits = word_bits == 16 ? 4u : word_bits == 32 ? 5u : 6u;
-  const std::uint64_t block = std::to_integer<std::uint64_t>(le[0]) | (std::to_integer<std::uint64_t>(le[1]) << 8);
-  if (block == 0) throw PayloadError("zero-suppressed stream has block size 0");
-  const std::uint64_t max_words = ((n_bytes * 8 - 16) / field_bits) * block;
-  if (n_words > max_words) {
-    throw PayloadError("nData needs " + std::to_string(n_words) +
-                       " words but the zero-suppressed stream can hold at most " + std::to_string(max_words));
-  }
-  std::vector<std::uint64_t> diffs(n_words);
-  zs_expand(le.data(), n_bytes, word_bits, n_words, diffs.data());
-  // Integrate in the word width, then store in host order.
-  out.assign(n_data * ws, std::byte{0});
-  std::byte* o = out.data();
-  const bool cplx = type == DataType::Complex64 || type == DataType::Complex128;
-  const std::uint64_t half = n_words / 2;
-  std::uint64_t acc = 0;
-  const std::uint64_t mask = word_bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << word_bits) - 1;
-  for (std::uint64_t i = 0; i < n_words; ++i) {
-    acc = (acc + diffs[i]) & mask;
-    // Complex data is compressed as all real parts, then all imaginary parts (spec App. B).
-    const std::uint64_t dst = cplx ? (i < half ? 2 * i : 2 * (i - half) + 1) : i;
-    if (word_bits == 16) {
-      const auto v = static_cast<std::uint16_t>(acc);
-      std::memcpy(o + dst * 2, &v, 2);
-    } else if (word_bits == 32) {
-      const auto v = static_cast<std::uint32_t>(acc);
-      std::memcpy(o + dst * 4, &v, 4);
-    } else {
-      std::memcpy(o + dst * 8, &acc, 8);
-    }
-  }
-}
-
-}  // namespace
-
+// Walks a zero-suppressed stream (words already in little-endian order), handing the n_words
+// differences in order to `sink(index, difference)` (digest §6).
+template <typename Sink>
 void zs_expand(const std::byte* le_words, std::uint64_t n_bytes, unsigned word_bits, std::uint64_t n_words,
-               std::uint64_t* out) {
+               Sink&& sink) {
   const unsigned field_bits = word_bits == 16 ? 4u : word_bits == 32 ? 5u : 6u;
   if (n_bytes < 2) throw PayloadError("zero-suppressed stream too short for its block size");
   BitReader br(le_words, n_bytes);
@@ -227,7 +180,7 @@ void zs_expand(const std::byte* le_words, std::uint64_t n_bytes, unsigned word_b
     const unsigned nbits = static_cast<unsigned>(br.get(field_bits)) + 1;
     const std::uint64_t count = std::min(block, n_words - i);
     if (nbits == 1) {
-      std::fill(out + i, out + i + count, std::uint64_t{0});
+      for (std::uint64_t k = 0; k < count; ++k) sink(i + k, std::uint64_t{0});
       i += count;
       continue;
     }
@@ -235,10 +188,65 @@ void zs_expand(const std::byte* le_words, std::uint64_t n_bytes, unsigned word_b
       throw PayloadError("zero-suppressed stream ends inside a block at word " + std::to_string(i) + " of " + std::to_string(n_words));
     }
     const std::uint64_t offset = (std::uint64_t{1} << (nbits - 1)) - 1;
-    for (std::uint64_t k = 0; k < count; ++k) out[i + k] = (br.get(nbits) - offset) & wmask;
+    for (std::uint64_t k = 0; k < count; ++k) sink(i + k, (br.get(nbits) - offset) & wmask);
     i += count;
   }
 }
+
+void zs_decode(std::uint16_t compress, DataType type, std::uint64_t n_data, const std::byte* payload,
+               std::uint64_t n_bytes, unsigned word_bits, std::vector<std::byte>& out) {
+  const std::size_t ws = word_size(type);
+  const std::size_t wb = word_bits / 8;
+  const std::uint64_t n_words = n_data * ws / wb;
+  if (n_bytes % wb != 0 || n_bytes < wb) {
+    throw PayloadError("zero-suppressed payload of " + std::to_string(n_bytes) +
+                       " bytes is not a whole number of " + std::to_string(word_bits) + "-bit words");
+  }
+  // Convert the stored words to little-endian order so the bit stream is contiguous.
+  const bool payload_big = (compress & 0x100) == 0;
+  std::vector<std::byte> le(n_bytes);
+  copy_words(le.data(), payload, n_bytes / wb, wb, payload_big);
+  // Refuse an nData the stream cannot describe before allocating for it: every block costs at
+  // least one nBits field, so at most (stream bits / field bits) x blockSize words can come out.
+  const unsigned field_bits = word_bits == 16 ? 4u : word_bits == 32 ? 5u : 6u;
+  const std::uint64_t block = std::to_integer<std::uint64_t>(le[0]) | (std::to_integer<std::uint64_t>(le[1]) << 8);
+  if (block == 0) throw PayloadError("zero-suppressed stream has block size 0");
+  const std::uint64_t max_words = ((n_bytes * 8 - 16) / field_bits) * block;
+  // Beyond that, the same 1032:1 ceiling as deflate: FrameL's blocks of 8 or 12 values bound real
+  // zero-suppressed data to under 100:1, and a forged block size of 65535 must not turn a few
+  // bytes into gigabytes.
+  if (n_data * ws / kMaxInflateRatio > n_bytes) {
+    throw PayloadError("nData x wordsize " + std::to_string(n_data * ws) + " exceeds " + std::to_string(kMaxInflateRatio) +
+                       " x nBytes (" + std::to_string(n_bytes) + ")");
+  }
+  if (n_words > max_words) {
+    throw PayloadError("nData needs " + std::to_string(n_words) +
+                       " words but the zero-suppressed stream can hold at most " + std::to_string(max_words));
+  }
+  // Integrate in the word width while expanding, storing in host order.
+  out.assign(n_data * ws, std::byte{0});
+  std::byte* o = out.data();
+  const bool cplx = type == DataType::Complex64 || type == DataType::Complex128;
+  const std::uint64_t half = n_words / 2;
+  std::uint64_t acc = 0;
+  const std::uint64_t mask = word_bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << word_bits) - 1;
+  zs_expand(le.data(), n_bytes, word_bits, n_words, [&](std::uint64_t i, std::uint64_t diff) {
+    acc = (acc + diff) & mask;
+    // Complex data is compressed as all real parts, then all imaginary parts (spec App. B).
+    const std::uint64_t dst = cplx ? (i < half ? 2 * i : 2 * (i - half) + 1) : i;
+    if (word_bits == 16) {
+      const auto v = static_cast<std::uint16_t>(acc);
+      std::memcpy(o + dst * 2, &v, 2);
+    } else if (word_bits == 32) {
+      const auto v = static_cast<std::uint32_t>(acc);
+      std::memcpy(o + dst * 4, &v, 4);
+    } else {
+      std::memcpy(o + dst * 8, &acc, 8);
+    }
+  });
+}
+
+}  // namespace
 
 void decode_payload(std::uint16_t compress, DataType type, std::uint64_t n_data, const std::byte* payload,
                     std::uint64_t n_bytes, bool file_big_endian, std::vector<std::byte>& out) {

@@ -30,9 +30,4 @@ void decode_payload(std::uint16_t compress, DataType type, std::uint64_t n_data,
                     const std::byte* payload, std::uint64_t n_bytes, bool file_big_endian,
                     std::vector<std::byte>& out);
 
-// Expands a zero-suppressed stream of `word_bits` (16, 32, 64) words already converted to
-// little-endian byte order into `n_words` differences (not yet integrated), digest §6.
-void zs_expand(const std::byte* le_words, std::uint64_t n_bytes, unsigned word_bits,
-               std::uint64_t n_words, std::uint64_t* out);
-
 }  // namespace deepclean::gwf::detail
