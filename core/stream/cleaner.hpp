@@ -83,7 +83,8 @@ class StrainCleaner {
   StrainCleaner(CleanerConfig config, std::unique_ptr<NoiseEstimator> estimator);
 
   // A segment starts at `start` (the time of the first sample of every channel). Resets all stream
-  // state. Throws std::invalid_argument when `start` is not on every channel's sample grid.
+  // state; a segment still open is ended first, as by end_segment(). Throws std::invalid_argument
+  // when `start` is not on every channel's sample grid.
   void start_segment(GpsNs start);
   // The open segment ends here (gap, corrupt frame, failed state mask, shutdown): everything that
   // was pushed is flushed with the end now known. Does nothing when no segment is open.
