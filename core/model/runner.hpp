@@ -18,6 +18,9 @@ struct DeviceSpec {
   std::string str() const { return cuda ? "cuda:" + std::to_string(index) : "cpu"; }
 };
 
+// True when this build has the CUDA runner (DEEPCLEAN_CUDA); whether a GPU is present is decided at load.
+bool cuda_support_built();
+
 // "cpu", "cuda" or "cuda:N"; anything else throws BundleError naming the accepted forms.
 DeviceSpec parse_device(const std::string& text);
 
@@ -31,6 +34,11 @@ struct RunnerOptions {
   int intra_op_threads = 0;
   int interop_threads = 0;
   int warmup_calls = 5;              // forward passes at the production shape before serving
+  // CPU only. true: predict() runs one forward pass per kernel, so a prediction is bitwise the
+  // same whatever batch it arrives in (oneDNN picks different convolution blockings for different
+  // batch sizes, ~1e-6 relative apart). Measured on the 2-core dev VM, 16 kernels (21, 4096): one
+  // by one 201 ms, one batched call 227 ms, so nothing is lost. false: one batched forward pass.
+  bool cpu_kernel_by_kernel = true;
   // CUDA only (ignored on CPU). Each is kept only if its outputs stay within 1e-3 relative RMS of
   // the plain float32 path on the warm-up input; otherwise the runner falls back and says so.
   bool cuda_fp16 = false;

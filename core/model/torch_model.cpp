@@ -29,13 +29,19 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// LibTorch's messages carry a C++ backtrace in what(); users need the first line only.
-std::string torch_message(const c10::Error& e) {
-  std::string m = e.what_without_backtrace();
+// LibTorch's messages carry a C++ backtrace, and errors raised inside a TorchScript graph carry
+// the Python traceback of the trace; users need the one line that says what went wrong.
+std::string short_message(std::string m) {
+  const std::string marker = "RuntimeError: ";
+  const auto at = m.rfind(marker);
+  if (at != std::string::npos) m = m.substr(at + marker.size());
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
   const auto nl = m.find('\n');
   if (nl != std::string::npos) m.resize(nl);
   return m;
 }
+
+std::string torch_message(const c10::Error& e) { return short_message(e.what_without_backtrace()); }
 
 std::string shape_str(c10::IntArrayRef sizes) {
   std::ostringstream s;
@@ -45,28 +51,30 @@ std::string shape_str(c10::IntArrayRef sizes) {
   return s.str();
 }
 
+// 0 means "no request". The first non-zero request for a pool fixes it for the process; a later
+// different request is an error rather than a silent change under a running model.
 void configure_threads(int intra, int interop) {
   static std::mutex mutex;
-  static bool configured = false;
   static int set_intra = 0;
   static int set_interop = 0;
   std::lock_guard<std::mutex> lock(mutex);
-  if (!configured) {
-    try {
-      if (intra > 0) at::set_num_threads(intra);
-      if (interop > 0) at::set_num_interop_threads(interop);
-    } catch (const c10::Error& e) {
-      throw BundleError("LibTorch thread pools: " + torch_message(e));
-    }
-    configured = true;
-    set_intra = intra;
-    set_interop = interop;
-    return;
-  }
-  if ((intra > 0 && intra != set_intra) || (interop > 0 && interop != set_interop)) {
+  if ((intra > 0 && set_intra > 0 && intra != set_intra) ||
+      (interop > 0 && set_interop > 0 && interop != set_interop)) {
     throw BundleError("LibTorch thread pools were already set for this process (intra-op " +
                       std::to_string(set_intra) + ", inter-op " + std::to_string(set_interop) +
                       "); a second model must ask for the same counts");
+  }
+  try {
+    if (intra > 0 && set_intra == 0) {
+      at::set_num_threads(intra);
+      set_intra = intra;
+    }
+    if (interop > 0 && set_interop == 0) {
+      at::set_num_interop_threads(interop);  // throws once the inter-op pool has started
+      set_interop = interop;
+    }
+  } catch (const c10::Error& e) {
+    throw BundleError("LibTorch thread pools: " + torch_message(e));
   }
 }
 
@@ -84,6 +92,8 @@ torch::Tensor forward_checked(torch::jit::Module& module, const torch::Tensor& i
     out = module.forward({input});
   } catch (const c10::Error& e) {
     throw BundleError(file + ": forward pass on input " + shape_str(input.sizes()) + " failed: " + torch_message(e));
+  } catch (const std::exception& e) {  // torch::jit::JITException: an error raised inside the graph
+    throw BundleError(file + ": forward pass on input " + shape_str(input.sizes()) + " failed: " + short_message(e.what()));
   }
   if (!out.isTensor()) {
     throw BundleError(file + ": forward() returned a " + out.tagKind() + ", expected one tensor of shape (B, K)");
@@ -175,8 +185,13 @@ Checked load_and_check(const std::filesystem::path& directory, std::size_t kerne
 
 class CpuRunner final : public stream::Predictor {
  public:
-  CpuRunner(torch::jit::Module module, std::size_t channels, std::size_t max_batch, std::string file)
-      : module_(std::move(module)), channels_(channels), max_batch_(max_batch), file_(std::move(file)) {}
+  CpuRunner(torch::jit::Module module, std::size_t channels, std::size_t max_batch, bool kernel_by_kernel,
+            std::string file)
+      : module_(std::move(module)),
+        channels_(channels),
+        max_batch_(max_batch),
+        kernel_by_kernel_(kernel_by_kernel),
+        file_(std::move(file)) {}
 
   std::size_t channels() const override { return channels_; }
   std::size_t max_batch() const override { return max_batch_; }
@@ -193,16 +208,20 @@ class CpuRunner final : public stream::Predictor {
     std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode guard;
     // The caller's buffer is wrapped, not copied; the network does not write to its input.
-    const torch::Tensor in = torch::from_blob(const_cast<float*>(kernels),
-                                              {i64(batch), i64(channels_), i64(kernel_length)}, torch::kFloat32);
-    const torch::Tensor y = forward_checked(module_, in, file_).contiguous();
-    std::memcpy(out, y.data_ptr<float>(), batch * kernel_length * sizeof(float));
+    const std::size_t step = kernel_by_kernel_ ? 1 : batch;
+    for (std::size_t j = 0; j < batch; j += step) {
+      const torch::Tensor in = torch::from_blob(const_cast<float*>(kernels + j * channels_ * kernel_length),
+                                                {i64(step), i64(channels_), i64(kernel_length)}, torch::kFloat32);
+      const torch::Tensor y = forward_checked(module_, in, file_).contiguous();
+      std::memcpy(out + j * kernel_length, y.data_ptr<float>(), step * kernel_length * sizeof(float));
+    }
   }
 
  private:
   torch::jit::Module module_;
   std::size_t channels_;
   std::size_t max_batch_;
+  bool kernel_by_kernel_;
   std::string file_;
   std::mutex mutex_;
 };
@@ -250,6 +269,14 @@ std::map<std::string, PlainTensor> read_state_dict(const std::filesystem::path& 
 
 }  // namespace detail
 
+bool cuda_support_built() {
+#ifdef DEEPCLEAN_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
 BundleInfo check_bundle(const std::filesystem::path& directory, std::size_t kernel_length) {
   return load_and_check(directory, kernel_length).info;
 }
@@ -278,15 +305,18 @@ LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptio
 #endif
   }
 
-  auto runner = std::make_unique<CpuRunner>(std::move(checked.module), channels, options.max_batch, file);
+  auto runner = std::make_unique<CpuRunner>(std::move(checked.module), channels, options.max_batch,
+                                            options.cpu_kernel_by_kernel, file);
   out.report.load_seconds = seconds_since(t0);
 
   // The TorchScript profiling executor optimises a graph only after it has seen a shape a few
-  // times; serving must not pay that on the first real frames. Warm up at the largest batch and
-  // at a single kernel, the two shapes a streaming caller uses most.
+  // times; serving must not pay that on the first real frames. Warm up at every shape the
+  // forward pass will see: one kernel, and (batched mode) the largest batch.
   const auto t1 = Clock::now();
   std::vector<float> sink(options.max_batch * options.kernel_length);
-  for (const std::size_t b : {options.max_batch, std::size_t{1}}) {
+  std::vector<std::size_t> shapes{1};
+  if (!options.cpu_kernel_by_kernel && options.max_batch > 1) shapes.push_back(options.max_batch);
+  for (const std::size_t b : shapes) {
     const torch::Tensor x = detail::probe_input(b, channels, options.kernel_length, 11);
     for (int i = 0; i < options.warmup_calls; ++i) {
       runner->predict(x.data_ptr<float>(), b, options.kernel_length, sink.data());

@@ -1,0 +1,264 @@
+// Bundle reading and validation: fields as Python wrote them, ids as sha256sum computes them, and
+// one clear, file-naming error for each way a bundle can be broken.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "core/model/bundle.hpp"
+#include "core/model/runner.hpp"
+#include "fixtures.hpp"
+
+namespace deepclean::model {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_text;
+using testing::write_text;
+
+// Copy of a fixture bundle that a test may damage.
+fs::path copy_bundle(const fs::path& fixtures, const std::string& name = "bundle_c3") {
+  const fs::path dst = testing::scratch_dir("bundle");
+  fs::copy(fixtures / name, dst, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+  return dst;
+}
+
+// 1-based line of the first occurrence of `needle` in `text`.
+int line_of(const std::string& text, const std::string& needle) {
+  const auto pos = text.find(needle);
+  EXPECT_NE(pos, std::string::npos) << needle;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+}
+
+void replace_in(const fs::path& file, const std::string& from, const std::string& to) {
+  std::string text = read_text(file);
+  const auto pos = text.find(from);
+  ASSERT_NE(pos, std::string::npos) << from;
+  text.replace(pos, from.size(), to);
+  write_text(file, text);
+}
+
+// Runs `fn`, expects a BundleError, returns its message.
+template <class Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const BundleError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no BundleError thrown";
+  return {};
+}
+
+::testing::AssertionResult contains(const std::string& haystack, const std::string& needle) {
+  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "message: " << haystack << "\n  lacks: " << needle;
+}
+#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(contains((haystack), (needle)))
+
+TEST(Bundle, ReadsThePythonWrittenBundle) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const YAML::Node expected = YAML::LoadFile((fx / "expected_c21.yaml").string());
+  const BundleInfo b = read_bundle_info(fx / "bundle_c21");
+  EXPECT_EQ(b.format, "deepclean-bundle/1");
+  EXPECT_EQ(b.version, "fixture-c21");
+  EXPECT_EQ(b.sample_rate, 4096);
+  EXPECT_EQ(b.training_kernel_seconds, 8.0);
+  EXPECT_EQ(b.strain_channel, expected["strain_channel"].as<std::string>());
+  EXPECT_EQ(b.strain_mean, expected["strain_mean"].as<double>());
+  EXPECT_EQ(b.strain_std, expected["strain_std"].as<double>());
+  ASSERT_EQ(b.channels(), 21U);
+  for (std::size_t c = 0; c < 21; ++c) {
+    EXPECT_EQ(b.witnesses[c], expected["witnesses"][c].as<std::string>());
+    EXPECT_EQ(b.witness_means[c], expected["witness_mean"][c].as<double>());
+    EXPECT_EQ(b.witness_stds[c], expected["witness_std"][c].as<double>());
+  }
+  ASSERT_EQ(b.bands.size(), 2U);
+  EXPECT_EQ(b.bands[1].low_hz, 118.0);
+  EXPECT_EQ(b.bands[1].high_hz, 122.0);
+  EXPECT_EQ(b.filter_order, 8);
+  EXPECT_CONTAINS(b.provenance_yaml, "make_test_models.py");
+}
+
+TEST(Bundle, IdIsSha256OfModelThenYaml) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = fx / "bundle_c3";
+  const auto r = testing::run_command("cat " + testing::quote(d / "model.pt") + " " +
+                                      testing::quote(d / "bundle.yaml") + " | sha256sum");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(read_bundle_info(d).id, r.output.substr(0, 64));
+}
+
+TEST(Bundle, IdChangesWhenOneByteOfTheModelChanges) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  const std::string before = compute_bundle_id(d);
+  std::string bytes = read_text(d / "model.pt");
+  const std::size_t at = bytes.size() / 2;
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  write_text(d / "model.pt", bytes);
+  const std::string after = compute_bundle_id(d);
+  EXPECT_NE(before, after);
+  const auto r = testing::run_command("cat " + testing::quote(d / "model.pt") + " " +
+                                      testing::quote(d / "bundle.yaml") + " | sha256sum");
+  EXPECT_EQ(after, r.output.substr(0, 64));
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  write_text(d / "model.pt", bytes);
+  EXPECT_EQ(compute_bundle_id(d), before);
+}
+
+TEST(Bundle, CheckCountsParametersLikePython) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const YAML::Node expected = YAML::LoadFile((fx / "expected_c3.yaml").string());
+  const BundleInfo b = check_bundle(fx / "bundle_c3", 1024);
+  EXPECT_EQ(b.parameter_count, expected["parameter_count"].as<std::size_t>());
+}
+
+TEST(Bundle, WriterRoundTripsEveryFieldExactly) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const BundleInfo a = read_bundle_info(fx / "bundle_c21");
+  const fs::path d = copy_bundle(fx, "bundle_c21");
+  write_text(d / "bundle.yaml", bundle_yaml(a));
+  const BundleInfo b = read_bundle_info(d);
+  EXPECT_EQ(b.version, a.version);
+  EXPECT_EQ(b.witnesses, a.witnesses);
+  EXPECT_EQ(b.witness_means, a.witness_means);
+  EXPECT_EQ(b.witness_stds, a.witness_stds);
+  EXPECT_EQ(b.strain_mean, a.strain_mean);
+  EXPECT_EQ(b.strain_std, a.strain_std);
+  EXPECT_EQ(b.bands.size(), a.bands.size());
+  EXPECT_EQ(b.provenance_yaml, a.provenance_yaml);
+}
+
+TEST(BundleErrors, MissingModelFile) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::remove(d / "model.pt");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }), (d / "model.pt").string() + ": missing");
+}
+
+TEST(BundleErrors, MissingYamlFile) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::remove(d / "bundle.yaml");
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }), (d / "bundle.yaml").string() + ": missing");
+}
+
+TEST(BundleErrors, MissingDirectory) {
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info("/nonexistent/bundle"); }), "/nonexistent/bundle");
+}
+
+TEST(BundleErrors, UnparsableYamlGivesLineAndColumn) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  // An unclosed flow sequence on line 21; the parser notices it at the end of the document.
+  replace_in(d / "bundle.yaml", "filter_order: 8", "filter_order: [8, 9");
+  const std::string msg = error_of([&] { read_bundle_info(d); });
+  EXPECT_TRUE(std::regex_search(msg, std::regex("bundle\\.yaml:[0-9]+:[0-9]+: YAML syntax error"))) << msg;
+  EXPECT_CONTAINS(msg, (d / "bundle.yaml").string());
+}
+
+TEST(BundleErrors, UnknownKeyPointsAtIt) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  replace_in(d / "bundle.yaml", "filter_order: 8", "filter_order: 8\nsample_rte: 4096");
+  const int line = line_of(read_text(d / "bundle.yaml"), "sample_rte");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }),
+                  "bundle.yaml:" + std::to_string(line) + ":1: unknown key 'sample_rte'");
+}
+
+TEST(BundleErrors, WrongTypePointsAtTheValue) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  replace_in(d / "bundle.yaml", "sample_rate: 4096", "sample_rate: fast");
+  const int line = line_of(read_text(d / "bundle.yaml"), "sample_rate: fast");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }),
+                  "bundle.yaml:" + std::to_string(line) + ":14: sample_rate must be an integer");
+}
+
+TEST(BundleErrors, NonFiniteStandardisation) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  replace_in(d / "bundle.yaml", "mean: -5.761907577514648", "mean: .nan");
+  const int line = line_of(read_text(d / "bundle.yaml"), "mean: .nan");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }),
+                  "bundle.yaml:" + std::to_string(line) + ":9: witness mean is not finite");
+}
+
+TEST(BundleErrors, NegativeStdRejectedZeroStdReadsAsOne) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  replace_in(d / "bundle.yaml", "std: 2.530207395553589", "std: -2.5");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }), "witness std must not be negative");
+  replace_in(d / "bundle.yaml", "std: -2.5", "std: 0");
+  EXPECT_EQ(read_bundle_info(d).witness_stds.at(1), 1.0);
+}
+
+TEST(BundleErrors, BandAboveNyquist) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  replace_in(d / "bundle.yaml", "- - 55.0\n  - 65.0", "- - 55.0\n  - 2500.0");
+  EXPECT_CONTAINS(error_of([&] { read_bundle_info(d); }), "0 < low < high < sample_rate/2");
+}
+
+TEST(BundleErrors, WrongChannelCount) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  BundleInfo b = read_bundle_info(d);
+  b.witnesses.pop_back();
+  b.witness_means.pop_back();
+  b.witness_stds.pop_back();
+  write_text(d / "bundle.yaml", bundle_yaml(b));
+  const std::string msg = error_of([&] { check_bundle(d, 1024); });
+  EXPECT_CONTAINS(msg, (d / "model.pt").string() + ": the model takes 3 witness channels but");
+  EXPECT_CONTAINS(msg, "bundle.yaml lists 2");
+}
+
+TEST(BundleErrors, NonFiniteWeight) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::copy_file(fx / "bad_nan/model.pt", d / "model.pt", fs::copy_options::overwrite_existing);
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }),
+                  (d / "model.pt").string() + ": parameter 'downsampler.1.0.weight' has non-finite values");
+}
+
+TEST(BundleErrors, NonFiniteBatchNormStatistic) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::copy_file(fx / "bad_inf_buffer/model.pt", d / "model.pt", fs::copy_options::overwrite_existing);
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }),
+                  (d / "model.pt").string() + ": buffer 'upsampler.0.1.running_var' has non-finite values");
+}
+
+TEST(BundleErrors, OutputShapeMismatch) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::copy_file(fx / "bad_shape/model.pt", d / "model.pt", fs::copy_options::overwrite_existing);
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }),
+                  (d / "model.pt").string() + ": output shape (1, 3, 1024) for input (1, 3, 1024)");
+}
+
+TEST(BundleErrors, KernelLengthNotMultipleOf16) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  EXPECT_CONTAINS(error_of([&] { check_bundle(fx / "bundle_c3", 1000); }),
+                  (fx / "bundle_c3/model.pt").string() + ": kernel length 1000 is not a positive multiple of 16");
+}
+
+TEST(BundleErrors, BatchNormTracedInTrainingMode) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  fs::copy_file(fx / "bad_train_mode/model.pt", d / "model.pt", fs::copy_options::overwrite_existing);
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }), "a kernel's prediction changes with its batch");
+}
+
+TEST(BundleErrors, NotTorchScript) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path d = copy_bundle(fx);
+  write_text(d / "model.pt", "this is not a zip archive");
+  EXPECT_CONTAINS(error_of([&] { check_bundle(d, 1024); }),
+                  (d / "model.pt").string() + ": not a loadable TorchScript archive");
+}
+
+}  // namespace
+}  // namespace deepclean::model

@@ -1,0 +1,250 @@
+// The LibTorch runner against Python: predictions of the imported ML4GW models equal what
+// Debian's python3-torch computes for the same input, and do not depend on batching.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "core/model/ml4gw_import.hpp"
+#include "core/model/runner.hpp"
+#include "fixtures.hpp"
+
+namespace deepclean::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Diff {
+  double max_abs = 0.0;
+  double max_ref = 0.0;
+  double relative() const { return max_abs / std::max(max_ref, 1e-30); }
+};
+
+Diff compare(const std::vector<float>& got, const std::vector<float>& ref) {
+  Diff d;
+  EXPECT_EQ(got.size(), ref.size());
+  for (std::size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
+    d.max_abs = std::max(d.max_abs, std::abs(static_cast<double>(got[i]) - static_cast<double>(ref[i])));
+    d.max_ref = std::max(d.max_ref, std::abs(static_cast<double>(ref[i])));
+  }
+  return d;
+}
+
+fs::path import_fixture(const fs::path& fx, const std::string& tag) {
+  const fs::path out = testing::scratch_dir("import") / "bundle";
+  Ml4gwImportOptions o;
+  o.sample_rate = 4096;
+  import_ml4gw(fx / ("ml4gw_" + tag), out, o);
+  return out;
+}
+
+// Imported model vs. Python's output on the same input (shape.yaml, input.f32, output.f32).
+void expect_matches_python(const fs::path& fx, const std::string& tag) {
+  const fs::path bundle = import_fixture(fx, tag);
+  const YAML::Node shape = YAML::LoadFile((fx / ("ref_" + tag) / "shape.yaml").string());
+  const auto batch = shape["batch"].as<std::size_t>();
+  const auto k = shape["kernel"].as<std::size_t>();
+  const std::vector<float> input = testing::read_f32(fx / ("ref_" + tag) / "input.f32");
+  const std::vector<float> ref = testing::read_f32(fx / ("ref_" + tag) / "output.f32");
+  RunnerOptions o;
+  o.kernel_length = k;
+  o.max_batch = batch;
+  LoadedModel m = load_model(bundle, o);
+  ASSERT_EQ(m.predictor->channels(), shape["channels"].as<std::size_t>());
+  ASSERT_EQ(input.size(), batch * m.predictor->channels() * k);
+  std::vector<float> out(batch * k);
+  m.predictor->predict(input.data(), batch, k, out.data());
+  const Diff d = compare(out, ref);
+  std::cout << "[ model " << tag << " ] C++ vs Python: max abs diff " << d.max_abs << ", max |ref| " << d.max_ref
+            << ", relative " << d.relative() << "\n";
+  ::testing::Test::RecordProperty("max_relative_diff_vs_python_" + tag, std::to_string(d.relative()));
+  EXPECT_GT(d.max_ref, 1e-3);  // the reference is not trivially zero
+  EXPECT_LE(d.relative(), 1e-5);
+}
+
+TEST(Runner, ImportedModelMatchesPython3Witnesses) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  expect_matches_python(fx, "c3");
+}
+
+TEST(Runner, ImportedModelMatchesPython21Witnesses) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  expect_matches_python(fx, "c21");
+}
+
+TEST(Runner, ImportKeepsMl4gwChannelOrderAndScalers) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path bundle = import_fixture(fx, "c21");
+  const YAML::Node e = YAML::LoadFile((fx / "expected_c21.yaml").string());
+  const BundleInfo b = read_bundle_info(bundle);
+  EXPECT_EQ(b.sample_rate, 4096);
+  EXPECT_EQ(b.strain_channel, e["strain_channel"].as<std::string>());
+  ASSERT_EQ(b.channels(), e["witnesses"].size());
+  for (std::size_t c = 0; c < b.channels(); ++c) {
+    EXPECT_EQ(b.witnesses[c], e["witnesses"][c].as<std::string>()) << c;
+    EXPECT_EQ(b.witness_means[c], e["witness_mean"][c].as<double>()) << c;
+    EXPECT_EQ(b.witness_stds[c], e["witness_std"][c].as<double>()) << c;
+  }
+  EXPECT_EQ(b.strain_mean, e["strain_mean"].as<double>());
+  EXPECT_EQ(b.strain_std, e["strain_std"].as<double>());
+  ASSERT_EQ(b.bands.size(), e["bands"].size());
+  for (std::size_t i = 0; i < b.bands.size(); ++i) {
+    EXPECT_EQ(b.bands[i].low_hz, e["bands"][i][0].as<double>());
+    EXPECT_EQ(b.bands[i].high_hz, e["bands"][i][1].as<double>());
+  }
+  EXPECT_EQ(b.filter_order, e["filter_order"].as<int>());
+  EXPECT_EQ(b.training_kernel_seconds, e["training_kernel_seconds"].as<double>());
+  // Same model bytes as the training output, so the TorchScript is untouched by the import.
+  EXPECT_EQ(testing::read_text(bundle / "model.pt"), testing::read_text(fx / "ml4gw_c21/model.pt"));
+}
+
+TEST(Runner, ImportIsDeterministic) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const std::string a = read_bundle_info(import_fixture(fx, "c3")).id;
+  const std::string b = read_bundle_info(import_fixture(fx, "c3")).id;
+  EXPECT_EQ(a, b);
+}
+
+TEST(Runner, ImportErrorsNameTheFile) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path train = testing::scratch_dir("train");
+  fs::copy(fx / "ml4gw_c3", train, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+  Ml4gwImportOptions o;
+  o.sample_rate = 4096;
+  const fs::path out = testing::scratch_dir("out") / "bundle";
+  // X scaler from the 21-witness run: 21 means for 3 witnesses.
+  fs::copy_file(fx / "ml4gw_c21/X_scaler.pt", train / "X_scaler.pt", fs::copy_options::overwrite_existing);
+  try {
+    import_ml4gw(train, out, o);
+    FAIL() << "expected an error";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find((train / "X_scaler.pt").string() + ": tensor 'mean' has 21 values, expected 3"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove(train / "y_scaler.pt");
+  try {
+    import_ml4gw(train, out, o);
+    FAIL() << "expected an error";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find((train / "y_scaler.pt").string() + ": missing"), std::string::npos) << e.what();
+  }
+}
+
+// Predictions of `batch` random kernels in one call vs. one call per kernel, plus a partial batch.
+Diff batch_vs_single(const fs::path& bundle, bool kernel_by_kernel, Diff* partial_diff) {
+  const std::size_t k = 4096;
+  const std::size_t batch = 8;
+  RunnerOptions o;
+  o.kernel_length = k;
+  o.max_batch = batch;
+  o.cpu_kernel_by_kernel = kernel_by_kernel;
+  LoadedModel m = load_model(bundle, o);
+  const std::size_t c = m.predictor->channels();
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0F, 1.0F);
+  std::vector<float> kernels(batch * c * k);
+  for (float& v : kernels) v = normal(rng);
+
+  std::vector<float> batched(batch * k);
+  m.predictor->predict(kernels.data(), batch, k, batched.data());
+  std::vector<float> single(batch * k);
+  for (std::size_t j = 0; j < batch; ++j) {
+    m.predictor->predict(kernels.data() + j * c * k, 1, k, single.data() + j * k);
+  }
+  // A batch of 3 starting at kernel 5: a kernel's neighbours must not matter either.
+  std::vector<float> partial(3 * k);
+  m.predictor->predict(kernels.data() + 5 * c * k, 3, k, partial.data());
+  *partial_diff = compare(partial, std::vector<float>(single.begin() + 5 * static_cast<std::ptrdiff_t>(k), single.end()));
+  const Diff d = compare(batched, single);
+  EXPECT_GT(d.max_ref, 1e-3);
+  return d;
+}
+
+TEST(Runner, BatchingDoesNotChangePredictionsKernelByKernel) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  Diff partial;
+  const Diff d = batch_vs_single(fx / "bundle_c21", true, &partial);
+  std::cout << "[ batch invariance, kernel-by-kernel (default), C=21 K=4096 B=8 ] max abs diff " << d.max_abs
+            << ", partial batch " << partial.max_abs << "\n";
+  // One forward pass per kernel: bitwise identical, whatever the batch.
+  EXPECT_EQ(d.max_abs, 0.0);
+  EXPECT_EQ(partial.max_abs, 0.0);
+}
+
+TEST(Runner, BatchingDoesNotChangePredictionsBatchedForward) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  Diff partial;
+  const Diff d = batch_vs_single(fx / "bundle_c21", false, &partial);
+  std::cout << "[ batch invariance, batched forward, C=21 K=4096 B=8 ] max abs diff " << d.max_abs << ", relative "
+            << d.relative() << "; partial batch relative " << partial.relative() << "\n";
+  ::testing::Test::RecordProperty("batched_forward_max_relative_diff", std::to_string(d.relative()));
+  EXPECT_LE(d.relative(), 1e-6);
+  EXPECT_LE(partial.relative(), 1e-6);
+}
+
+TEST(Runner, RejectsOversizedBatchAndBadKernelLength) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  RunnerOptions o;
+  o.kernel_length = 256;
+  o.max_batch = 2;
+  o.warmup_calls = 1;
+  auto p = make_runner(fx / "bundle_c3", o);
+  EXPECT_EQ(p->max_batch(), 2U);
+  EXPECT_EQ(p->channels(), 3U);
+  std::vector<float> in(3 * 3 * 256, 0.5F), out(3 * 256);
+  EXPECT_THROW(p->predict(in.data(), 3, 256, out.data()), BundleError);
+  EXPECT_THROW(p->predict(in.data(), 1, 250, out.data()), BundleError);
+  // Any other multiple of 16 works: the network is fully convolutional.
+  EXPECT_NO_THROW(p->predict(in.data(), 1, 512, out.data()));
+}
+
+TEST(Runner, DeviceParsing) {
+  EXPECT_FALSE(parse_device("cpu").cuda);
+  EXPECT_EQ(parse_device("cuda").index, 0);
+  EXPECT_TRUE(parse_device("cuda:3").cuda);
+  EXPECT_EQ(parse_device("cuda:3").index, 3);
+  EXPECT_EQ(parse_device("cuda:3").str(), "cuda:3");
+  EXPECT_THROW(parse_device("gpu"), BundleError);
+  EXPECT_THROW(parse_device("cuda:"), BundleError);
+  EXPECT_THROW(parse_device("cuda:x"), BundleError);
+}
+
+TEST(Runner, CudaUnavailableIsAClearError) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  if (cuda_support_built()) GTEST_SKIP() << "CUDA build: covered by the CUDA runner tests";
+  RunnerOptions o;
+  o.device = "cuda:0";
+  o.kernel_length = 256;
+  try {
+    (void)load_model(fx / "bundle_c3", o);
+    FAIL() << "a CPU-only build must refuse cuda";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("device 'cuda:0': this deepclean was built without CUDA"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Runner, ThreadCountsAreFixedOncePerProcess) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  RunnerOptions o;
+  o.kernel_length = 256;
+  o.warmup_calls = 1;
+  o.intra_op_threads = 1;
+  // No other test asks for a thread count, so this is the first request in the process.
+  EXPECT_NO_THROW((void)load_model(fx / "bundle_c3", o));
+  EXPECT_NO_THROW((void)load_model(fx / "bundle_c3", o));
+  o.intra_op_threads = 2;
+  try {
+    (void)load_model(fx / "bundle_c3", o);
+    FAIL() << "a different intra-op count after the first must be refused";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("thread pools were already set"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace deepclean::model
