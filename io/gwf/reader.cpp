@@ -960,9 +960,12 @@ std::vector<ChannelEntry> FrameFile::channels(std::size_t i) const {
   const FrameIdx& fi = m.frame_at(i);
   const bool crc = m.opt.verify_checksums;
   std::vector<std::size_t> idx;
+  std::unordered_map<std::size_t, const std::string*> toc_names;  // record -> name the TOC gives it
   if (m.have_toc) {
     for (const TocEntry& e : m.toc) {
-      if (e.pos[i] != 0) idx.push_back(m.rec_at(e.pos[i], fi, owner_kind(e.kind), "'" + e.name + "'"));
+      if (e.pos[i] == 0) continue;
+      const std::size_t k = m.rec_at(e.pos[i], fi, owner_kind(e.kind), "'" + e.name + "'");
+      if (toc_names.emplace(k, &e.name).second) idx.push_back(k);
     }
   }
   for (std::size_t k = fi.first + 1; k < fi.last; ++k) {
@@ -977,6 +980,10 @@ std::vector<ChannelEntry> FrameFile::channels(std::size_t i) const {
   for (const std::size_t k : idx) {
     // Owner fields only; the data FrVect header gives a proc channel's rate, its payload stays encoded.
     OwnerHead o = m.decode_owner(m.recs[k], crc);
+    const auto tn = toc_names.find(k);
+    if (tn != toc_names.end() && *tn->second != o.ch.name) {
+      m.fail(m.recs[m.toc_rec].off, "FrTOC", "'" + *tn->second + "' points at the structure of '" + o.ch.name + "'");
+    }
     double rate = o.ch.sample_rate;
     if (o.ch.kind == ChannelKind::Proc && !o.data.null()) {
       const std::size_t vi = m.resolve(fi, o.data, Kind::Vect, m.recs[k], "data");
