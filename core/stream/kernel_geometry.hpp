@@ -19,4 +19,10 @@ struct KernelGeometry {
   void validate(std::size_t model_factor) const;
 };
 
+// The configuration's view (docs/configuration.md, `inference`): K = kernel_seconds * fs,
+// s = fs / sampling_rate, N = aggregation_seconds * sampling_rate, each required to be a whole
+// number; then validate(model_factor). Throws std::invalid_argument naming the setting.
+KernelGeometry kernel_geometry_from_seconds(int fs, double kernel_seconds, double sampling_rate,
+                                            double aggregation_seconds, std::size_t model_factor);
+
 }  // namespace deepclean::stream

@@ -65,3 +65,23 @@ TEST(PredictionAverager, RejectsInconsistentGeometry) {
 
 }  // namespace
 }  // namespace deepclean::stream
+
+namespace deepclean::stream {
+namespace {
+
+TEST(KernelGeometry, FromConfigurationSeconds) {
+  // DeepClean production (streaming-reference.md 1.5): 1 s kernels, 512 Hz inference, 0.5 s averaging.
+  const KernelGeometry g = kernel_geometry_from_seconds(4096, 1.0, 512.0, 0.5, 16);
+  EXPECT_EQ(g.kernel_length, 4096u);
+  EXPECT_EQ(g.stride, 8u);
+  EXPECT_EQ(g.num_averaged, 256u);
+  EXPECT_EQ(g.first_used(), 2048u);
+  EXPECT_THROW(kernel_geometry_from_seconds(4096, 1.0, 3000.0, 0.5, 16), std::invalid_argument);
+  EXPECT_THROW(kernel_geometry_from_seconds(4096, 1.0, 512.0, 1.5, 16), std::invalid_argument);
+  EXPECT_THROW(kernel_geometry_from_seconds(4096, 1.001, 512.0, 0.5, 16), std::invalid_argument);
+  EXPECT_THROW(kernel_geometry_from_seconds(1000, 1.0, 100.0, 0.5, 16), std::invalid_argument);  // K=1000
+  EXPECT_THROW(kernel_geometry_from_seconds(0, 1.0, 512.0, 0.5, 16), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace deepclean::stream
