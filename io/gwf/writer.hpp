@@ -12,6 +12,10 @@ namespace deepclean::gwf {
 struct WriteOptions {
   Compression compression = Compression::Zlib;  // raw is kept when compression does not shrink
   int zlib_level = 6;
+  // The spec wants channel names unique per frame (digest §5) and encode_frames rejects duplicates;
+  // re-encoding tools turn this off to copy files that break the rule (FrameL's own test file holds
+  // two FrSimData `sim1` per frame). The TOC then indexes the first of the duplicates, like FrameL.
+  bool unique_names = true;
 };
 
 // The bytes of a v8 file holding `frames` (FrameH, FrDetector, FrHistory, one FrAdcData/FrProcData/
