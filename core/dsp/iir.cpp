@@ -352,15 +352,17 @@ Sos normalised(Sos sos) {
   return sos;
 }
 
-// G consecutive DF-II-transposed biquads over a block, in place, sample-major. A single biquad is
-// bound by its recursion's latency (y -> z0 -> y, ~4 dependent floating-point operations per sample);
-// running G sections in one loop body gives the out-of-order core G independent chains to overlap (the
-// section k chain for sample i+1 only waits on section k's own state). The operations applied to each
-// value are the same as one section at a time, so the output is bit-identical to that order, to
-// scipy's sample-major loop, and to any chunking.
+// G consecutive DF-II-transposed biquads over a block, in place. One biquad is bound by the latency of
+// its recursion (y -> z0 -> y: add, multiply, subtract, add per sample), and in a plain sample-major
+// cascade the sections of one sample also wait on each other. So the sections are software-pipelined:
+// in iteration i, section g processes sample i - g, taking section g-1's output of the previous
+// iteration from h[g-1]. The G updates of one iteration are independent, and the CPU overlaps G
+// recursions. Each section still applies exactly scipy's operations to exactly the same sequence, so
+// the output is bit-identical to a section-by-section or sample-by-sample loop, and to any chunking.
+// Backward runs over x[n-1], ..., x[0] (sosfiltfilt's second pass) without reversing the data.
 template <std::size_t G, bool Backward>
 void biquads_block(const Section* c, double* zi, double* x, std::size_t n) {
-  double b0[G], b1[G], b2[G], a1[G], a2[G], z0[G], z1[G];
+  double b0[G], b1[G], b2[G], a1[G], a2[G], z0[G], z1[G], h[G];
   for (std::size_t g = 0; g < G; ++g) {
     b0[g] = c[g][0];
     b1[g] = c[g][1];
@@ -369,20 +371,40 @@ void biquads_block(const Section* c, double* zi, double* x, std::size_t n) {
     a2[g] = c[g][5];
     z0[g] = zi[2 * g];
     z1[g] = zi[2 * g + 1];
+    h[g] = 0.0;
   }
-  for (std::size_t j = 0; j < n; ++j) {
-    // Backward runs the same recursion over x[n-1], x[n-2], ..., x[0] (sosfiltfilt's second pass)
-    // without reversing the data twice.
-    const std::size_t i = Backward ? n - 1 - j : j;
-    double v = x[i];
-    for (std::size_t g = 0; g < G; ++g) {  // fully unrolled: G is a compile-time constant
-      const double y = b0[g] * v + z0[g];
-      z0[g] = b1[g] * v - a1[g] * y + z1[g];
-      z1[g] = b2[g] * v - a2[g] * y;
-      v = y;
+  auto at = [x, n](std::size_t j) -> double& { return x[Backward ? n - 1 - j : j]; };
+  auto step = [&](std::size_t g, double v) {
+    const double y = b0[g] * v + z0[g];
+    z0[g] = b1[g] * v - a1[g] * y + z1[g];
+    z1[g] = b2[g] * v - a2[g] * y;
+    return y;
+  };
+  // Sections in descending order within an iteration, so h[g-1] is read before it is overwritten.
+  auto checked = [&](std::size_t i) {
+    for (std::size_t g = G; g-- > 0;) {
+      if (i < g || i - g >= n) continue;  // pipeline filling or draining
+      const double y = step(g, g == 0 ? at(i) : h[g - 1]);
+      if (g == G - 1) {
+        at(i - g) = y;
+      } else {
+        h[g] = y;
+      }
     }
-    x[i] = v;
+  };
+  const std::size_t fill = G - 1, total = n + G - 1;
+  std::size_t i = 0;
+  for (; i < fill && i < total; ++i) checked(i);
+  for (; i < n; ++i) {  // steady state: every section busy, no bounds tests
+    if constexpr (G == 1) {
+      at(i) = step(0, at(i));
+    } else {
+      at(i - (G - 1)) = step(G - 1, h[G - 2]);
+      for (std::size_t g = G - 1; g-- > 1;) h[g] = step(g, h[g - 1]);
+      h[0] = step(0, at(i));
+    }
   }
+  for (; i < total; ++i) checked(i);
   for (std::size_t g = 0; g < G; ++g) {
     zi[2 * g] = z0[g];
     zi[2 * g + 1] = z1[g];
@@ -465,7 +487,7 @@ std::size_t sosfiltfilt_padlen(const Sos& sos) {
   return 3 * (2 * sos.size() + 1 - std::min(zb2, za2));
 }
 
-std::vector<double> sosfiltfilt(const Sos& sos_in, const double* x, std::size_t n) {
+void sosfiltfilt(const Sos& sos_in, const double* x, std::size_t n, double* y, std::vector<double>& work) {
   const Sos sos = normalised(sos_in);
   const std::size_t edge = sosfiltfilt_padlen(sos);
   if (n <= edge) {
@@ -473,23 +495,31 @@ std::vector<double> sosfiltfilt(const Sos& sos_in, const double* x, std::size_t 
                                 " must be greater than padlen " + std::to_string(edge));
   }
   // Odd extension: 2*x[0] - x[edge..1] before, 2*x[n-1] - x[n-2..n-1-edge] after.
-  std::vector<double> ext(n + 2 * edge);
+  if (work.size() < n + 2 * edge) work.resize(n + 2 * edge);
+  double* ext = work.data();
+  const std::size_t len = n + 2 * edge;
   for (std::size_t i = 0; i < edge; ++i) ext[i] = 2.0 * x[0] - x[edge - i];
-  std::copy(x, x + n, ext.begin() + static_cast<std::ptrdiff_t>(edge));
   for (std::size_t i = 0; i < edge; ++i) ext[edge + n + i] = 2.0 * x[n - 1] - x[n - 2 - i];
+  std::copy(x, x + n, ext + edge);  // after the extensions are built, so y may alias x
 
   const std::vector<double> zi = sosfilt_zi(sos);
   std::vector<double> state(zi.size());
-  const double x0 = ext.front();
+  const double x0 = ext[0];
   for (std::size_t i = 0; i < zi.size(); ++i) state[i] = zi[i] * x0;
-  run_cascade(sos, state, ext.data(), ext.size());
+  run_cascade(sos, state, ext, len);
 
   // Backward pass over the forward output, starting from its last sample's steady state.
-  const double y0 = ext.back();
+  const double y0 = ext[len - 1];
   for (std::size_t i = 0; i < zi.size(); ++i) state[i] = zi[i] * y0;
-  run_cascade_dir<true>(sos, state, ext.data(), ext.size());
-  return std::vector<double>(ext.begin() + static_cast<std::ptrdiff_t>(edge),
-                             ext.begin() + static_cast<std::ptrdiff_t>(edge + n));
+  run_cascade_dir<true>(sos, state, ext, len);
+  std::copy(ext + edge, ext + edge + n, y);
+}
+
+std::vector<double> sosfiltfilt(const Sos& sos, const double* x, std::size_t n) {
+  std::vector<double> work;
+  std::vector<double> y(n);
+  sosfiltfilt(sos, x, n, y.data(), work);
+  return y;
 }
 
 }  // namespace deepclean::dsp

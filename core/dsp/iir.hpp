@@ -43,6 +43,10 @@ std::vector<double> sosfilt_zi(const Sos& sos);
 // scipy.signal.sosfiltfilt(sos, x) with its defaults (padtype="odd", padlen = 3 * (2 * n_sections + 1
 // - min(#b2==0, #a2==0))). Throws std::invalid_argument when n <= padlen, like scipy.
 std::vector<double> sosfiltfilt(const Sos& sos, const double* x, std::size_t n);
+// The same into y[0, n) (may alias x), with `work` as scratch (grown as needed and reusable across calls):
+// no allocation once `work` has reached n + 2 * padlen, which matters for the `window` method's
+// ~47k-sample blocks (fresh ~0.4 MB buffers per call cost more in page faults than the filtering).
+void sosfiltfilt(const Sos& sos, const double* x, std::size_t n, double* y, std::vector<double>& work);
 // The padlen sosfiltfilt uses for `sos` (minimum input length is padlen + 1).
 std::size_t sosfiltfilt_padlen(const Sos& sos);
 

@@ -81,20 +81,22 @@ Resampler::Resampler(int in_rate, int out_rate, const ResamplerDesign& design)
   }
   // Polyphase branches, each reversed so that a branch meets the input in increasing index order.
   const auto up = static_cast<std::size_t>(up_);
-  phases_.resize(up);
+  off_.resize(up);
+  len_.resize(up);
   for (std::size_t ph = 0; ph < up; ++ph) {
-    std::vector<double>& b = phases_[ph];
-    for (std::size_t k = ph; k < taps_.size(); k += up) b.push_back(static_cast<double>(up_) * taps_[k]);
-    std::reverse(b.begin(), b.end());
+    off_[ph] = coef_.size();
+    const std::size_t first = coef_.size();
+    for (std::size_t k = ph; k < taps_.size(); k += up) coef_.push_back(static_cast<double>(up_) * taps_[k]);
+    std::reverse(coef_.begin() + static_cast<std::ptrdiff_t>(first), coef_.end());
+    len_[ph] = coef_.size() - first;
+    longest_ = std::max(longest_, len_[ph]);
   }
   reset();
 }
 
 void Resampler::reset() {
-  // Longest branch - 1 zeros stand for the input before t0.
-  std::size_t longest = 0;
-  for (const auto& b : phases_) longest = std::max(longest, b.size());
-  history_.assign(longest > 0 ? longest - 1 : 0, 0.0);
+  // longest - 1 zeros stand for the input before t0.
+  history_.assign(longest_ > 0 ? longest_ - 1 : 0, 0.0);
   base_ = -static_cast<std::int64_t>(history_.size());
   consumed_ = 0;
   emitted_ = 0;
@@ -112,20 +114,28 @@ void Resampler::push(const double* in, std::size_t n, std::vector<double>& out) 
   consumed_ += n;
   const auto consumed = static_cast<std::int64_t>(consumed_);
   const std::int64_t up = up_, down = down_;
-  for (;;) {
-    const std::int64_t j0 = static_cast<std::int64_t>(emitted_) * down + half_;
-    const std::int64_t top = j0 / up;  // newest input sample this output needs
-    if (top >= consumed) break;
-    const std::vector<double>& b = phases_[static_cast<std::size_t>(j0 % up)];
-    const double* x = history_.data() + (top - base_) - (static_cast<std::int64_t>(b.size()) - 1);
-    out.push_back(dot(b.data(), x, b.size()));
+  // Output n needs input up to top = floor((n*down + half) / up) through branch (n*down + half) mod up.
+  // One division per push; then (top, phase) advance by (down / up, down mod up) per output.
+  const std::int64_t j0 = static_cast<std::int64_t>(emitted_) * down + half_;
+  std::int64_t top = j0 / up;
+  std::int64_t phase = j0 % up;
+  const std::int64_t step_top = down / up, step_phase = down % up;
+  const double* hist = history_.data();  // hist[i - base_] is input sample i
+  while (top < consumed) {
+    const auto ph = static_cast<std::size_t>(phase);
+    const std::size_t len = len_[ph];
+    out.push_back(dot(coef_.data() + off_[ph], hist + (top - base_ - (static_cast<std::int64_t>(len) - 1)), len));
     ++emitted_;
+    top += step_top;
+    phase += step_phase;
+    if (phase >= up) {
+      phase -= up;
+      ++top;
+    }
   }
-  // Drop input no future output needs: the next output's oldest sample is top - (longest - 1).
-  const std::int64_t j_next = static_cast<std::int64_t>(emitted_) * down + half_;
-  std::size_t longest = 0;
-  for (const auto& b : phases_) longest = std::max(longest, b.size());
-  const std::int64_t keep_from = j_next / up - (static_cast<std::int64_t>(longest) - 1);
+  // Drop input no future output needs: the next output's oldest sample is top - (longest - 1). Erase
+  // only when at least half the buffer goes, so the copying stays amortised O(1) per sample.
+  const std::int64_t keep_from = top - (static_cast<std::int64_t>(longest_) - 1);
   const std::int64_t drop = std::min(keep_from - base_, static_cast<std::int64_t>(history_.size()));
   if (drop > 0 && static_cast<std::size_t>(drop) * 2 >= history_.size()) {
     history_.erase(history_.begin(), history_.begin() + drop);

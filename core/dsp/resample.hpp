@@ -52,7 +52,11 @@ class Resampler {
   int in_rate_, out_rate_, up_, down_;
   double passband_hz_ = 0, stopband_hz_ = 0, attenuation_db_ = 0;
   std::int64_t half_ = 0;                       // (taps - 1) / 2, at rate in_rate*up
-  std::vector<std::vector<double>> phases_;      // per phase: up * taps[phase + m*up], reversed in m
+  // Polyphase branches stored back to back: branch p is coef_[off_[p] .. off_[p] + len_[p]) =
+  // up * taps[p + m*up] for m = len-1 .. 0 (reversed, so it meets the input in increasing order).
+  std::vector<double> coef_;
+  std::vector<std::size_t> off_, len_;
+  std::size_t longest_ = 0;
   std::vector<double> history_;                  // input samples, history_[0] has index base_
   std::int64_t base_ = 0;
   std::size_t consumed_ = 0;  // input samples pushed since reset
