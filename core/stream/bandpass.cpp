@@ -20,8 +20,14 @@ std::string hz(double v) {
 // Step 7 `none`: v = u.
 class PassThroughBandpass final : public NoiseBandpass {
  public:
-  void reset(std::size_t, const BlockGrid&) override { pending_.clear(); }
-  void push(const double* u, std::size_t n) override { pending_.insert(pending_.end(), u, u + n); }
+  void reset(std::size_t first, const BlockGrid&) override {
+    pending_.clear();
+    u_end_ = first;
+  }
+  void push(const double* u, std::size_t n) override {
+    pending_.insert(pending_.end(), u, u + n);
+    u_end_ += n;
+  }
   void end() override {}
   void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
     v.insert(v.end(), pending_.begin(), pending_.end());
@@ -29,9 +35,11 @@ class PassThroughBandpass final : public NoiseBandpass {
     pending_.clear();
   }
   std::size_t look_ahead() const override { return 0; }
+  std::size_t estimate_extent() const override { return u_end_; }
 
  private:
   std::vector<double> pending_;
+  std::size_t u_end_ = 0;
 };
 
 // Step 7 `causal`: v = sum over bands of sosfilt(sos, u[a:]) from zero state at n = a.
@@ -40,11 +48,13 @@ class CausalBandpass final : public NoiseBandpass {
   explicit CausalBandpass(const std::vector<dsp::Sos>& bands) {
     for (const auto& sos : bands) filters_.emplace_back(sos);
   }
-  void reset(std::size_t, const BlockGrid&) override {
+  void reset(std::size_t first, const BlockGrid&) override {
     for (auto& f : filters_) f.reset();
     pending_.clear();
+    u_end_ = first;
   }
   void push(const double* u, std::size_t n) override {
+    u_end_ += n;
     const std::size_t at = pending_.size();
     pending_.resize(at + n, 0.0);
     scratch_.resize(n);
@@ -60,10 +70,12 @@ class CausalBandpass final : public NoiseBandpass {
     pending_.clear();
   }
   std::size_t look_ahead() const override { return 0; }
+  std::size_t estimate_extent() const override { return u_end_; }
 
  private:
   std::vector<dsp::SosFilter> filters_;
   std::vector<double> pending_, scratch_;
+  std::size_t u_end_ = 0;
 };
 
 // Step 7 `window`: per output block [b0, b1), u[max(a, b0 - M) : min(b1 + L, e)] tapered, filtered
@@ -71,7 +83,9 @@ class CausalBandpass final : public NoiseBandpass {
 class WindowBandpass final : public NoiseBandpass {
  public:
   WindowBandpass(const std::vector<dsp::Sos>& bands, std::size_t memory, std::size_t look_ahead)
-      : bands_(bands), memory_(memory), look_ahead_(look_ahead) {}
+      : bands_(bands), memory_(memory), look_ahead_(look_ahead) {
+    for (const auto& sos : bands_) padlen_ = std::max(padlen_, dsp::sosfiltfilt_padlen(sos));
+  }
 
   void reset(std::size_t first, const BlockGrid& grid) override {
     first_ = first;
@@ -98,6 +112,17 @@ class WindowBandpass final : public NoiseBandpass {
     estimated_.clear();
   }
   std::size_t look_ahead() const override { return look_ahead_; }
+  // u is known up to U, so e >= U. The estimate ends at e unless the block holding e - 1 has a slice
+  // too short to filter, in which case it ends where that block's kept samples start. If the block
+  // holding U - 1 already has a long enough slice, any later end gives q >= U.
+  std::size_t estimate_extent() const override {
+    const std::size_t u = u_end();
+    if (u <= first_) return first_;
+    const std::size_t b0 = grid_.block_begin(u - 1);
+    const std::size_t slice_begin = std::max(first_, b0 >= memory_ ? b0 - memory_ : 0);
+    if (u - slice_begin > padlen_) return u;
+    return std::max(first_, b0);
+  }
 
  private:
   std::size_t u_end() const { return u_base_ + u_.size(); }
@@ -139,6 +164,7 @@ class WindowBandpass final : public NoiseBandpass {
 
   std::vector<dsp::Sos> bands_;
   std::size_t memory_, look_ahead_;
+  std::size_t padlen_ = 0;
   std::size_t first_ = 0;
   BlockGrid grid_;
   std::vector<double> u_;

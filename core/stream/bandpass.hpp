@@ -51,6 +51,9 @@ class NoiseBandpass {
   virtual void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) = 0;
   // Samples of u past an output sample that it may need (the method's share of the latency).
   virtual std::size_t look_ahead() const = 0;
+  // Before end(): a lower bound on where the estimated samples will end (q), from the u seen so far,
+  // assuming an estimate has started. Lets the subtraction weight be decided without waiting for v.
+  virtual std::size_t estimate_extent() const = 0;
 };
 
 // Designs one Butterworth band-pass per band (scipy.signal.butter(order, [lo, hi], "bandpass", fs=fs,

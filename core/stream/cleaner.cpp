@@ -299,10 +299,13 @@ void StrainCleaner::update_weight() {
 
 bool StrainCleaner::weight_known_before(std::size_t m_end) const {
   if (ended_ || end_estimated_) return true;
-  // The estimate reaches at least v_known: p >= v_known while none was seen, q >= v_known after.
-  const std::size_t m_lo = native_ceil(v_base_ + v_.size());
-  if (!first_estimated_) return m_end <= m_lo;
-  return m_end + fall_ <= m_lo;
+  const std::size_t v_known = v_base_ + v_.size();
+  // No estimate yet: p >= v_known, so g = 0 for every strain sample before native_ceil(v_known).
+  if (!first_estimated_) return m_end <= native_ceil(v_known);
+  // The estimate has started and not ended: q >= v_known, and q >= what the band-pass can already
+  // vouch for from the u it holds. The fall only reaches F samples before mq.
+  const std::size_t q_low = std::max(v_known, bandpass_->estimate_extent());
+  return m_end + fall_ <= native_ceil(q_low);
 }
 
 void StrainCleaner::emit_blocks() {

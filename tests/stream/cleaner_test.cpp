@@ -195,6 +195,46 @@ TEST(StrainCleaner, BlocksFollowOutputFramesAndAreEmittedWhileStreaming) {
   EXPECT_GE(r.blocks_before_end, 5u);
 }
 
+// With the strain at fs (identity interpolator) a block must come out at the very sample that makes
+// it final: the kernel finalising u[b1 - 1] (none, causal) or u[b1 + L - 1] (window) has just arrived.
+TEST(StrainCleaner, BlocksAreEmittedExactlyWhenFinal) {
+  for (BandpassMethod method : {BandpassMethod::none, BandpassMethod::causal, BandpassMethod::window}) {
+    CleanerConfig c = small_config(method);
+    c.strain_rate = 256;
+    c.witnesses = {{256, 0.0, 1.0}, {256, 1.0, 2.0}, {256, 0.0, 0.0}};  // identity resamplers
+    c.taper_seconds = 0.25;  // T = 64 = L: the fall covers the whole look-ahead
+    testing::FakePredictor model(3, 16);
+    StrainCleaner cl(c, estimator(c, model, 0));
+    const Input in = make_input(c, kT0, 6.0, 9);
+    cl.start_segment(kT0);
+    std::vector<std::size_t> emitted_at;
+    for (std::size_t n = 0; n < in.strain.size(); ++n) {
+      cl.push_strain(&in.strain[n], 1);
+      for (std::size_t ch = 0; ch < 3; ++ch) cl.push_witness(ch, &in.witnesses[ch][n], 1);
+      while (cl.has_block()) {
+        cl.pop_block();
+        emitted_at.push_back(n + 1);
+      }
+    }
+    const KernelGeometry& g = c.geometry;
+    const std::size_t a = g.first_used(), L = method == BandpassMethod::window ? 64 : 0;
+    const std::size_t f = a + ((in.strain.size() - g.kernel_length) / g.stride + 1) * g.stride;
+    std::size_t expected_blocks = 0;
+    for (std::size_t k = 0;; ++k) {
+      const std::size_t b1 = (k + 1) * 256;
+      const std::size_t last_u = b1 + L - 1;  // the last u sample the block needs
+      if (last_u >= f) break;
+      const std::size_t j = (last_u - a) / g.stride;  // kernel that finalises it
+      ASSERT_LT(k, emitted_at.size());
+      EXPECT_EQ(emitted_at[k], std::max(b1, j * g.stride + g.kernel_length)) << "block " << k;
+      ++expected_blocks;
+    }
+    EXPECT_EQ(emitted_at.size(), expected_blocks);  // the rest waits for the end
+    cl.end_segment();
+    EXPECT_TRUE(cl.has_block());
+  }
+}
+
 TEST(StrainCleaner, SegmentsAndGapsStartAfresh) {
   const CleanerConfig c = small_config(BandpassMethod::window);
   testing::FakePredictor model(3, 16);
