@@ -95,6 +95,7 @@ std::size_t kaiser_numtaps(double atten_db, double width_hz, double fs) {
   }
   const double width = width_hz / (fs / 2);
   const double n = (atten_db - 7.95) / 2.285 / (kPi * width) + 1;
+  if (!(n < 1e12)) throw std::invalid_argument("kaiser_numtaps: transition of " + fmt(width_hz) + " Hz is too narrow");
   return static_cast<std::size_t>(std::ceil(n));
 }
 

@@ -50,6 +50,10 @@ Resampler::Resampler(int in_rate, int out_rate, const ResamplerDesign& design)
   const int g = std::gcd(in_rate, out_rate);
   up_ = out_rate / g;
   down_ = in_rate / g;
+  if (!std::isfinite(design.passband_hz) || !std::isfinite(design.attenuation_db) ||
+      !std::isfinite(design.max_lookahead_s) || design.max_lookahead_s < 0) {
+    throw std::invalid_argument("Resampler: design parameters must be finite and non-negative");
+  }
   if (up_ == 1 && down_ == 1) {
     taps_ = {1.0};
   } else {
@@ -69,6 +73,11 @@ Resampler::Resampler(int in_rate, int out_rate, const ResamplerDesign& design)
     const double fs_int = static_cast<double>(in_rate) * up_;
     std::size_t numtaps = kaiser_numtaps(attenuation_db_, stopband_hz_ - passband_hz_, fs_int);
     if (numtaps % 2 == 0) ++numtaps;  // odd: an integer centre, so the delay is compensated exactly
+    if (numtaps > (std::size_t{1} << 24)) {
+      throw std::invalid_argument("Resampler " + std::to_string(in_rate) + " -> " + std::to_string(out_rate) +
+                                  " Hz: the design needs " + std::to_string(numtaps) +
+                                  " taps; widen the transition (lower pass band)");
+    }
     taps_ = firwin_lowpass(numtaps, f_low / 2, kaiser_beta(attenuation_db_), fs_int);
   }
   half_ = static_cast<std::int64_t>((taps_.size() - 1) / 2);

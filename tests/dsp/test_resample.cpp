@@ -185,6 +185,12 @@ TEST(Resampler, BadParametersThrow) {
   }
   EXPECT_NO_THROW(dsp::Resampler(16384, 4096, d));
   d = {};
+  d.passband_hz = std::nan("");
+  EXPECT_THROW(dsp::Resampler(16384, 4096, d), std::invalid_argument);
+  d = {};
+  d.passband_hz = 2047.9999;  // a transition of 0.0002 Hz would need ~10^9 taps
+  EXPECT_THROW(dsp::Resampler(16384, 4096, d), std::invalid_argument);
+  d = {};
   d.attenuation_db = 10;
   EXPECT_THROW(dsp::Resampler(16384, 4096, d), std::invalid_argument);
 }
