@@ -277,10 +277,18 @@ inline Built build_file(const std::vector<FrameSpec>& frames, const BuildOptions
       e.u32(f.gps_s);
       e.u32(f.gps_n);
     } else {
-      e.u32(0);
-      e.u32(0);
+      e.u32(o.crc ? 1 : 0);  // chkType
+      e.u32(0);              // chkSum, patched below
     }
-    emit(cls("FrEndOfFrame"), 0, e);
+    const std::uint64_t eofr = emit(cls("FrEndOfFrame"), 0, e);
+    if (!v8 && o.crc) {
+      // v6/v7 frame checksum: FrameH start to FrEndOfFrame end, chkSum field as zero (the layout
+      // observed in the real v6 file, see the reader).
+      const std::uint32_t c = crc_of(file.b, pos_h.back(), file.b.size() - pos_h.back());
+      Buf tmp{o.big, {}};
+      tmp.u32(c);
+      std::memcpy(file.b.data() + eofr + 26, tmp.b.data(), 4);
+    }
   }
   if (o.toc) {
     const auto nf = static_cast<std::uint32_t>(frames.size());

@@ -141,8 +141,23 @@ TEST(GwfBadInput, BitFlipInVersion6FileChecksum) {
   b[100000] ^= std::byte{0x80};
   expect_error(b, "file chkSum mismatch");
   const auto lines = FrameFile::from_bytes(b, "v6.gwf", no_crc()).verify();
-  ASSERT_EQ(lines.size(), 1u);
-  EXPECT_NE(lines[0].find("file chkSum mismatch"), std::string::npos);
+  // The whole-file CRC and frame 0's FrEndOfFrame CRC both cover byte 100000.
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("file chkSum mismatch"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("FrEndOfFrame: frame 0 chkSum mismatch"), std::string::npos) << lines[1];
+}
+
+TEST(GwfBadInput, Version7FrameChecksumCheckedWhenTheFileChecksumIsOff) {
+  gwft::BuildOptions o;
+  o.version = 7;
+  auto built = build_file({one_channel(f64_vect("X1:CH", 8))}, o);
+  auto& b = built.bytes;
+  // FrEndOfFile chkType := 0 (file CRC off), then damage a sample: only the frame CRC sees it.
+  const std::uint64_t eof = b.size() - 42;
+  put_u32(b, eof + 14 + 4 + 8, 0);
+  b[built.vect_offsets[0] + 14 + 8 + 2 + 2 + 8 + 8 + 1] ^= std::byte{0x40};
+  expect_error(b, "frame 0 chkSum mismatch");
+  EXPECT_NO_THROW((void)FrameFile::from_bytes(b, "v7.gwf", no_crc()).read_frame(0));
 }
 
 TEST(GwfBadInput, StructureChecksumCheckedWhenTheFileHasNoFileChecksum) {
