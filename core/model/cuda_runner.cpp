@@ -23,6 +23,7 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -60,9 +61,18 @@ class CudaRunner final : public stream::Predictor {
     at::globalContext().setBenchmarkCuDNN(false);
     c10::cuda::CUDAGuard device_guard(device_);
     c10::cuda::CUDAStreamGuard stream_guard(stream_);
+    {
+      // Module::to() replaces parameter data in place; doing that with inference tensors would
+      // leave parameters that cannot be touched outside InferenceMode, so convert first.
+      torch::NoGradGuard no_grad;
+      module_.to(device_);
+      module_.eval();
+      if (options.cuda_fp16) {
+        half_ = module_.clone();
+        half_.to(torch::kHalf);
+      }
+    }
     c10::InferenceMode inference;
-    module_.to(device_);
-    module_.eval();
 
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
     in_host_ = torch::empty({i64(max_batch_), i64(channels_), i64(kernel_length_)}, f32.pinned_memory(true));
@@ -80,8 +90,6 @@ class CudaRunner final : public stream::Predictor {
     std::ostringstream notes;
 
     if (options.cuda_fp16) {
-      half_ = module_.clone();
-      half_.to(torch::kHalf);
       for (int i = 0; i < std::max(options.warmup_calls, 3); ++i) (void)eager(half_, true);
       const double rms = relative_rms(eager(half_, true), reference);
       use_half_ = rms <= kMaxRelativeRms;
