@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -940,13 +941,19 @@ FrameFile& FrameFile::operator=(FrameFile&&) noexcept = default;
 FrameFile::~FrameFile() = default;
 
 FrameFile FrameFile::open(const std::string& path, const ReadOptions& options) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  // A directory or device would "open" as a stream with a meaningless size: insist on a regular file.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw std::runtime_error(path + ": " + (ec ? ec.message() : std::string("not a regular file")));
+  }
+  const std::uintmax_t n = std::filesystem::file_size(path, ec);
+  if (ec) throw std::runtime_error(path + ": " + ec.message());
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open for reading");
-  const std::streamoff n = in.tellg();
-  if (n < 0) throw std::runtime_error(path + ": cannot determine the file size");
-  std::vector<std::byte> bytes(static_cast<std::size_t>(n));
-  in.seekg(0);
-  if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), n)) throw std::runtime_error(path + ": read error");
+  std::vector<std::byte> bytes(n);
+  if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n))) {
+    throw std::runtime_error(path + ": read error (file shrank while being read?)");
+  }
   return from_bytes(std::move(bytes), path, options);
 }
 

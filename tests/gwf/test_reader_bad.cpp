@@ -417,6 +417,26 @@ TEST(GwfBadInput, VerifyFileListsProblemsAndOpenFailures) {
   const auto lines = FrameFile::verify_file("/nonexistent/dir/X-Y-1-1.gwf");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("/nonexistent/dir/X-Y-1-1.gwf"), std::string::npos);
+  // A directory is not a frame file (and must not be read as one of absurd size).
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  EXPECT_THROW((void)FrameFile::open(dir), std::runtime_error);
+  const auto dlines = FrameFile::verify_file(dir);
+  ASSERT_EQ(dlines.size(), 1u);
+  EXPECT_NE(dlines[0].find(dir), std::string::npos);
+  // A damaged file on disk: verify_file lists the checksum problems instead of failing.
+  const std::string path = kDir + "/HLV-HW100916-968654552-1.gwf";
+  if (!std::filesystem::exists(path)) return;
+  auto b = slurp(path);
+  b[1000] ^= std::byte{0x02};
+  const auto tmp = std::filesystem::temp_directory_path() / "deepclean-reader-verify-file.gwf";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  const auto flines = FrameFile::verify_file(tmp.string());
+  std::filesystem::remove(tmp);
+  EXPECT_GE(flines.size(), 2u);  // the structure's CRC and the file CRC
+  for (const auto& l : flines) EXPECT_EQ(l.rfind(tmp.string() + ": byte ", 0), 0u) << l;
 }
 
 }  // namespace
