@@ -361,7 +361,7 @@ Sos normalised(Sos sos) {
 // the output is bit-identical to a section-by-section or sample-by-sample loop, and to any chunking.
 // Backward runs over x[n-1], ..., x[0] (sosfiltfilt's second pass) without reversing the data.
 template <std::size_t G, bool Backward>
-void biquads_block(const Section* c, double* zi, double* x, std::size_t n) {
+[[gnu::noinline]] void biquads_block(const Section* c, double* zi, double* x, std::size_t n) {
   double b0[G], b1[G], b2[G], a1[G], a2[G], z0[G], z1[G], h[G];
   for (std::size_t g = 0; g < G; ++g) {
     b0[g] = c[g][0];
