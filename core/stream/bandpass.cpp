@@ -141,16 +141,13 @@ class WindowBandpass final : public NoiseBandpass {
         return;  // the block's look-ahead has not arrived and the end is not known
       }
       const std::size_t slice_begin = std::max(first_, b0 >= memory_ ? b0 - memory_ : 0);
-      const std::vector<double> v =
-          window_block(bands_, look_ahead_, u_.data() + (slice_begin - u_base_),
-                       slice_end - slice_begin, next_out_ - slice_begin, keep_end - next_out_);
-      if (v.empty()) {
-        v_.insert(v_.end(), keep_end - next_out_, 0.0);
-        estimated_.insert(estimated_.end(), keep_end - next_out_, 0);
-      } else {
-        v_.insert(v_.end(), v.begin(), v.end());
-        estimated_.insert(estimated_.end(), v.size(), 1);
-      }
+      const std::size_t keep = keep_end - next_out_;
+      const std::size_t at = v_.size();
+      v_.resize(at + keep, 0.0);
+      const bool ok = window_block(bands_, look_ahead_, u_.data() + (slice_begin - u_base_),
+                                   slice_end - slice_begin, next_out_ - slice_begin, keep,
+                                   v_.data() + at, scratch_);
+      estimated_.insert(estimated_.end(), keep, ok ? 1 : 0);
       next_out_ = keep_end;
       // The next block starts at keep_end and reaches back M samples at most.
       const std::size_t keep_from = std::max(first_, keep_end >= memory_ ? keep_end - memory_ : 0);
@@ -173,6 +170,7 @@ class WindowBandpass final : public NoiseBandpass {
   bool ended_ = false;
   std::vector<double> v_;
   std::vector<unsigned char> estimated_;
+  WindowScratch scratch_;
 };
 
 }  // namespace
@@ -224,22 +222,23 @@ std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int f
   throw std::invalid_argument("band-pass: unknown method");
 }
 
-std::vector<double> window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead,
-                                 const double* slice, std::size_t slice_length,
-                                 std::size_t keep_offset, std::size_t keep_length) {
+bool window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead, const double* slice,
+                  std::size_t slice_length, std::size_t keep_offset, std::size_t keep_length,
+                  double* v, WindowScratch& scratch) {
   for (const auto& sos : bands) {
-    if (slice_length <= dsp::sosfiltfilt_padlen(sos)) return {};
+    if (slice_length <= dsp::sosfiltfilt_padlen(sos)) return false;
   }
-  std::vector<double> tapered(slice, slice + slice_length);
+  scratch.tapered.assign(slice, slice + slice_length);
   // Rising half on the first L samples, falling half on the last L; a slice shorter than 2L gets
   // both factors where they overlap (the literal reading of "multiply its first and last L samples").
-  dsp::apply_edge_tapers(tapered.data(), slice_length, look_ahead);
-  std::vector<double> v(keep_length, 0.0);
+  dsp::apply_edge_tapers(scratch.tapered.data(), slice_length, look_ahead);
+  scratch.filtered.resize(slice_length);
+  std::fill(v, v + keep_length, 0.0);
   for (const auto& sos : bands) {
-    const std::vector<double> filtered = dsp::sosfiltfilt(sos, tapered.data(), slice_length);
-    for (std::size_t i = 0; i < keep_length; ++i) v[i] += filtered[keep_offset + i];
+    dsp::sosfiltfilt(sos, scratch.tapered.data(), slice_length, scratch.filtered.data(), scratch.work);
+    for (std::size_t i = 0; i < keep_length; ++i) v[i] += scratch.filtered[keep_offset + i];
   }
-  return v;
+  return true;
 }
 
 }  // namespace deepclean::stream

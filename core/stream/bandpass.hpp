@@ -64,12 +64,18 @@ std::vector<dsp::Sos> design_bands(const std::vector<Band>& bands, int order, in
 // an empty band list).
 std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int fs);
 
-// The `window` method's literal computation for one block: v on [keep_begin, keep_end) from the
-// slice u[slice_begin, slice_end) (indices relative to the segment, u_at(slice_begin) = u[0]):
-// Hann half tapers on the first and last L samples, sosfiltfilt per band, summed. Returns an empty
-// vector when the slice is too short for sosfiltfilt (scipy raises there): no estimate.
-std::vector<double> window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead,
-                                 const double* slice, std::size_t slice_length,
-                                 std::size_t keep_offset, std::size_t keep_length);
+// Buffers window_block() reuses between blocks (the slices are ~47k samples; allocating them per
+// block costs more than filtering them).
+struct WindowScratch {
+  std::vector<double> tapered, filtered, work;
+};
+
+// The `window` method's computation for one block: from the slice u[lo, hi) (`slice`, `slice_length`
+// samples), Hann half tapers on its first and last L samples, sosfiltfilt per band, summed, written
+// for the kept samples slice[keep_offset, keep_offset + keep_length) to v. Returns false, writing
+// nothing, when the slice is too short for sosfiltfilt (scipy raises there): no estimate.
+bool window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead, const double* slice,
+                  std::size_t slice_length, std::size_t keep_offset, std::size_t keep_length,
+                  double* v, WindowScratch& scratch);
 
 }  // namespace deepclean::stream
