@@ -67,6 +67,7 @@ void register_model_commands(CLI::App& app, int& exit_code) {
     std::string device = "cpu";
     std::size_t max_batch = 16;
     int threads = 0;
+    bool batched = false;
   };
   auto info_args = std::make_shared<InfoArgs>();
   auto* info = group->add_subcommand("info", "Check a model bundle (files, TorchScript, dry run) and print it");
@@ -77,6 +78,7 @@ void register_model_commands(CLI::App& app, int& exit_code) {
   info->add_option("--device", info_args->device, "cpu, cuda or cuda:N (with --load)");
   info->add_option("--max-batch", info_args->max_batch, "Batch size for --load");
   info->add_option("--threads", info_args->threads, "LibTorch intra-op threads for --load (0: default)");
+  info->add_flag("--batched", info_args->batched, "With --load on cpu: one batched forward pass, not one per kernel");
   info->callback([info_args, &exit_code] {
     try {
       const model::BundleInfo header = model::read_bundle_info(info_args->bundle);
@@ -90,6 +92,7 @@ void register_model_commands(CLI::App& app, int& exit_code) {
         o.kernel_length = k;
         o.max_batch = info_args->max_batch;
         o.intra_op_threads = info_args->threads;
+        o.cpu_kernel_by_kernel = !info_args->batched;
         const model::LoadedModel m = model::load_model(info_args->bundle, o);
         std::cout << "load:        device " << m.report.device << ", load " << number(m.report.load_seconds)
                   << " s, warm-up " << number(m.report.warmup_seconds) << " s, forward (" << o.max_batch << ", "
