@@ -14,6 +14,7 @@ void register_frame_commands(CLI::App& app, int& exit_code);
 #ifdef DEEPCLEAN_WITH_TORCH
 // `deepclean model ...` (daemon/torch_cmd_model.cpp): info, import-ml4gw.
 void register_model_commands(CLI::App& app, int& exit_code);
+void register_clean_commands(CLI::App& app, int& exit_code);
 #endif
 
 }  // namespace deepclean::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   deepclean::cli::register_frame_commands(app, exit_code);
 #ifdef DEEPCLEAN_WITH_TORCH
   deepclean::cli::register_model_commands(app, exit_code);
+  deepclean::cli::register_clean_commands(app, exit_code);
 #endif
   try {
     app.parse(argc, argv);

@@ -1,0 +1,45 @@
+// Shared by `deepclean clean` and `deepclean check-config`: loading a configuration with its model,
+// and the offline cleaning loop.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/model/bundle.hpp"
+#include "core/stream/predictor.hpp"
+
+namespace deepclean::daemon {
+
+// Witness rates (model order) and strain rate read from the newest input second in the configured
+// directories, if any; empty when no readable input frame is there.
+struct ObservedRates {
+  std::vector<double> witness;
+  double strain = 0;
+  std::uint64_t gps = 0;
+};
+ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& bundle);
+
+// `deepclean check-config`: every check short of cleaning; prints a report to `out`. Returns the
+// problems found (empty: good). Needs LibTorch (the bundle's model is loaded on the CPU).
+std::vector<std::string> check_config(const std::string& path, std::ostream& out);
+
+struct CleanSummary {
+  std::uint64_t seconds_requested = 0, seconds_in = 0, seconds_out = 0, seconds_cleaned = 0;
+  std::uint64_t missing = 0, unusable = 0, write_errors = 0, segments = 0;
+  double cleaned_fraction = 0;  // strain samples with g == 1 / samples written
+  std::vector<std::pair<std::string, double>> band_asd_ratio;
+  double wall_seconds = 0;
+  double read = 0, clean = 0, model = 0, write = 0;
+};
+
+// `deepclean clean`: cleans [start, end) from the configured input directories into the output
+// directory, with a progress line on `progress` (may be null). Loads the model per the config.
+CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::uint64_t end,
+                           std::ostream* progress);
+void print_summary(const CleanSummary& s, std::ostream& out);
+
+}  // namespace deepclean::daemon

@@ -1,0 +1,276 @@
+// Offline cleaning and configuration checks. Uses core/model's loader, so it is left out of
+// torch-free builds (torch_ prefix); LibTorch headers stay inside core/model.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/model/runner.hpp"
+#include "daemon/asd_monitor.hpp"
+#include "daemon/input.hpp"
+#include "daemon/offline.hpp"
+#include "daemon/output.hpp"
+#include "daemon/pipeline.hpp"
+#include "io/gwf/naming.hpp"
+#include "io/gwf/reader.hpp"
+#include "io/gwf/writer.hpp"
+
+namespace deepclean::daemon {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::string fmt_duration(double s) {
+  std::ostringstream o;
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long long t = std::llround(s);
+  if (t >= 3600) o << t / 3600 << "h" << std::setw(2) << std::setfill('0') << (t % 3600) / 60 << "m";
+  else if (t >= 60) o << t / 60 << "m" << std::setw(2) << std::setfill('0') << t % 60 << "s";
+  else o << t << "s";
+  return o.str();
+}
+
+// The newest GPS second with a strain frame in the strain directory.
+std::vector<std::uint64_t> strain_seconds(const config::Config& cfg) {
+  std::vector<std::uint64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(cfg.strain_source.directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto n = gwf::parse_frame_file_name(it->path().filename().string());
+    if (n && n->tag == cfg.strain_source.frame_type && n->observatory == cfg.strain_source.observatory &&
+        n->duration == 1) {
+      out.push_back(n->gps);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+model::RunnerOptions runner_options(const config::Config& cfg, const model::BundleInfo& info) {
+  model::RunnerOptions o;
+  o.device = cfg.device;
+  o.kernel_length = static_cast<std::size_t>(std::llround(cfg.kernel_seconds * info.sample_rate));
+  o.max_batch = static_cast<std::size_t>(cfg.batch_size);
+  o.intra_op_threads = cfg.threads;
+  o.interop_threads = 1;
+  o.cuda_fp16 = cfg.fp16;
+  o.cuda_graph = cfg.cuda_graph;
+  return o;
+}
+
+std::string output_path(const config::Config& cfg, std::uint64_t gps) {
+  gwf::FrameFileName n;
+  n.observatory = cfg.strain_source.observatory;
+  n.tag = cfg.output_frame_type;
+  n.gps = gps;
+  n.duration = 1;
+  return cfg.output_directory + "/" + gwf::format_frame_file_name(n);
+}
+
+}  // namespace
+
+ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& bundle) {
+  const InputSpec spec = input_spec(cfg, bundle);
+  const auto seconds = strain_seconds(cfg);
+  // Try the newest few seconds: the very newest may be half-written.
+  for (auto it = seconds.rbegin(); it != seconds.rend() && it - seconds.rbegin() < 5; ++it) {
+    const SecondInput in = read_second(spec, *it);
+    if (in.strain && in.witnesses.size() == bundle.witnesses.size()) {
+      return {in.witness_rates, in.strain->sample_rate, *it};
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> check_config(const std::string& path, std::ostream& out) {
+  std::vector<std::string> problems;
+  config::Config cfg;
+  try {
+    cfg = config::load_config(path);
+  } catch (const config::ConfigError& e) {
+    return {e.what()};
+  }
+  out << "configuration: " << path << " (" << cfg.ifo << ")\n";
+  model::BundleInfo info;
+  try {
+    (void)model::parse_device(cfg.device);
+    const int fs = model::read_bundle_info(cfg.bundle).sample_rate;
+    info = model::check_bundle(cfg.bundle,
+                               static_cast<std::size_t>(std::llround(cfg.kernel_seconds * fs)));
+  } catch (const std::exception& e) {
+    problems.push_back(cfg.source_file + ": model.bundle: " + e.what());
+    return problems;
+  }
+  out << "model bundle:  " << info.directory.string() << "\n"
+      << "  id " << info.id << ", version " << info.version << ", " << info.channels()
+      << " witnesses at " << info.sample_rate << " Hz, " << info.parameter_count << " parameters\n";
+
+  ObservedRates rates = observe_rates(cfg, info);
+  const bool observed = !rates.witness.empty();
+  if (!observed) {
+    rates.witness.assign(info.channels(), info.sample_rate);
+    rates.strain = info.sample_rate;
+  }
+  try {
+    const stream::CleanerConfig cc = cleaner_config(cfg, info, rates.witness, rates.strain);
+    const auto& g = cc.geometry;
+    out << "stream:        K = " << g.kernel_length << ", s = " << g.stride << ", N = " << g.num_averaged
+        << ", a = " << g.first_used() << " samples at fs = " << cc.fs << " Hz\n"
+        << "band-pass:     " << config::method_name(cfg.method) << ", order " << cc.order << ", bands";
+    for (const auto& b : cc.bands) out << " [" << b.lo << ", " << b.hi << "]";
+    out << "\n";
+    out << "latency:       " << std::fixed << std::setprecision(4)
+        << stream::algorithmic_latency_seconds(cc) << " s algorithmic"
+        << (observed ? " (witness rates read from GPS " + std::to_string(rates.gps) + ")"
+                     : " (no input frame found: witness resampling not included)")
+        << "\n" << std::defaultfloat;
+  } catch (const std::exception& e) {
+    problems.push_back(cfg.source_file + ": " + e.what());
+  }
+  for (const auto* src : {&cfg.strain_source, &cfg.witness_source}) {
+    if (!fs::is_directory(src->directory)) {
+      problems.push_back(cfg.source_file + ": input directory " + src->directory + " does not exist");
+    }
+  }
+  // The output directory must exist and be writable, or be creatable.
+  fs::path p = cfg.output_directory;
+  while (!p.empty() && !fs::exists(p)) p = p.parent_path();
+  if (p.empty() || ::access(p.c_str(), W_OK) != 0) {
+    problems.push_back(cfg.source_file + ": output directory " + cfg.output_directory +
+                       " is not writable or creatable (checked " + p.string() + ")");
+  }
+  if (!cfg.metrics_path.empty()) {
+    const fs::path dir = fs::path(cfg.metrics_path).parent_path();
+    if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
+      problems.push_back(cfg.source_file + ": metrics directory " + dir.string() + " is not writable");
+    }
+  }
+  out << (problems.empty() ? "configuration OK\n" : "");
+  return problems;
+}
+
+CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::uint64_t end,
+                           std::ostream* progress) {
+  CleanSummary s;
+  s.seconds_requested = end > start ? end - start : 0;
+  const auto t_start = Clock::now();
+  model::BundleInfo info = model::read_bundle_info(cfg.bundle);
+  model::LoadedModel loaded = model::load_model(cfg.bundle, runner_options(cfg, info));
+  spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s", loaded.info.version,
+               loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
+               loaded.report.warmup_seconds);
+  Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor));
+  const InputSpec spec = input_spec(cfg, loaded.info);
+  fs::create_directories(cfg.output_directory);
+
+  std::vector<std::pair<double, double>> bands = cfg.bands;
+  if (bands.empty()) {
+    for (const auto& b : loaded.info.bands) bands.emplace_back(b.low_hz, b.high_hz);
+  }
+  BandAsdMonitor asd(bands);
+  gwf::WriteOptions wopt;
+  wopt.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
+  wopt.zlib_level = cfg.zlib_level;
+  std::uint64_t samples_written = 0, samples_cleaned = 0;
+  double read_s = 0, write_s = 0;
+
+  auto write_all = [&](std::vector<OutputSecond>& outs) {
+    for (auto& o : outs) {
+      const auto t0 = Clock::now();
+      const std::size_t cleaned_samples = static_cast<std::size_t>(
+          std::count_if(o.state.begin(), o.state.end(), [](std::uint32_t b) { return b & kCleaned; }));
+      if (cleaned_samples == o.state.size()) {
+        asd.add(physical_values(o.raw_strain), o.cleaned, o.raw_strain.sample_rate);
+        ++s.seconds_cleaned;
+      }
+      samples_written += o.cleaned.size();
+      samples_cleaned += cleaned_samples * o.cleaned.size() / o.state.size();
+      try {
+        gwf::write_frame_file(output_path(cfg, o.gps), {build_output_frame(o, pipeline.names(), cfg.ifo)}, wopt);
+        ++s.seconds_out;
+      } catch (const std::exception& e) {
+        ++s.write_errors;
+        spdlog::error("GPS {}: {}", o.gps, e.what());
+      }
+      write_s += since(t0);
+    }
+  };
+
+  auto last_progress = Clock::now();
+  for (std::uint64_t gps = start; gps < end; ++gps) {
+    const auto t0 = Clock::now();
+    const SecondInput in = read_second(spec, gps);
+    read_s += since(t0);
+    if (in.strain) ++s.seconds_in;
+    if (!in.good()) {
+      if (in.problem == InputProblem::MissingFile && !in.strain) ++s.missing;
+      else ++s.unusable;
+      spdlog::warn("GPS {}: {} ({}){}", gps, in.detail, problem_name(in.problem),
+                   in.strain ? "; writing the raw strain" : "; no output for this second");
+    }
+    for (const auto& w : in.warnings) spdlog::warn("GPS {}: {}", gps, w);
+    Pipeline::PushResult r = pipeline.push(in);
+    if (!r.rejected.empty()) spdlog::warn("GPS {}: cannot clean: {}; writing the raw strain", gps, r.rejected);
+    write_all(r.outputs);
+    if (progress && (since(last_progress) >= 1.0 || gps + 1 == end)) {
+      last_progress = Clock::now();
+      const double done = static_cast<double>(gps + 1 - start);
+      const double wall = since(t_start);
+      const double speed = done / wall;
+      *progress << "\r" << static_cast<std::uint64_t>(done) << "/" << s.seconds_requested << " s  "
+                << std::fixed << std::setprecision(1) << speed << "x real time  ETA "
+                << fmt_duration((static_cast<double>(s.seconds_requested) - done) / speed) << "   "
+                << std::defaultfloat << std::flush;
+    }
+  }
+  auto rest = pipeline.finish();
+  write_all(rest);
+  if (progress) *progress << "\n";
+
+  s.segments = pipeline.segments_started();
+  s.cleaned_fraction = samples_written ? static_cast<double>(samples_cleaned) / static_cast<double>(samples_written) : 0;
+  for (std::size_t b = 0; b < bands.size(); ++b) {
+    s.band_asd_ratio.emplace_back(BandAsdMonitor::label(bands[b]), asd.ratio(b));
+  }
+  s.wall_seconds = since(t_start);
+  s.read = read_s;
+  s.write = write_s;
+  s.clean = pipeline.stages().clean;
+  s.model = pipeline.stages().model;
+  return s;
+}
+
+void print_summary(const CleanSummary& s, std::ostream& out) {
+  const double processing = s.read + s.clean + s.model + s.write;
+  out << "seconds:   " << s.seconds_requested << " requested, " << s.seconds_in << " in (with strain), "
+      << s.seconds_out << " out, " << s.seconds_cleaned << " fully cleaned\n"
+      << "problems:  " << s.missing << " missing, " << s.unusable << " unusable, " << s.write_errors
+      << " write errors\n"
+      << "segments:  " << s.segments << "\n"
+      << "cleaned:   " << std::fixed << std::setprecision(3) << s.cleaned_fraction
+      << " of output samples (g = 1)\n";
+  for (const auto& [band, r] : s.band_asd_ratio) {
+    out << "band ASD ratio cleaned/raw " << band << " Hz: " << std::setprecision(4) << r << "\n";
+  }
+  out << "speed:     " << std::setprecision(1)
+      << (s.wall_seconds > 0 ? static_cast<double>(s.seconds_requested) / s.wall_seconds : 0.0)
+      << "x real time (" << std::setprecision(2) << s.wall_seconds << " s wall, model load included)\n";
+  auto pct = [&](double x) { return processing > 0 ? 100.0 * x / processing : 0.0; };
+  out << std::setprecision(3) << "stages:    read " << s.read << " s (" << std::setprecision(1) << pct(s.read)
+      << "%), clean " << std::setprecision(3) << s.clean << " s (" << std::setprecision(1) << pct(s.clean)
+      << "%), model " << std::setprecision(3) << s.model << " s (" << std::setprecision(1) << pct(s.model)
+      << "%), write " << std::setprecision(3) << s.write << " s (" << std::setprecision(1) << pct(s.write)
+      << "%)\n"
+      << std::defaultfloat;
+}
+
+}  // namespace deepclean::daemon
