@@ -23,8 +23,11 @@ struct WriteOptions {
 // CRCs on every structure and on the file).
 std::vector<std::byte> encode_frames(const std::vector<Frame>& frames, const WriteOptions& options = {});
 
-// Atomic publish: writes `<dir>/.<name>.tmp`, fsyncs, renames to `path`, fsyncs the directory.
-// Throws std::system_error naming the path on any failure (the temporary file is removed).
+// Atomic publish (digest §10): writes `<dir>/.<name>.<random>.tmp` (a dot-file that *.gwf globs and
+// T050017 parsers skip), fsyncs, renames it to `path`, fsyncs the directory. Readers of `path` see the
+// old complete file or the new complete file, never a partial one. Throws std::system_error naming
+// the path on any I/O failure (the temporary file is removed) and std::invalid_argument, before
+// touching the disk, for frames that cannot be encoded.
 void write_frame_file(const std::string& path, const std::vector<Frame>& frames,
                       const WriteOptions& options = {});
 
