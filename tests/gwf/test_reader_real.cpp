@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ std::string real_file(const std::string& name) { return kDir + "/" + name; }
 
 struct Stats {
   std::size_t n = 0;
-  double sum = 0, min = INFINITY, max = -INFINITY, first = NAN;
+  double sum = 0, min = std::numeric_limits<double>::infinity(), max = -std::numeric_limits<double>::infinity(),
+         first = std::numeric_limits<double>::quiet_NaN();
   std::size_t nonfinite = 0;
 };
 
