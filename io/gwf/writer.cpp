@@ -485,7 +485,7 @@ class Encoder {
       describe(kFrAdcData);
       const std::uint64_t at = out_.pos();
       if (i == 0) idx.first_adc = at;
-      idx.adc.emplace(c.name, at);  // first of duplicates wins (FrameL)
+      idx.adc[c.name] = at;  // a repeated name indexes the last one, as FrameL's TOC does
       if (!adc_ids_.count(c.name)) adc_ids_[c.name] = {c.adc.channel_number, c.adc.channel_group};
       s = begin(kFrAdcData, next_instance(kFrAdcData));
       out_.str(c.name);
@@ -511,7 +511,7 @@ class Encoder {
       const Channel& c = *proc[i];
       describe(kFrProcData);
       const std::uint64_t at = out_.pos();
-      idx.proc.emplace(c.name, at);  // first of duplicates wins (FrameL)
+      idx.proc[c.name] = at;  // a repeated name indexes the last one, as FrameL's TOC does
       s = begin(kFrProcData, next_instance(kFrProcData));
       out_.str(c.name);
       out_.str(c.comment);
@@ -546,7 +546,7 @@ class Encoder {
       const Channel& c = *sim[i];
       describe(kFrSimData);
       const std::uint64_t at = out_.pos();
-      idx.sim.emplace(c.name, at);  // first of duplicates wins (FrameL)
+      idx.sim[c.name] = at;  // a repeated name indexes the last one, as FrameL's TOC does
       s = begin(kFrSimData, next_instance(kFrSimData));
       out_.str(c.name);
       out_.str(c.comment);

@@ -14,7 +14,8 @@ struct WriteOptions {
   int zlib_level = 6;
   // The spec wants channel names unique per frame (digest §5) and encode_frames rejects duplicates;
   // re-encoding tools turn this off to copy files that break the rule (FrameL's own test file holds
-  // two FrSimData `sim1` per frame). The TOC then indexes the first of the duplicates, like FrameL.
+  // two FrSimData `sim1` per frame). The TOC then indexes the last of them, as FrameL's own TOC of
+  // that file does.
   bool unique_names = true;
 };
 

@@ -540,3 +540,28 @@ TEST(GwfWriterBytes, RejectsInconsistentInput) {
   o.zlib_level = 11;
   EXPECT_THROW(gwf::encode_frames({f}, o), std::invalid_argument);
 }
+
+TEST(GwfWriterBytes, RepeatedNamesWhenAllowedIndexTheLastLikeFrameL) {
+  // framel-8.02-exampleFull-test.gwf holds two FrSimData `sim1` per frame and its FrTOC points at the
+  // second (instance 1); copies of such files keep both and index the same one.
+  gwf::Frame f = sample_frame(1400000000, 0);
+  f.channels.push_back(f.channels[2]);  // a second "H1:SIM-RAMP"
+  gwf::WriteOptions o;
+  EXPECT_THROW(gwf::encode_frames({f}, o), std::invalid_argument);
+  o.unique_names = false;
+  const auto b = gwf::encode_frames({f}, o);
+  const auto w = walk(b);
+  std::uint64_t seek = 0;
+  std::memcpy(&seek, b.data() + b.size() - 46 + 14 + 4 + 8, 8);
+  const auto t = gwf::testing::parse_toc(b, b.size() - seek);
+  ASSERT_EQ(t.sim, (std::vector<std::string>{"H1:SIM-RAMP"}));
+  bool found = false;
+  for (const auto& s : w.structures) {
+    if (s.offset == t.sim_pos[0]) {
+      found = true;
+      EXPECT_EQ(w.name_of(s.cls), "FrSimData");
+      EXPECT_EQ(s.instance, 1u);
+    }
+  }
+  EXPECT_TRUE(found) << "TOC sim position " << t.sim_pos[0] << " is not a structure";
+}
