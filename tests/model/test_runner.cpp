@@ -251,3 +251,70 @@ TEST(Runner, ThreadCountsAreFixedOncePerProcess) {
 
 }  // namespace
 }  // namespace deepclean::model
+
+namespace deepclean::model {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Lightning writes a data module given by class_path with its arguments under init_args; a single
+// band may be a plain number. Both must import like the flat form.
+TEST(Ml4gwImport, ConfigVariants) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path train = testing::scratch_dir("train");
+  fs::copy(fx / "ml4gw_c3", train, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+  YAML::Node cfg = YAML::LoadFile((train / "config.yaml").string());
+  YAML::Node args = YAML::Clone(cfg["data"]);
+  args["freq_low"] = 55.0;
+  args["freq_high"] = 65.0;
+  args.remove("kernel_length");
+  YAML::Node data;
+  data["class_path"] = "train.data.DeepCleanDataset";
+  data["init_args"] = args;
+  cfg["data"] = data;
+  {
+    YAML::Emitter e;
+    e << cfg;
+    testing::write_text(train / "config.yaml", e.c_str());
+  }
+  Ml4gwImportOptions o;
+  o.sample_rate = 4096;
+  const fs::path out = testing::scratch_dir("out") / "bundle";
+  // Without data.kernel_length the training kernel must come from the command line.
+  try {
+    import_ml4gw(train, out, o);
+    FAIL() << "expected an error";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("--training-kernel-seconds"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find((train / "config.yaml").string()), std::string::npos) << e.what();
+  }
+  o.training_kernel_seconds = 4.0;
+  const BundleInfo b = import_ml4gw(train, out, o);
+  const YAML::Node e = YAML::LoadFile((fx / "expected_c3.yaml").string());
+  ASSERT_EQ(b.bands.size(), 1U);
+  EXPECT_EQ(b.bands[0].low_hz, 55.0);
+  EXPECT_EQ(b.bands[0].high_hz, 65.0);
+  EXPECT_EQ(b.training_kernel_seconds, 4.0);
+  ASSERT_EQ(b.channels(), 3U);
+  EXPECT_EQ(b.witnesses[2], e["witnesses"][2].as<std::string>());
+}
+
+TEST(Ml4gwImport, ConfigSyntaxErrorHasLineAndColumn) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path train = testing::scratch_dir("train");
+  fs::copy(fx / "ml4gw_c3", train, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+  testing::write_text(train / "config.yaml", "data:\n  channels: [H1:A, H1:B\n  filt_order: 8\n");
+  Ml4gwImportOptions o;
+  o.sample_rate = 4096;
+  try {
+    import_ml4gw(train, testing::scratch_dir("out") / "bundle", o);
+    FAIL() << "expected an error";
+  } catch (const BundleError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find((train / "config.yaml").string() + ":"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(": YAML syntax error"), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+}  // namespace deepclean::model
