@@ -220,7 +220,8 @@ struct FrameFile::Impl {
   void parse_end_of_file();
   void check_file_checksums();
   void parse_toc();
-  std::vector<std::string> file_checksum_problems() const;
+  std::vector<std::string> file_checksum_problems(bool whole_file = true) const;
+  void check_frame_crc(std::size_t i, bool crc) const;
   std::string frame_checksum_problem(std::size_t i) const;
 
   // ---- lookups -----------------------------------------------------------------------------
@@ -348,6 +349,9 @@ void FrameFile::Impl::scan() {
     }
     if (v8() && r.chk_type > 1) fail(pos + 8, sname, "unknown chkType " + std::to_string(r.chk_type));
     if (r.kind == Kind::SH) {
+      // The dictionary steers every later decode; without a whole-file CRC check its structures
+      // are checked here (they are a few dozen bytes each).
+      if (opt.verify_checksums && !opt.verify_file_checksum) check_crc(r, true);
       Cursor c = body(r);
       const std::string cname = c.str("FrSH name");
       const std::uint16_t num = c.u16("FrSH class");
@@ -443,7 +447,7 @@ void FrameFile::Impl::parse_end_of_file() {
 }
 
 // ---- file checksums (§7) -------------------------------------------------------------------
-std::vector<std::string> FrameFile::Impl::file_checksum_problems() const {
+std::vector<std::string> FrameFile::Impl::file_checksum_problems(bool whole_file) const {
   std::vector<std::string> out;
   const Rec& r = recs[eof_rec];
   if (v8()) {
@@ -453,13 +457,13 @@ std::vector<std::string> FrameFile::Impl::file_checksum_problems() const {
         out.push_back(name + ": byte " + std::to_string(r.off + 34) + ": FrEndOfFile: chkSumFrHeader mismatch: stored " +
                       hex32(info.header_checksum) + ", computed " + hex32(h));
       }
-      const std::uint32_t f = detail::cksum_range(data(), size() - 4);
+      const std::uint32_t f = whole_file ? detail::cksum_range(data(), size() - 4) : info.file_checksum;
       if (f != info.file_checksum) {
         out.push_back(name + ": byte " + std::to_string(size() - 4) + ": FrEndOfFile: chkSumFile mismatch: stored " +
                       hex32(info.file_checksum) + ", computed " + hex32(f));
       }
     }
-  } else if (info.checksum_scheme == 1) {
+  } else if (info.checksum_scheme == 1 && whole_file) {
     // v6/v7: cksum of the whole file with the 4 chkSum bytes taken as zero (§7).
     const std::uint64_t at = r.off + 14 + 4 + 8 + 4;
     detail::Cksum ck;
@@ -500,16 +504,20 @@ std::string FrameFile::Impl::frame_checksum_problem(std::size_t i) const {
 
 void FrameFile::Impl::check_file_checksums() {
   if (!opt.verify_checksums) return;
-  const auto problems = file_checksum_problems();
+  // FrEndOfFile's own chkSum first (cheap), then the header and (optionally) whole-file CRCs.
+  check_crc(recs[eof_rec], true);
+  const auto problems = file_checksum_problems(opt.verify_file_checksum);
   if (!problems.empty()) {
     const Rec& r = recs[eof_rec];
     fail(r.off, "FrEndOfFile", problems.front().substr(problems.front().find("FrEndOfFile: ") + 13));
   }
-  file_crc_checked = info.checksum_scheme == 1;
-  if (file_crc_checked && v8()) {
-    // FrEndOfFile's own chkSum is inside the file CRC too, but check it: it is cheap.
-    check_crc(recs[eof_rec], true);
-  }
+  file_crc_checked = opt.verify_file_checksum && info.checksum_scheme == 1;
+}
+
+void FrameFile::Impl::check_frame_crc(std::size_t i, bool crc) const {
+  if (!crc || file_crc_checked || v8()) return;
+  const std::string p = frame_checksum_problem(i);
+  if (!p.empty()) fail(recs[frames[i].last].off, "FrEndOfFrame", p.substr(p.find("FrEndOfFrame: ") + 14));
 }
 
 // ---- FrTOC (§8) ----------------------------------------------------------------------------
@@ -896,10 +904,7 @@ Channel FrameFile::Impl::decode_channel(const FrameIdx& fi, std::size_t idx, boo
 
 Frame FrameFile::Impl::read_header(std::size_t i, bool crc) const {
   const FrameIdx& fi = frame_at(i);
-  if (crc && !file_crc_checked) {
-    const std::string p = frame_checksum_problem(i);
-    if (!p.empty()) fail(recs[fi.last].off, "FrEndOfFrame", p.substr(p.find("FrEndOfFrame: ") + 14));
-  }
+  check_frame_crc(i, crc);
   Frame f = decode_frame_h(recs[fi.first], crc);
   for (std::size_t k = fi.first + 1; k < fi.last; ++k) {
     if (recs[k].kind == Kind::Detector) f.detectors.push_back(decode_detector(recs[k], crc));
@@ -994,6 +999,7 @@ std::vector<ChannelEntry> FrameFile::channels(std::size_t i) const {
   const Impl& m = *impl_;
   const FrameIdx& fi = m.frame_at(i);
   const bool crc = m.opt.verify_checksums;
+  m.check_frame_crc(i, crc);
   std::vector<std::size_t> idx;
   std::unordered_map<std::size_t, const std::string*> toc_names;  // record -> name the TOC gives it
   if (m.have_toc) {
@@ -1034,6 +1040,7 @@ Channel FrameFile::read_channel(std::size_t i, const std::string& channel) const
   const Impl& m = *impl_;
   const auto recs = m.find_channel_recs(i, channel);
   if (recs.empty()) throw ChannelNotFound(m.name + ": frame " + std::to_string(i) + " has no channel '" + channel + "'");
+  m.check_frame_crc(i, m.opt.verify_checksums);  // v6/v7 without a verified file CRC only
   Channel ch = m.decode_channel(m.frames[i], recs.front(), m.opt.verify_checksums);
   if (ch.name != channel) {
     m.fail(m.recs[recs.front()].off, m.rec_name(m.recs[recs.front()]), "FrTOC names it '" + channel + "' but the structure is '" + ch.name + "'");

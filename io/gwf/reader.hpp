@@ -14,6 +14,11 @@ namespace deepclean::gwf {
 
 struct ReadOptions {
   bool verify_checksums = true;  // structure CRCs (v8) and the file CRC
+  // With verify_checksums: check the whole-file checksum at open (v8 chkSumFile, v6/v7 FrEndOfFile
+  // chkSum; one pass over the file). When false, each structure is checked as it is decoded instead
+  // (v8 per-structure chkSum; v6/v7 the frame's FrEndOfFrame chkSum), which suits reading a few
+  // channels of a large frame through the TOC. The v8 header checksum is checked either way.
+  bool verify_file_checksum = true;
 };
 
 struct ChannelEntry {
