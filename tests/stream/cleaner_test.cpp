@@ -242,7 +242,9 @@ TEST(StrainCleaner, SegmentsAndGapsStartAfresh) {
   const Input first = make_input(c, kT0, 5.0, 3);
   const Input second = make_input(c, kT0 + gps_ns(9), 3.5, 4);   // after a gap
   const Input third = make_input(c, kT0 + gps_ns(13), 3.0, 5);   // right after `second` ended early
-  for (const Input* in : {&first, &second, &third, &first}) {
+  // Starts 1/16 s before a frame boundary: the first block (16 fs samples) lies wholly before a = 32.
+  const Input fourth = make_input(c, kT0 + gps_ns(20) - gps_ns(0, 62'500'000), 4.0625, 6);
+  for (const Input* in : {&first, &second, &third, &fourth, &first}) {
     const auto ref = testing::literal_clean(c, in->start, in->witnesses, in->strain);
     expect_matches_reference(stream(cl, *in, gps_ns(0, 300'000'000)), ref, *in, "segment");
   }
