@@ -22,7 +22,8 @@ class NoiseEstimator {
   // Segment boundary: drop all samples, kernels and partial averages.
   virtual void reset() = 0;
   // Append n standardised samples x[n] of every witness (channel c at x[c * ld + i]), in the model's
-  // channel order. Kernels that became complete are predicted before this returns.
+  // channel order. Kernels that became complete are predicted before this returns. If the model
+  // throws, the exception propagates and the estimator must be reset (the segment ends).
   virtual void push(const float* x, std::size_t n, std::size_t ld) = 0;
   // Append every final y sample not taken yet. After a reset the first one is y[a].
   virtual void pop(std::vector<double>& y) = 0;
