@@ -982,6 +982,26 @@ int FrameFile::library() const { return impl_->info.library; }
 std::size_t FrameFile::frame_count() const { return impl_->frames.size(); }
 const FileInfo& FrameFile::info() const { return impl_->info; }
 
+std::vector<StructureInfo> FrameFile::structures() const {
+  const Impl& m = *impl_;
+  std::vector<StructureInfo> out;
+  out.reserve(m.recs.size());
+  std::size_t fi = 0;
+  for (std::size_t k = 0; k < m.recs.size(); ++k) {
+    const Rec& r = m.recs[k];
+    while (fi < m.frames.size() && k > m.frames[fi].last) ++fi;
+    StructureInfo s;
+    s.offset = r.off;
+    s.length = r.len;
+    s.type = r.kind == Kind::Unknown ? "class " + std::to_string(r.cls) : kind_str(r.kind);
+    s.class_number = r.cls;
+    s.instance = r.instance;
+    if (fi < m.frames.size() && k >= m.frames[fi].first && k <= m.frames[fi].last) s.frame = static_cast<int>(fi);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 Frame FrameFile::read_header(std::size_t i) const { return impl_->read_header(i, impl_->opt.verify_checksums); }
 
 Frame FrameFile::Impl::read_frame(std::size_t i, bool crc) const {

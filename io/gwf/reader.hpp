@@ -45,6 +45,16 @@ struct FileInfo {
   std::map<std::string, std::size_t> structure_counts;  // "FrSH", "FrSE", "FrVect", ... (unknown: "class N")
 };
 
+// One structure of the file as the header walk found it (digest §3).
+struct StructureInfo {
+  std::uint64_t offset = 0;   // first byte (the `length` field)
+  std::uint64_t length = 0;
+  std::string type;           // "FrVect", "FrSH", ...; "class N" when no FrSH describes it
+  int class_number = 0;       // as written in this file
+  std::uint32_t instance = 0;
+  int frame = -1;             // index of the frame it belongs to, -1 outside frames
+};
+
 // An opened frame file. All bytes are read into memory at open (frames are small); every length,
 // count and offset is checked against the file size before use. Errors are FormatError (naming the
 // file, byte offset, structure and reason); a missing channel is ChannelNotFound.
@@ -63,6 +73,7 @@ class FrameFile {
   int library() const;           // header byte 38 (v8): 0 unknown, 1 FrameL, 2 frameCPP
   std::size_t frame_count() const;
   const FileInfo& info() const;
+  std::vector<StructureInfo> structures() const;  // every structure, in file order
 
   // FrameH, FrDetector and FrHistory of frame i; no channels.
   Frame read_header(std::size_t i) const;

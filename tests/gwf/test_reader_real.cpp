@@ -128,6 +128,24 @@ TEST(GwfReaderReal, HlvHardwareInjectionV8FrameL820) {
   }
   expect_rel(stats(fr.channels[0].data).first, 1.263298459e-17, "first");
   EXPECT_TRUE(f.verify().empty());
+  // zlib stream header 0x78 0x01 (level 1) at the start of each FrVect payload: offset + 14-byte
+  // header + STRING name + compress, type (2 + 2) + nData, nBytes (8 + 8).
+  const auto bytes = slurp(real_file(n));
+  int vects = 0;
+  for (const auto& s : f.structures()) {
+    if (s.type != "FrVect") continue;
+    ++vects;
+    EXPECT_EQ(s.class_number, 5);
+    EXPECT_EQ(s.frame, 0);
+    std::uint16_t name_len;
+    std::memcpy(&name_len, bytes.data() + s.offset + 14, 2);
+    const std::size_t data_at = s.offset + 14 + 2 + name_len + 4 + 16;
+    EXPECT_EQ(std::to_integer<int>(bytes[data_at]), 0x78);
+    EXPECT_EQ(std::to_integer<int>(bytes[data_at + 1]), 0x01);
+  }
+  EXPECT_EQ(vects, 3);
+  EXPECT_EQ(f.structures().back().type, "FrEndOfFile");
+  EXPECT_EQ(f.structures().back().offset + f.structures().back().length, 377295u);
 }
 
 TEST(GwfReaderReal, FrameLExampleFullEveryStructure) {
@@ -159,6 +177,21 @@ TEST(GwfReaderReal, FrameLExampleFullEveryStructure) {
   EXPECT_EQ(in.seek_toc, 3716u);
   ASSERT_EQ(in.toc_frame_positions.size(), 10u);
   EXPECT_EQ(in.toc_frame_positions[0], 40u);  // the FrSH before the first FrameH
+  {
+    const auto st = f.structures();
+    ASSERT_FALSE(st.empty());
+    EXPECT_EQ(st[0].offset, 40u);
+    EXPECT_EQ(st[0].type, "FrSH");
+    std::size_t toc_seen = 0;
+    for (const auto& s : st) {
+      if (s.type == "FrTOC") {
+        ++toc_seen;
+        EXPECT_EQ(s.offset, 226229u);
+        EXPECT_EQ(s.frame, -1);
+      }
+    }
+    EXPECT_EQ(toc_seen, 1u);
+  }
 
   for (std::size_t i = 0; i < 10; ++i) {
     const Frame h = f.read_header(i);
@@ -292,6 +325,22 @@ TEST(GwfReaderReal, PyCbcWrittenByFrameCpp) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].name, "H1:TEST-STRAIN");
   EXPECT_EQ(list[0].sample_rate, 4096.0);
+  {
+    // zlib header 0x78 0x9c (level 6) on the unnamed FrVect (STRING of length 1: just the NUL).
+    const auto bytes = slurp(real_file(n));
+    for (const auto& st : f.structures()) {
+      if (st.type != "FrVect") continue;
+      const std::size_t data_at = st.offset + 14 + 3 + 4 + 16;
+      EXPECT_EQ(std::to_integer<int>(bytes[data_at]), 0x78);
+      EXPECT_EQ(std::to_integer<int>(bytes[data_at + 1]), 0x9c);
+    }
+    // The TOC's positionH is the FrameH structure itself.
+    for (const auto& st : f.structures()) {
+      if (st.type == "FrameH") {
+        EXPECT_EQ(st.offset, 2414u);
+      }
+    }
+  }
   EXPECT_EQ(f.read_channel(0, "H1:TEST-STRAIN").data.data, c.data.data);
   EXPECT_THROW(f.read_channel(0, "H1:NOPE"), ChannelNotFound);
   EXPECT_TRUE(f.verify().empty());
