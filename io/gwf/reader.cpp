@@ -1002,6 +1002,20 @@ std::vector<StructureInfo> FrameFile::structures() const {
   return out;
 }
 
+Vect FrameFile::read_vect_at(std::uint64_t offset) const {
+  const Impl& m = *impl_;
+  const auto it = std::lower_bound(m.recs.begin(), m.recs.end(), offset, [](const Rec& r, std::uint64_t p) { return r.off < p; });
+  if (it == m.recs.end() || it->off != offset || it->kind != Kind::Vect) {
+    throw std::invalid_argument(m.name + ": no FrVect starts at byte " + std::to_string(offset));
+  }
+  if (!m.v8() && m.opt.verify_checksums && !m.file_crc_checked) {
+    for (std::size_t i = 0; i < m.frames.size(); ++i) {
+      if (m.recs[m.frames[i].first].off <= offset && offset < m.recs[m.frames[i].last].off) m.check_frame_crc(i, true);
+    }
+  }
+  return m.decode_vect(*it, m.opt.verify_checksums);
+}
+
 Frame FrameFile::read_header(std::size_t i) const { return impl_->read_header(i, impl_->opt.verify_checksums); }
 
 Frame FrameFile::Impl::read_frame(std::size_t i, bool crc) const {

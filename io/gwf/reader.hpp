@@ -74,6 +74,9 @@ class FrameFile {
   std::size_t frame_count() const;
   const FileInfo& info() const;
   std::vector<StructureInfo> structures() const;  // every structure, in file order
+  // Decodes the FrVect that starts at `offset` (from structures()): for vectors that hang off
+  // structures the model does not cover (FrTable columns, FrStatData, FrEvent data, ...).
+  Vect read_vect_at(std::uint64_t offset) const;
 
   // FrameH, FrDetector and FrHistory of frame i; no channels.
   Frame read_header(std::size_t i) const;

@@ -191,6 +191,30 @@ TEST(GwfReaderReal, FrameLExampleFullEveryStructure) {
       }
     }
     EXPECT_EQ(toc_seen, 1u);
+    // FrTable table_1's columns: FrVect `value` (4R, 5) whose next is FrVect `channel`, a STRING
+    // vector of five empty strings in nBytes 15. FrStatData `filter`: 10 REAL_8 FIR coefficients.
+    bool value = false, channel = false, filter = false;
+    for (const auto& s : st) {
+      if (s.type != "FrVect" || s.frame != 0) continue;
+      const Vect v = f.read_vect_at(s.offset);
+      if (v.name == "value") {
+        value = true;
+        EXPECT_EQ(v.type, DataType::Float32);
+        EXPECT_EQ(v.size(), 5u);
+      }
+      if (v.name == "channel") {
+        channel = true;
+        EXPECT_EQ(v.type, DataType::String);
+        EXPECT_EQ(v.strings, std::vector<std::string>(5));
+        EXPECT_EQ(s.length, 14u + (2 + 8) + 2 + 2 + 8 + 8 + 15 + 4 + 8 + 8 + 8 + v.unit_x.at(0).size() + 3 +
+                                v.unit_y.size() + 3 + 6 + 4);
+      }
+      if (v.type == DataType::Float64 && v.size() == 10) filter = true;
+    }
+    EXPECT_TRUE(value);
+    EXPECT_TRUE(channel);
+    EXPECT_TRUE(filter);
+    EXPECT_THROW((void)f.read_vect_at(41), std::invalid_argument);
   }
 
   for (std::size_t i = 0; i < 10; ++i) {
