@@ -20,8 +20,8 @@ namespace deepclean::gwf::testing {
 inline std::uint32_t reference_cksum(const std::byte* data, std::size_t n) {
   std::uint32_t crc = 0;
   auto feed = [&crc](std::uint8_t byte) {
-    for (int bit = 7; bit >= 0; --bit) {
-      const bool in = ((byte >> bit) & 1u) != 0;
+    for (unsigned bit = 8; bit-- > 0;) {
+      const bool in = ((static_cast<unsigned>(byte) >> bit) & 1u) != 0;
       const bool top = (crc & 0x80000000u) != 0;
       crc <<= 1;
       if (in != top) crc ^= 0x04C11DB7u;
