@@ -174,9 +174,7 @@ class CudaRunner final : public stream::Predictor {
 
 }  // namespace
 
-std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, const DeviceSpec& device,
-                                                    std::size_t channels, const RunnerOptions& options,
-                                                    LoadReport& report) {
+c10::Stream cuda_stream_from_pool(const DeviceSpec& device) {
   if (!torch::cuda::is_available()) {
     throw BundleError("device '" + device.str() + "': CUDA is not available (no GPU or driver visible to LibTorch)");
   }
@@ -184,6 +182,13 @@ std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, c
   if (device.index < 0 || static_cast<std::size_t>(device.index) >= count) {
     throw BundleError("device '" + device.str() + "': only " + std::to_string(count) + " CUDA device(s) present");
   }
+  return c10::cuda::getStreamFromPool(/*isHighPriority=*/true, static_cast<c10::DeviceIndex>(device.index));
+}
+
+std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, const DeviceSpec& device,
+                                                    std::size_t channels, const RunnerOptions& options,
+                                                    LoadReport& report) {
+  (void)cuda_stream_from_pool(device);  // availability and device-index checks
   return std::make_unique<CudaRunner>(std::move(module), device, channels, options, report);
 }
 

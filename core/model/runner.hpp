@@ -8,6 +8,8 @@
 #include <string>
 
 #include "core/model/bundle.hpp"
+#include "core/stream/kernel_geometry.hpp"
+#include "core/stream/noise_estimator.hpp"
 #include "core/stream/predictor.hpp"
 
 namespace deepclean::model {
@@ -72,6 +74,16 @@ BundleInfo check_bundle(const std::filesystem::path& directory, std::size_t kern
 // kernels with B <= max_batch and any K that is a positive multiple of 16; results do not depend
 // on B. predict() may be called from any thread (calls are serialised).
 LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptions& options);
+
+// Contract steps 3-5 on options.device: witness buffer and averaging live where the model runs. On
+// CUDA only each push()'s new samples cross to the GPU (pinned memory, a dedicated stream), kernels
+// are strided views of the device buffer, overlapping predictions are summed on the device (float64)
+// and pop() copies back one block of final y. On the CPU it evaluates one kernel per forward pass
+// and equals stream::CpuNoiseEstimator over a CPU runner (tests/model). geometry.kernel_length must
+// equal options.kernel_length; batches are up to options.max_batch kernels.
+std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(const std::filesystem::path& directory,
+                                                                    const RunnerOptions& options,
+                                                                    const stream::KernelGeometry& geometry);
 
 // load_model(...).predictor.
 std::unique_ptr<stream::Predictor> make_runner(const std::filesystem::path& directory,

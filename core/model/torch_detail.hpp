@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 
 #include "core/model/runner.hpp"
@@ -12,7 +13,21 @@
 
 namespace deepclean::model::detail {
 
+// A bundle that passed check_bundle(), with its TorchScript module (CPU, eval mode).
+struct CheckedModule {
+  BundleInfo info;
+  torch::jit::Module module;
+};
+CheckedModule load_checked(const std::filesystem::path& directory, std::size_t kernel_length);
+
+// Applies RunnerOptions' thread counts once per process (see RunnerOptions).
+void configure_threads(int intra_op, int interop);
+
 #ifdef DEEPCLEAN_CUDA
+// A high-priority stream from LibTorch's pool on CUDA device `device.index`, after checking that
+// CUDA and that device are available (BundleError otherwise). cuda_runner.cpp.
+c10::Stream cuda_stream_from_pool(const DeviceSpec& device);
+
 // Builds the CUDA predictor for a module already validated on the CPU. Moves the module to the
 // device, warms up, and decides fp16 / graph capture (filling `report`).
 std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, const DeviceSpec& device,

@@ -230,6 +230,13 @@ class CpuRunner final : public stream::Predictor {
 
 namespace detail {
 
+CheckedModule load_checked(const std::filesystem::path& directory, std::size_t kernel_length) {
+  Checked c = load_and_check(directory, kernel_length);
+  return {std::move(c.info), std::move(c.module)};
+}
+
+void configure_threads(int intra_op, int interop) { model::configure_threads(intra_op, interop); }
+
 torch::Tensor probe_input(std::size_t batch, std::size_t channels, std::size_t kernel_length, std::uint64_t seed) {
   // A 64-bit LCG rather than torch's generator: the values must not depend on global RNG state.
   std::vector<float> v(batch * channels * kernel_length);

@@ -1,0 +1,90 @@
+// The device noise estimator (core/model/torch_estimator.cpp), run on the CPU, against
+// stream::CpuNoiseEstimator driven by the CPU runner: same kernels, same averaging, same y.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/model/runner.hpp"
+#include "core/stream/noise_estimator.hpp"
+#include "fixtures.hpp"
+
+namespace deepclean::model {
+namespace {
+
+void run_both(const std::filesystem::path& bundle, const stream::KernelGeometry& g, std::size_t max_batch) {
+  RunnerOptions o;
+  o.kernel_length = g.kernel_length;
+  o.max_batch = max_batch;
+  o.warmup_calls = 1;
+  auto runner = make_runner(bundle, o);
+  stream::CpuNoiseEstimator reference(g, *runner);
+  auto device = make_device_noise_estimator(bundle, o, g);
+  ASSERT_EQ(device->channels(), reference.channels());
+  const std::size_t c = device->channels();
+
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0F, 1.0F);
+  std::uniform_int_distribution<std::size_t> chunk(1, 3 * g.kernel_length);
+  std::vector<double> y_ref, y_dev;
+  std::size_t pushed = 0;
+  for (int round = 0; round < 40; ++round) {
+    if (round == 25) {  // segment boundary in the middle
+      reference.reset();
+      device->reset();
+      EXPECT_EQ(device->next_sample(), reference.next_sample());
+    }
+    const std::size_t n = chunk(rng);
+    const std::size_t ld = n + 5;  // rows padded: the estimator must honour ld
+    std::vector<float> x(c * ld);
+    for (float& v : x) v = normal(rng);
+    reference.push(x.data(), n, ld);
+    device->push(x.data(), n, ld);
+    pushed += n;
+    if (round % 3 == 0) {
+      EXPECT_EQ(device->next_sample(), reference.next_sample()) << "round " << round;
+      reference.pop(y_ref);
+      device->pop(y_dev);
+    }
+  }
+  reference.pop(y_ref);
+  device->pop(y_dev);
+  ASSERT_EQ(y_dev.size(), y_ref.size());
+  ASSERT_GT(y_ref.size(), 10 * g.kernel_length);
+  double max_diff = 0.0, max_ref = 0.0;
+  for (std::size_t i = 0; i < y_ref.size(); ++i) {
+    max_diff = std::max(max_diff, std::abs(y_dev[i] - y_ref[i]));
+    max_ref = std::max(max_ref, std::abs(y_ref[i]));
+  }
+  std::cout << "[ device estimator on cpu, K=" << g.kernel_length << " s=" << g.stride << " N=" << g.num_averaged
+            << " B<=" << max_batch << " ] " << y_ref.size() << " samples of y, max abs diff " << max_diff
+            << " (max |y| " << max_ref << ")\n";
+  EXPECT_GT(max_ref, 1e-3);
+  // Same float32 predictions, float64 sums that may add in another order.
+  EXPECT_LE(max_diff, 1e-12 * max_ref);
+}
+
+TEST(DeviceNoiseEstimator, MatchesCpuNoiseEstimator) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  run_both(fx / "bundle_c3", {256, 32, 4}, 3);
+}
+
+TEST(DeviceNoiseEstimator, MatchesCpuNoiseEstimatorAllOfKernelAveraged) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  run_both(fx / "bundle_c3", {128, 16, 8}, 5);  // a = 0: every predicted sample is used
+}
+
+TEST(DeviceNoiseEstimator, MatchesCpuNoiseEstimatorStrideEqualsKernel) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  run_both(fx / "bundle_c3", {64, 64, 1}, 2);  // no overlap at all
+}
+
+TEST(DeviceNoiseEstimator, RejectsMismatchedKernelLength) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  RunnerOptions o;
+  o.kernel_length = 256;
+  EXPECT_THROW((void)make_device_noise_estimator(fx / "bundle_c3", o, {128, 16, 8}), BundleError);
+}
+
+}  // namespace
+}  // namespace deepclean::model
