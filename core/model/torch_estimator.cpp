@@ -4,6 +4,7 @@
 // device buffer (no per-kernel copies on the host), the overlapping predictions are summed on the
 // device, and pop() brings back one block of final y. The same code runs on the CPU, where the
 // tests hold it to stream::CpuNoiseEstimator, the reference implementation of those steps.
+#include <ATen/Context.h>
 #include <ATen/ops/col2im.h>
 #include <c10/core/StreamGuard.h>
 #include <torch/script.h>
@@ -146,11 +147,19 @@ class TorchNoiseEstimator final : public stream::NoiseEstimator {
       for (std::int64_t j = 0; j < b; ++j) parts.push_back(predict(kernels.narrow(0, j, 1)));
       return torch::cat(parts, 0);
     }
-    const torch::Tensor p = module_.forward({kernels}).toTensor();
-    if (p.dim() != 2 || p.size(0) != b || p.size(1) != kernels.size(2)) {
+    // On a GPU every forward runs at the one shape (max_batch, C, K), zero rows padding a short
+    // batch: cuDNN then uses one algorithm for all calls, so a kernel's prediction cannot depend on
+    // how many kernels came with it (as in cuda_runner.cpp).
+    torch::Tensor in = kernels;
+    if (device_.is_cuda() && b < i64(max_batch_)) {
+      in = torch::zeros({i64(max_batch_), kernels.size(1), kernels.size(2)}, kernels.options());
+      in.narrow(0, 0, b).copy_(kernels);
+    }
+    const torch::Tensor p = module_.forward({in}).toTensor();
+    if (p.dim() != 2 || p.size(0) != in.size(0) || p.size(1) != kernels.size(2)) {
       throw BundleError(file_ + ": unexpected output shape from the model");
     }
-    return p.to(torch::kFloat32);
+    return p.narrow(0, 0, b).to(torch::kFloat32);
   }
 
   // Overlap-add of the used part [a, K) of each prediction into the float64 running sums: kernel j
@@ -214,6 +223,9 @@ std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(const std::f
   if (spec.cuda) {
 #ifdef DEEPCLEAN_CUDA
     device_stream = detail::cuda_stream_from_pool(spec);
+    // Reproducible output: the same data give the same bits on every run.
+    at::globalContext().setDeterministicCuDNN(true);
+    at::globalContext().setBenchmarkCuDNN(false);
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(spec.index));
 #else
     throw BundleError("device '" + options.device + "': this deepclean was built without CUDA (configure with "
