@@ -848,10 +848,17 @@ Vect FrameFile::Impl::decode_vect(const Rec& r, bool crc) const {
     if (c.remaining() != 0) c.fail("nBytes holds " + std::to_string(c.remaining()) + " bytes past the last string");
     return v;
   }
+  const std::size_t ws = word_size(h.type);
+  if (h.n_data > opt.max_vect_bytes / ws) {
+    fail(h.data_off, sname, "nData " + std::to_string(h.n_data) + " x wordsize " + std::to_string(ws) +
+                                " exceeds the reader's limit of " + std::to_string(opt.max_vect_bytes) + " bytes per FrVect");
+  }
   try {
     detail::decode_payload(h.compress, h.type, h.n_data, data() + h.data_off, h.n_bytes, big, v.data);
   } catch (const detail::PayloadError& e) {
     fail(h.data_off, sname, e.what());
+  } catch (const std::bad_alloc&) {
+    fail(h.data_off, sname, "cannot allocate " + std::to_string(h.n_data) + " x " + std::to_string(ws) + " bytes");
   }
   return v;
 }

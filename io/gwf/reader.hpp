@@ -19,6 +19,10 @@ struct ReadOptions {
   // (v8 per-structure chkSum; v6/v7 the frame's FrEndOfFrame chkSum), which suits reading a few
   // channels of a large frame through the TOC. The v8 header checksum is checked either way.
   bool verify_file_checksum = true;
+  // Largest decoded FrVect accepted, in bytes. The format's own bounds (raw: nBytes; compressed:
+  // at most 1032 x nBytes, the deflate limit) still let a small forged file ask for gigabytes; real
+  // channels are far below this (128 s of 16384 Hz complex128 is 32 MiB).
+  std::uint64_t max_vect_bytes = std::uint64_t{1} << 30;
 };
 
 struct ChannelEntry {

@@ -274,9 +274,25 @@ TEST(GwfBadInput, ZlibBombBeyondTheDeflateLimitIsRefusedBeforeAllocating) {
   auto v = f64_vect("X1:CH", 4);
   v.compress = 257;
   v.payload = gwft::encode_values(std::vector<double>{0, 0, 0, 0}, false);  // 32 bytes "compressed"
-  v.n_data = std::uint64_t{1} << 40;  // 8 TiB claimed
+  v.n_data = std::uint64_t{1} << 20;  // 8 MiB claimed from 32 bytes (> 1032 x 32)
   v.nx = {v.n_data};
   expect_error(build_file({one_channel(v)}).bytes, "more than any zlib stream can expand");
+  v.n_data = std::uint64_t{1} << 40;  // 8 TiB: the reader's per-vector limit answers first
+  v.nx = {v.n_data};
+  expect_error(build_file({one_channel(v)}).bytes, "exceeds the reader's limit");
+}
+
+TEST(GwfBadInput, DecodedSizeAboveTheReadersLimit) {
+  // 64 MiB of zeros deflates to about 64 kB: within the format's 1032:1 bound, refused by a 1 MiB
+  // max_vect_bytes before anything is inflated.
+  auto v = f64_vect("X1:CH", 4);
+  v.compress = 257;
+  v.payload.assign(70000, std::byte{0});
+  v.n_data = std::uint64_t{8} << 20;
+  v.nx = {v.n_data};
+  ReadOptions o;
+  o.max_vect_bytes = 1 << 20;
+  expect_error(build_file({one_channel(v)}).bytes, "exceeds the reader's limit of 1048576 bytes", o);
 }
 
 std::vector<std::byte> deflate(const std::vector<std::byte>& in) {
