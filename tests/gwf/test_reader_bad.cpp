@@ -470,6 +470,27 @@ TEST(GwfBadInput, TocPositionThatIsNotTheChannel) {
   }
 }
 
+TEST(GwfBadInput, AbsurdTocCounts) {
+  auto built = build_file({one_channel(f64_vect("X1:CH", 4))}, patchable());
+  // v8 FrTOC body for one frame (digest §8): ULeapS 2, nFrame 4, dataQuality/GTimeS/GTimeN 3x4,
+  // dt 8, runs 4, frame 4, positionH 8, nFirstADC/Ser/Table/Msg 4x8, then nSH, nDetector,
+  // nStatType, nTotalStat (4 each), then nADC.
+  const std::uint64_t body = built.toc_offset + 14;
+  const std::uint64_t n_adc_at = body + 2 + 4 + 12 + 8 + 4 + 4 + 8 + 32 + 16;
+  std::uint32_t n_adc;
+  std::memcpy(&n_adc, built.bytes.data() + n_adc_at, 4);
+  ASSERT_EQ(n_adc, 1u);  // the builder's one ADC: the offset arithmetic is right
+  auto b = built.bytes;
+  put_u32(b, n_adc_at, 0x7FFFFFFFu);
+  expect_error(b, "name = 2147483647 elements cannot fit");
+  b = built.bytes;
+  put_u32(b, body + 2, 0xFFFFFFF0u);
+  expect_error(b, "nFrame 4294967280 but the file holds 1 frames");
+  b = built.bytes;
+  put_u32(b, body + 2 + 4 + 12 + 8 + 4 + 4 + 8 + 32, 0x40000000u);  // nSH
+  expect_error(b, "SHid = 1073741824 elements cannot fit");
+}
+
 TEST(GwfBadInput, VerifyFileListsProblemsAndOpenFailures) {
   const auto lines = FrameFile::verify_file("/nonexistent/dir/X-Y-1-1.gwf");
   ASSERT_EQ(lines.size(), 1u);
