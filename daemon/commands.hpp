@@ -15,6 +15,8 @@ void register_frame_commands(CLI::App& app, int& exit_code);
 // `deepclean model ...` (daemon/torch_cmd_model.cpp): info, import-ml4gw.
 void register_model_commands(CLI::App& app, int& exit_code);
 void register_clean_commands(CLI::App& app, int& exit_code);
+// `deepclean run` (daemon/torch_cmd_run.cpp): the site service.
+void register_run_command(CLI::App& app, int& exit_code);
 #endif
 
 }  // namespace deepclean::cli

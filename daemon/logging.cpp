@@ -72,18 +72,24 @@ void setup_logging(const std::string& level, LogTarget target) {
   set_log_level(level);
 }
 
-RateLimitedWarnings::RateLimitedWarnings(std::chrono::seconds window) : window_(window) {}
+RateLimitedWarnings::RateLimitedWarnings(std::chrono::seconds window, std::uint64_t burst)
+    : window_(window), burst_(burst == 0 ? 1 : burst) {}
 
 bool RateLimitedWarnings::warn(const std::string& key, const std::string& message,
                                std::chrono::steady_clock::time_point now) {
   auto it = entries_.find(key);
   if (it != entries_.end() && now - it->second.last_logged < window_) {
-    ++it->second.suppressed;
-    return false;
+    if (it->second.logged >= burst_) {
+      ++it->second.suppressed;
+      return false;
+    }
+    ++it->second.logged;
+    spdlog::warn("{}", message);
+    return true;
   }
   std::uint64_t suppressed = 0;
   if (it != entries_.end()) suppressed = it->second.suppressed;
-  entries_[key] = Entry{now, 0};
+  entries_[key] = Entry{now, 0, 1};
   if (suppressed > 0) {
     spdlog::warn("{} ({} similar warnings suppressed in the last {} s)", message, suppressed,
                  window_.count());

@@ -33,6 +33,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>* stage_total = nullptr;
   prometheus::Family<prometheus::Gauge>* asd_ratio = nullptr;
   prometheus::Gauge* gpu_memory = nullptr;
+  prometheus::Gauge* output_queue = nullptr;
   prometheus::Family<prometheus::Gauge>* info = nullptr;
   prometheus::Gauge* info_gauge = nullptr;
   std::string version, device;
@@ -124,6 +125,12 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                         .Help("GPU memory allocated by the model runner (0 on CPU)")
                         .Register(r)
                         .Add({});
+  f_->output_queue = &BuildGauge()
+                          .Name("deepclean_output_queue_seconds")
+                          .Help("Output frames computed but not yet written (output directory "
+                                "unwritable or full); input pauses when the bound is reached")
+                          .Register(r)
+                          .Add({});
   f_->info = &BuildGauge()
                   .Name("deepclean_info")
                   .Help("What is running: daemon version, device, model id and version (value 1)")
@@ -159,6 +166,9 @@ void Metrics::model(const std::string& model_id, const std::string& model_versio
                                    {"model_version", model_version}});
   f_->info_gauge->Set(1);
 }
+
+void Metrics::algorithmic_latency(double seconds) { f_->algorithmic_latency->Set(seconds); }
+void Metrics::output_queue(std::size_t seconds) { f_->output_queue->Set(static_cast<double>(seconds)); }
 
 std::uint64_t Metrics::value(SecondEvent e) const {
   return static_cast<std::uint64_t>(f_->by_event.at(e)->Value());

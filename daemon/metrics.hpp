@@ -2,6 +2,7 @@
 // atomically (temporary file + rename) after every second. Every metric is documented in the README.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,6 +39,8 @@ class Metrics {
   void output_errors(std::uint64_t n = 1);
   void reload(bool ok);
   void model(const std::string& model_id, const std::string& model_version);
+  void algorithmic_latency(double seconds);  // after a reload changed the configuration
+  void output_queue(std::size_t seconds);    // outputs waiting for the output directory
 
   std::uint64_t value(SecondEvent e) const;  // for tests and summaries
 

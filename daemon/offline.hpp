@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "core/model/bundle.hpp"
+#include "core/model/runner.hpp"
 #include "core/stream/predictor.hpp"
 
 namespace deepclean::daemon {
@@ -22,6 +23,11 @@ struct ObservedRates {
   std::uint64_t gps = 0;
 };
 ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& bundle);
+
+// The model runner options a configuration asks for (shared by clean, check-config and run).
+model::RunnerOptions runner_options(const config::Config& cfg, const model::BundleInfo& info);
+// `<output directory>/<observatory>-<output frame type>-<gps>-1.gwf`: where second `gps` is published.
+std::string output_path(const config::Config& cfg, std::uint64_t gps);
 
 // `deepclean check-config`: every check short of cleaning; prints a report to `out`. Returns the
 // problems found (empty: good). Needs LibTorch (the bundle's model is loaded on the CPU).

@@ -55,6 +55,8 @@ std::vector<std::uint64_t> strain_seconds(const config::Config& cfg) {
   return out;
 }
 
+}  // namespace
+
 model::RunnerOptions runner_options(const config::Config& cfg, const model::BundleInfo& info) {
   model::RunnerOptions o;
   o.device = cfg.device;
@@ -75,8 +77,6 @@ std::string output_path(const config::Config& cfg, std::uint64_t gps) {
   n.duration = 1;
   return cfg.output_directory + "/" + gwf::format_frame_file_name(n);
 }
-
-}  // namespace
 
 ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& bundle) {
   const InputSpec spec = input_spec(cfg, bundle);

@@ -1,0 +1,681 @@
+// `deepclean run` end to end: the built binary as a real process, a TorchScript DeepClean model
+// (tools/fixtures/make_test_models.py), frames written one by one by our writer into temporary
+// directories, sd_notify messages received on a datagram socket named in NOTIFY_SOCKET. Each test
+// arranges its faults, then checks the output frames (one per input second with strain, flagged in
+// the state vector), the counters of the metrics file and the log line that names the problem.
+// Skips when Debian's python3 with torch is absent (the model cannot be made).
+#include <gtest/gtest.h>
+
+#ifdef DEEPCLEAN_WITH_TORCH
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "../model/fixtures.hpp"
+#include "io/gwf/reader.hpp"
+#include "io/gwf/writer.hpp"
+
+namespace fs = std::filesystem;
+namespace gwf = deepclean::gwf;
+using deepclean::model::testing::fixture_dir;
+using deepclean::model::testing::read_text;
+using deepclean::model::testing::write_text;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint64_t kG = 1300000000;
+constexpr double kWait = 30;  // seconds any awaited condition may take on a loaded 2-core CI host
+
+bool eventually(const std::function<bool()>& cond, double seconds = kWait) {
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    if (cond()) return true;
+    if (Clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The sd_notify side of systemd: a datagram socket whose path goes into NOTIFY_SOCKET.
+class NotifyListener {
+ public:
+  explicit NotifyListener(fs::path path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    ::unlink(path_.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ADD_FAILURE() << "bind " << path_;
+  }
+  ~NotifyListener() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+  const std::vector<std::string>& messages() {
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      messages_.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+    return messages_;
+  }
+  // How many datagrams hold `text` as one of their lines' start.
+  std::size_t count(const std::string& text) {
+    std::size_t c = 0;
+    for (const auto& m : messages()) {
+      std::istringstream lines(m);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.rfind(text, 0) == 0) ++c;
+      }
+    }
+    return c;
+  }
+  std::string all() {
+    std::string s;
+    for (const auto& m : messages()) s += "[" + m + "] ";
+    return s;
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  std::vector<std::string> messages_;
+};
+
+// One `deepclean run` process with stdout and stderr in a log file.
+class Daemon {
+ public:
+  Daemon(const fs::path& config, const fs::path& log, const fs::path& notify) : log_(log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+      ::unsetenv("JOURNAL_STREAM");
+      ::execl(DEEPCLEAN_BINARY, "deepclean", "run", "--config", config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Daemon() {
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool running() {
+    if (exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // Exit status, or -1 when the process is still running after `seconds`.
+  int wait_exit(double seconds) {
+    if (!eventually([this] { return !running(); }, seconds)) return -1;
+    return exit_code_;
+  }
+  std::string log() const { return read_text(log_); }
+  bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
+
+ private:
+  pid_t pid_ = -1;
+  fs::path log_;
+  bool exited_ = false;
+  int exit_code_ = -1;
+};
+
+// Metric samples of a Prometheus text file: "name{labels}" -> value.
+std::map<std::string, double> parse_metrics(const fs::path& file) {
+  std::map<std::string, double> m;
+  std::istringstream in(read_text(file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    m[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return m;
+}
+
+enum class Fault { None, NanWitness, MissingChannel, StateFail };
+enum class Delivery { Rename, InPlace };
+
+const char* const kWitnessNames[3] = {"H1:PEM-WIT_00_DQ", "H1:PEM-WIT_01_DQ", "H1:PEM-WIT_02_DQ"};
+constexpr int kWitnessRates[3] = {4096, 1024, 256};
+constexpr int kStrainRate = 4096;
+
+// A scratch site: input directories, configuration, output and metrics, and helpers around them.
+class Site {
+ public:
+  explicit Site(const std::string& name) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("dcrun-" + std::to_string(::getpid()) + "-" + name + "-" + std::string(info->name()).substr(0, 20));
+    fs::remove_all(dir_);
+    for (const char* d : {"strain", "witness", "out", "metrics"}) fs::create_directories(dir_ / d);
+  }
+  ~Site() {
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ec);
+  }
+  const fs::path& dir() const { return dir_; }
+  fs::path config() const { return dir_ / "H1.yaml"; }
+  fs::path metrics_file() const { return dir_ / "metrics" / "deepclean.prom"; }
+  fs::path log() const { return dir_ / "daemon.log"; }
+  fs::path notify() const { return dir_ / "notify.sock"; }
+  fs::path strain_path(std::uint64_t g) const { return dir_ / "strain" / ("H-H1_llhoft-" + std::to_string(g) + "-1.gwf"); }
+  fs::path witness_path(std::uint64_t g) const {
+    return dir_ / "witness" / ("H-H1_lldetchar-" + std::to_string(g) + "-1.gwf");
+  }
+  fs::path out_path(std::uint64_t g) const {
+    return dir_ / "out" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(g) + "-1.gwf");
+  }
+
+  // `extra_input` lines go under `input:` (timeout, poll, start, state vector).
+  void write_config(const fs::path& bundle, const std::string& extra_input, double timeout = 1.0) const {
+    std::ostringstream c;
+    c << "ifo: H1\n"
+         "input:\n"
+         "  strain: {directory: strain, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+         "  witness: {directory: witness, frame_type: H1_lldetchar}\n"
+      << "  timeout_seconds: " << timeout << "\n"
+      << extra_input
+      << "output: {directory: out}\n"
+         "model: {bundle: "
+      << bundle.string()
+      << ", threads: 1, batch_size: 32}\n"
+         "inference: {kernel_seconds: 1, sampling_rate: 16, aggregation_seconds: 0.25}\n"
+         "bandpass: {method: window, memory_seconds: 2, look_ahead_seconds: 0.25}\n"
+         "subtraction: {taper_seconds: 0.25}\n"
+         "logging: {level: debug}\n"
+         "metrics: {path: metrics/deepclean.prom}\n";
+    write_text(config(), c.str());
+  }
+
+  bool with_state = false;
+
+  std::vector<double> strain_values(std::uint64_t g) const {
+    std::mt19937 rng(static_cast<std::uint32_t>(g));
+    std::normal_distribution<double> n(0.0, 1.0);
+    std::vector<double> h(kStrainRate);
+    for (auto& x : h) x = 1e-21 * n(rng);
+    return h;
+  }
+
+  std::vector<std::byte> strain_bytes(std::uint64_t g, Fault f) const {
+    gwf::Frame fr;
+    fr.name = "H1";
+    fr.start = {static_cast<std::uint32_t>(g), 0};
+    gwf::Channel h;
+    h.name = "H1:GDS-CALIB_STRAIN";
+    h.sample_rate = kStrainRate;
+    h.data = gwf::Vect::make(h.name, strain_values(g), kStrainRate, "strain");
+    fr.channels.push_back(h);
+    if (with_state) {
+      std::vector<std::uint32_t> sv(16, 3);
+      if (f == Fault::StateFail) {
+        for (std::size_t i = 0; i < 8; ++i) sv[i] = 1;  // HOFT_OK without OBSERVATION_INTENT
+      }
+      gwf::Channel s;
+      s.name = "H1:GDS-CALIB_STATE_VECTOR";
+      s.sample_rate = 16;
+      s.data = gwf::Vect::make(s.name, sv, 16);
+      fr.channels.push_back(s);
+    }
+    return gwf::encode_frames({fr});
+  }
+
+  std::vector<std::byte> witness_bytes(std::uint64_t g, Fault f) const {
+    gwf::Frame fr;
+    fr.name = "H1";
+    fr.start = {static_cast<std::uint32_t>(g), 0};
+    std::mt19937 rng(static_cast<std::uint32_t>(g) + 7);
+    std::normal_distribution<double> n(0.0, 1.0);
+    for (int c = 0; c < 3; ++c) {
+      if (f == Fault::MissingChannel && c == 1) continue;
+      gwf::Channel w;
+      w.name = kWitnessNames[c];
+      w.kind = gwf::ChannelKind::Adc;
+      w.sample_rate = kWitnessRates[c];
+      std::vector<float> v(static_cast<std::size_t>(kWitnessRates[c]));
+      for (auto& x : v) x = static_cast<float>(n(rng));
+      if (f == Fault::NanWitness && c == 2) v[100] = std::numeric_limits<float>::quiet_NaN();
+      w.data = gwf::Vect::make(w.name, v, kWitnessRates[c]);
+      fr.channels.push_back(w);
+    }
+    return gwf::encode_frames({fr});
+  }
+
+  static void put(const fs::path& path, const std::vector<std::byte>& bytes, Delivery d) {
+    // Rename: written under a hidden name first, as the site's frame writers do.
+    const fs::path target = d == Delivery::Rename ? path.parent_path() / ("." + path.filename().string() + ".tmp") : path;
+    {
+      std::ofstream out(target, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    if (d == Delivery::Rename) fs::rename(target, path);
+  }
+
+  void write(std::uint64_t g, Fault f = Fault::None, Delivery d = Delivery::Rename) const {
+    put(witness_path(g), witness_bytes(g, f), d);
+    put(strain_path(g), strain_bytes(g, f), d);
+  }
+
+  std::map<std::string, double> metrics() const { return parse_metrics(metrics_file()); }
+  double metric(const std::string& key) const {
+    const auto m = metrics();
+    const auto it = m.find(key);
+    return it == m.end() ? std::nan("") : it->second;
+  }
+  double seconds(const std::string& event) const {
+    return metric("deepclean_seconds_total{event=\"" + event + "\"}");
+  }
+
+  std::vector<std::uint64_t> outputs() const {
+    std::vector<std::uint64_t> g;
+    for (const auto& e : fs::directory_iterator(dir_ / "out")) {
+      const std::string n = e.path().filename().string();
+      const std::string prefix = "H-H1_llhoft_DEEPCLEAN-";
+      if (n.rfind(prefix, 0) == 0 && n.size() > 10 && n.substr(n.size() - 6) == "-1.gwf") {
+        g.push_back(std::stoull(n.substr(prefix.size(), n.size() - prefix.size() - 6)));
+      }
+    }
+    std::sort(g.begin(), g.end());
+    return g;
+  }
+  bool has_outputs(std::uint64_t first, std::uint64_t last) const {
+    for (std::uint64_t g = first; g <= last; ++g) {
+      if (!fs::exists(out_path(g))) return false;
+    }
+    return true;
+  }
+
+  // The 16 state-vector words of an output frame.
+  std::vector<std::uint32_t> state(std::uint64_t g) const {
+    const auto f = gwf::FrameFile::open(out_path(g).string());
+    std::vector<std::uint32_t> s;
+    for (double v : f.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double()) s.push_back(static_cast<std::uint32_t>(v));
+    return s;
+  }
+  std::vector<double> cleaned(std::uint64_t g) const {
+    return gwf::FrameFile::open(out_path(g).string()).read_channel(0, "H1:GDS-CALIB_STRAIN_DEEPCLEAN").data.to_double();
+  }
+
+ private:
+  fs::path dir_;
+};
+
+constexpr std::uint32_t kCleanedBit = 1u << 0, kInputOkBit = 1u << 1, kModelOkBit = 1u << 2;
+
+bool all_bits(const std::vector<std::uint32_t>& s, std::uint32_t bits) {
+  return s.size() == 16 && std::all_of(s.begin(), s.end(), [bits](std::uint32_t w) { return (w & bits) == bits; });
+}
+bool no_bit(const std::vector<std::uint32_t>& s, std::uint32_t bit) {
+  return s.size() == 16 && std::none_of(s.begin(), s.end(), [bit](std::uint32_t w) { return (w & bit) != 0; });
+}
+
+// Outputs whose every slot is fully cleaned: must equal the metric of cleaned seconds.
+double count_fully_cleaned(const Site& site) {
+  double n = 0;
+  for (std::uint64_t g : site.outputs()) n += all_bits(site.state(g), kCleanedBit) ? 1 : 0;
+  return n;
+}
+
+#define REQUIRE_MODEL(bundle)                              \
+  std::string why_;                                        \
+  const auto& fixtures_ = fixture_dir(&why_);              \
+  if (!fixtures_) GTEST_SKIP() << why_;                    \
+  const fs::path bundle = *fixtures_ / "bundle_c3"
+
+// Starts the daemon and waits for READY=1 (after the model's warm-up).
+#define START_DAEMON(var, site, listener)                                                             \
+  Daemon var((site).config(), (site).log(), (listener).path());                                       \
+  ASSERT_TRUE(eventually([&] { return (listener).count("READY=1") >= 1 || !var.running(); }, 120)) \
+      << var.log();                                                                                   \
+  ASSERT_TRUE(var.running()) << var.log()
+
+}  // namespace
+
+TEST(RunService, FramesOneByOneByRenameAndInPlace) {
+  REQUIRE_MODEL(bundle);
+  Site site("onebyone");
+  site.write_config(bundle, "");  // start: resume, with nothing on disk: the first frame to arrive
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_GE(notify.count("STATUS="), 1u) << notify.all();
+  EXPECT_TRUE(d.logged("algorithmic latency")) << d.log();
+  EXPECT_TRUE(d.logged("run: H1")) << d.log();
+
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    site.write(kG + k, Fault::None, k % 2 == 0 ? Delivery::Rename : Delivery::InPlace);
+    pause_ms(100);
+  }
+  // After the last frame the stream stalls: the segment is ended so its last seconds are written too.
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 7); })) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 8; })) << read_text(site.metrics_file());
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_GE(notify.count("STOPPING=1"), 1u) << notify.all();
+
+  EXPECT_EQ(site.outputs().size(), 8u);
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    const auto s = site.state(kG + k);
+    EXPECT_TRUE(all_bits(s, kInputOkBit | kModelOkBit)) << k;
+  }
+  for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  EXPECT_FALSE(all_bits(site.state(kG), kCleanedBit)) << "no estimate in the first 0.75 s of a segment";
+  const auto m = site.metrics();
+  EXPECT_EQ(site.seconds("in"), 8);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("corrupt"), 0);
+  EXPECT_EQ(site.seconds("cleaned"), count_fully_cleaned(site));
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 7));
+  EXPECT_EQ(site.metric("deepclean_latency_seconds_count"), 8);
+  EXPECT_GT(site.metric("deepclean_algorithmic_latency_seconds"), 0.5);
+  EXPECT_TRUE(d.logged("first input frame")) << d.log();
+}
+
+TEST(RunService, OutOfOrderMissingLateAndDuplicate) {
+  REQUIRE_MODEL(bundle);
+  Site site("order");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+
+  for (std::uint64_t k : {0u, 1u, 2u}) site.write(kG + k);
+  site.write(kG + 4);  // before 3, inside the timeout: still processed in order
+  pause_ms(100);
+  site.write(kG + 3);
+  site.write(kG + 5);
+  for (std::uint64_t k : {7u, 8u, 9u, 10u}) site.write(kG + k);  // 6 is withheld beyond the timeout: missing
+  ASSERT_TRUE(eventually([&] { return site.seconds("missing") == 1; })) << d.log();
+  site.write(kG + 6);  // too late now
+  ASSERT_TRUE(eventually([&] { return site.seconds("late") >= 1; })) << d.log();
+  site.write(kG + 1, Fault::None, Delivery::InPlace);  // rewrite of a processed second
+  ASSERT_TRUE(eventually([&] { return site.seconds("duplicate") >= 1; })) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 7, kG + 10); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3, kG + 4, kG + 5,
+                                           kG + 7, kG + 8, kG + 9, kG + 10};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_TRUE(all_bits(site.state(kG + 3), kCleanedBit)) << "3 was cleaned in its place, between 2 and 4";
+  EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit));
+  EXPECT_FALSE(all_bits(site.state(kG + 7), kCleanedBit)) << "a new segment starts after the missing second";
+  EXPECT_EQ(site.seconds("in"), 10);
+  EXPECT_EQ(site.seconds("out"), 10);
+  EXPECT_EQ(site.seconds("missing"), 1);
+  EXPECT_EQ(site.seconds("late"), 2) << "both files of the late second";
+  EXPECT_EQ(site.seconds("duplicate"), 2) << "both rewritten files";
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + 6) + ": no frame")) << d.log();
+  EXPECT_TRUE(d.logged("(missing)")) << d.log();
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf arrived after the second was given up (late)"))
+      << d.log();
+  EXPECT_TRUE(d.logged("(duplicate)")) << d.log();
+}
+
+TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {
+  REQUIRE_MODEL(bundle);
+  Site site("bad");
+  site.with_state = true;
+  site.write_config(bundle,
+                    "  start: " + std::to_string(kG) +
+                        "\n  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n",
+                    1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+
+  site.write(kG);
+  site.write(kG + 1);
+  // 2: the witness frame is first written half, in place, then completed.
+  {
+    Site::put(site.strain_path(kG + 2), site.strain_bytes(kG + 2, Fault::None), Delivery::Rename);
+    auto bytes = site.witness_bytes(kG + 2, Fault::None);
+    const std::vector<std::byte> half(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+    Site::put(site.witness_path(kG + 2), half, Delivery::InPlace);
+    ASSERT_TRUE(eventually([&] { return d.logged("retrying until the timeout"); }, 10)) << d.log();
+    Site::put(site.witness_path(kG + 2), bytes, Delivery::InPlace);
+  }
+  site.write(kG + 3);
+  // 4: a corrupt witness frame (bytes flipped in the middle), never repaired.
+  {
+    Site::put(site.strain_path(kG + 4), site.strain_bytes(kG + 4, Fault::None), Delivery::Rename);
+    auto bytes = site.witness_bytes(kG + 4, Fault::None);
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = std::byte{0x5a};
+    Site::put(site.witness_path(kG + 4), bytes, Delivery::Rename);
+  }
+  site.write(kG + 5);
+  // 6: a truncated strain frame: no strain, so no output for this second.
+  {
+    Site::put(site.witness_path(kG + 6), site.witness_bytes(kG + 6, Fault::None), Delivery::Rename);
+    auto bytes = site.strain_bytes(kG + 6, Fault::None);
+    bytes.resize(bytes.size() * 2 / 3);
+    Site::put(site.strain_path(kG + 6), bytes, Delivery::Rename);
+  }
+  site.write(kG + 7);
+  site.write(kG + 8, Fault::MissingChannel);
+  site.write(kG + 9);
+  site.write(kG + 10, Fault::NanWitness);
+  site.write(kG + 11);
+  site.write(kG + 12, Fault::StateFail);
+  site.write(kG + 13);
+  site.write(kG + 14);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 13, kG + 14); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t k = 0; k <= 14; ++k) {
+    if (k != 6) want.push_back(kG + k);
+  }
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_TRUE(all_bits(site.state(kG + 2), kInputOkBit)) << "the completed file was used";
+  EXPECT_TRUE(all_bits(site.state(kG + 3), kCleanedBit));
+  for (std::uint64_t k : {4u, 8u, 10u}) {
+    const auto s = site.state(kG + k);
+    EXPECT_TRUE(no_bit(s, kInputOkBit)) << k;
+    EXPECT_TRUE(no_bit(s, kCleanedBit)) << k;
+    EXPECT_EQ(site.cleaned(kG + k), site.strain_values(kG + k)) << "raw strain passes through, " << k;
+  }
+  const auto s12 = site.state(kG + 12);
+  for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ((s12[i] & kInputOkBit) != 0, i >= 8) << i;
+  EXPECT_TRUE(no_bit(s12, kCleanedBit));
+  EXPECT_EQ(site.seconds("corrupt"), 2);
+  EXPECT_EQ(site.seconds("unusable"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("in"), 14);
+  EXPECT_EQ(site.seconds("out"), 14);
+  EXPECT_EQ(site.seconds("cleaned"), count_fully_cleaned(site));
+  // Segments: 0-3, 5, 7, 9, 11, 13-14.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 6);
+  EXPECT_TRUE(d.logged("H-H1_lldetchar-" + std::to_string(kG + 4) + "-1.gwf")) << d.log();
+  EXPECT_TRUE(d.logged("(corrupt)")) << d.log();
+  EXPECT_TRUE(d.logged("channel H1:PEM-WIT_01_DQ not found (missing_channel)")) << d.log();
+  EXPECT_TRUE(d.logged("(nonfinite)")) << d.log();
+  EXPECT_TRUE(d.logged("(state_mask)")) << d.log();
+}
+
+TEST(RunService, PollingDirectory) {
+  REQUIRE_MODEL(bundle);
+  Site site("poll");
+  site.write_config(bundle, "  poll: true\n  poll_interval_seconds: 0.05\n  start: " + std::to_string(kG) + "\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("polling")) << d.log();
+  for (std::uint64_t k = 0; k < 6; ++k) {
+    site.write(kG + k, Fault::None, k == 3 ? Delivery::InPlace : Delivery::Rename);
+    pause_ms(60);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 6u);
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.seconds("out"), 6);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 5; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outfail");
+  // A long input timeout: the pauses of this test must not end the segment (stall rule).
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+  // Make the output directory unwritable in a way that holds for root too: a regular file takes
+  // its place (chmod does not stop root).
+  const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved", blocker = site.dir() / "out.blocker";
+  write_text(blocker, "not a directory\n");
+  fs::rename(out, moved);
+  fs::rename(blocker, out);
+  for (std::uint64_t k = 3; k < 7; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
+  EXPECT_TRUE(d.logged("cannot write output frame")) << d.log();
+  EXPECT_GE(site.metric("deepclean_output_queue_seconds"), 1);
+  EXPECT_TRUE(d.running());
+  fs::remove(out);
+  fs::rename(moved, out);
+  site.write(kG + 7);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 6); })) << d.log();
+  d.signal(SIGTERM);  // flushes 7, held back for look-ahead
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 8u);
+  EXPECT_EQ(site.metric("deepclean_output_queue_seconds"), 0);
+  EXPECT_EQ(site.seconds("in"), 8);
+  EXPECT_TRUE(d.logged("output directory writable again")) << d.log();
+  // Only the output side failed: the segment was never broken.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+TEST(RunService, ReloadWithBrokenThenValidBundle) {
+  REQUIRE_MODEL(fixture_bundle);
+  Site site("reload");
+  const fs::path a = site.dir() / "bundle_a", b = site.dir() / "bundle_b", bad = site.dir() / "bundle_bad";
+  for (const auto& p : {a, b, bad}) fs::copy(fixture_bundle, p, fs::copy_options::recursive);
+  {
+    std::string y = read_text(b / "bundle.yaml");
+    const auto at = y.find("version: fixture-c3");
+    ASSERT_NE(at, std::string::npos);
+    y.replace(at, std::strlen("version: fixture-c3"), "version: fixture-c3-reloaded");
+    write_text(b / "bundle.yaml", y);
+    write_text(bad / "model.pt", "this is not a TorchScript archive");
+  }
+  const std::string start = "  start: " + std::to_string(kG) + "\n";
+  site.write_config(a, start);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 4; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+
+  site.write_config(bad, start);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 2; })) << notify.all() << d.log();
+  EXPECT_EQ(notify.count("RELOADING=1"), 1u) << notify.all();
+  EXPECT_TRUE(d.logged("reload rejected")) << d.log();
+  EXPECT_TRUE(d.logged("keeping model fixture-c3")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"rejected\"}") == 1; }));
+  for (std::uint64_t k = 4; k < 6; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 4); })) << d.log();
+
+  site.write_config(b, start);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 3; })) << notify.all() << d.log();
+  EXPECT_EQ(notify.count("RELOADING=1"), 2u) << notify.all();
+  EXPECT_TRUE(d.logged("reloaded")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"ok\"}") == 1; }));
+  for (std::uint64_t k = 6; k < 10; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 9); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  EXPECT_EQ(site.outputs().size(), 10u) << "no output gap across either reload";
+  EXPECT_EQ(site.seconds("in"), 10);
+  EXPECT_EQ(site.seconds("out"), 10);
+  const auto m = site.metrics();
+  bool new_label = false;
+  for (const auto& [k, v] : m) {
+    if (k.rfind("deepclean_info{", 0) == 0) new_label = k.find("model_version=\"fixture-c3-reloaded\"") != std::string::npos;
+  }
+  EXPECT_TRUE(new_label) << read_text(site.metrics_file());
+  EXPECT_TRUE(all_bits(site.state(kG + 8), kCleanedBit)) << "the new model cleans";
+}
+
+TEST(RunService, SigtermMidStreamThenRestartResumesWithoutGapOrDuplicate) {
+  REQUIRE_MODEL(bundle);
+  Site site("restart");
+  site.write_config(bundle, "");  // start: resume (the default)
+  NotifyListener notify(site.notify());
+  std::map<std::uint64_t, fs::file_time_type> first_run;
+  {
+    START_DAEMON(d, site, notify);
+    for (std::uint64_t k = 0; k < 5; ++k) {
+      site.write(kG + k);
+      pause_ms(50);
+    }
+    ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+    // The second in flight and those held for look-ahead were flushed before exiting.
+    EXPECT_TRUE(site.has_outputs(kG, kG + 4)) << d.log();
+    for (std::uint64_t k = 0; k < 5; ++k) first_run[kG + k] = fs::last_write_time(site.out_path(kG + k));
+  }
+  for (std::uint64_t k = 5; k < 9; ++k) site.write(kG + k);  // while the daemon is down
+  fs::remove(site.log());
+  NotifyListener notify2(site.dir() / "notify2.sock");
+  START_DAEMON(d2, site, notify2);
+  EXPECT_TRUE(d2.logged("resuming after the newest output frame, GPS " + std::to_string(kG + 4))) << d2.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 7); })) << d2.log();
+  site.write(kG + 9);
+  site.write(kG + 10);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 10); })) << d2.log();
+  d2.signal(SIGTERM);
+  EXPECT_EQ(d2.wait_exit(10), 0) << d2.log();
+
+  EXPECT_EQ(site.outputs().size(), 11u);
+  for (const auto& [g, t] : first_run) EXPECT_EQ(fs::last_write_time(site.out_path(g)), t) << "rewritten: " << g;
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.seconds("out"), 6);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("duplicate"), 0);
+  EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 10));
+}
+
+#endif  // DEEPCLEAN_WITH_TORCH
