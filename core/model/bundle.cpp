@@ -112,7 +112,8 @@ void validate_bundle_fields(const BundleInfo& info, const std::string& file) {
       bad(s.str());
     }
   }
-  if (info.filter_order < 1 || info.filter_order > 32) bad("filter_order must be in 1..32");
+  // core/dsp designs Butterworth filters of order 1..16.
+  if (info.filter_order < 1 || info.filter_order > 16) bad("filter_order must be in 1..16");
 }
 
 BundleInfo read_bundle_info(const std::filesystem::path& directory) {
@@ -191,7 +192,7 @@ BundleInfo read_bundle_info(const std::filesystem::path& directory) {
   }
   const YAML::Node order = required(file, root, "filter_order");
   info.filter_order = as_int(file, order, "filter_order");
-  if (info.filter_order < 1 || info.filter_order > 32) fail(file, order, "filter_order must be in 1..32");
+  if (info.filter_order < 1 || info.filter_order > 16) fail(file, order, "filter_order must be in 1..16");
 
   if (const YAML::Node prov = root["provenance"]; prov && !prov.IsNull()) {
     YAML::Emitter e;
