@@ -157,7 +157,12 @@ struct OwnerHead {
 
 struct FrameFile::Impl {
   std::string name;
+  // The file's bytes: a vector handed to from_bytes, or an uninitialised buffer filled by open()
+  // (no zero-fill pass over a multi-megabyte witness file before read() overwrites it).
   std::vector<std::byte> bytes;
+  std::unique_ptr<std::byte[]> raw;
+  const std::byte* base = nullptr;
+  std::uint64_t length = 0;
   ReadOptions opt;
   FileInfo info;
   bool big = false;
@@ -175,8 +180,15 @@ struct FrameFile::Impl {
   std::unordered_map<std::string, std::vector<std::size_t>> toc_by_name;
   bool toc_indexes[3] = {false, false, false};  // adc, proc, sim: false when the count was 0xFFFFFFFF
 
-  const std::byte* data() const { return bytes.data(); }
-  std::uint64_t size() const { return bytes.size(); }
+  const std::byte* data() const { return base; }
+  std::uint64_t size() const { return length; }
+  void parse_all() {
+    parse_header();
+    scan();
+    parse_end_of_file();
+    check_file_checksums();
+    parse_toc();
+  }
   bool v8() const { return version >= 8; }
 
   [[noreturn]] void fail(std::uint64_t off, const std::string& structure, const std::string& reason) const {
@@ -962,23 +974,27 @@ FrameFile FrameFile::open(const std::string& path, const ReadOptions& options) {
   if (ec) throw std::runtime_error(path + ": " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open for reading");
-  std::vector<std::byte> bytes(n);
-  if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n))) {
+  auto impl = std::make_unique<Impl>();
+  impl->name = path;
+  impl->opt = options;
+  impl->raw.reset(new std::byte[n == 0 ? 1 : n]);  // default-initialised: read() fills it
+  impl->base = impl->raw.get();
+  impl->length = n;
+  if (n > 0 && !in.read(reinterpret_cast<char*>(impl->raw.get()), static_cast<std::streamsize>(n))) {
     throw std::runtime_error(path + ": read error (file shrank while being read?)");
   }
-  return from_bytes(std::move(bytes), path, options);
+  impl->parse_all();
+  return FrameFile(std::move(impl));
 }
 
 FrameFile FrameFile::from_bytes(std::vector<std::byte> bytes, std::string name, const ReadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->name = std::move(name);
   impl->bytes = std::move(bytes);
+  impl->base = impl->bytes.data();
+  impl->length = impl->bytes.size();
   impl->opt = options;
-  impl->parse_header();
-  impl->scan();
-  impl->parse_end_of_file();
-  impl->check_file_checksums();
-  impl->parse_toc();
+  impl->parse_all();
   return FrameFile(std::move(impl));
 }
 
