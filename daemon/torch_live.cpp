@@ -553,7 +553,8 @@ void Service::write_outputs() {
                       "every second ({} failed attempts so far)",
                       q.out.gps, q.path, e.what(), queue_.size(), kMaxQueuedOutputs, write_failures_);
       }
-      status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued", true);
+      status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued",
+             write_failures_ == 1);
       break;
     }
     const auto renamed = Clock::now();
@@ -629,12 +630,11 @@ void Service::write_metrics() {
 }
 
 void Service::status(const std::string& text, bool force) {
+  // systemd reads these datagrams itself; at most one per second keeps the socket from filling
+  // when a second costs little (catch-up), `force` marks a change of state worth reporting at once.
   const auto now = Clock::now();
-  if (text == last_status_text_ && !force) return;
-  if (!force && now - last_status_ < std::chrono::milliseconds(500) && !last_status_text_.empty() &&
-      text.compare(0, 8, last_status_text_, 0, 8) == 0) {
-    return;  // same kind of status: at most two per second
-  }
+  if (text == last_status_text_) return;
+  if (!force && now - last_status_ < std::chrono::seconds(1)) return;
   last_status_ = now;
   last_status_text_ = text;
   notify_.status(text);
