@@ -275,6 +275,21 @@ TEST(CliFrame, CopyOfEveryRealFileVerifiesAndKeepsEveryValue) {
         EXPECT_EQ(a.run, b.run) << ctx;
         EXPECT_EQ(a.frame_number, b.frame_number) << ctx;
         EXPECT_EQ(a.uleap_s, b.uleap_s) << ctx;
+        EXPECT_EQ(a.name, b.name) << ctx;
+        EXPECT_EQ(a.data_quality, b.data_quality) << ctx;
+        ASSERT_EQ(a.detectors.size(), b.detectors.size()) << ctx;
+        for (std::size_t d = 0; d < a.detectors.size(); ++d) {
+          EXPECT_EQ(a.detectors[d].name, b.detectors[d].name) << ctx;
+          EXPECT_EQ(a.detectors[d].prefix, b.detectors[d].prefix) << ctx;
+          EXPECT_EQ(a.detectors[d].longitude, b.detectors[d].longitude) << ctx;
+          EXPECT_EQ(a.detectors[d].local_time, b.detectors[d].local_time) << ctx;
+        }
+        ASSERT_EQ(a.history.size(), b.history.size()) << ctx;
+        for (std::size_t h = 0; h < a.history.size(); ++h) {
+          EXPECT_EQ(a.history[h].name, b.history[h].name) << ctx;
+          EXPECT_EQ(a.history[h].time, b.history[h].time) << ctx;
+          EXPECT_EQ(a.history[h].comment, b.history[h].comment) << ctx;
+        }
         ASSERT_EQ(a.channels.size(), b.channels.size()) << ctx;
         for (std::size_t i = 0; i < a.channels.size(); ++i) {
           const auto& x = a.channels[i];
