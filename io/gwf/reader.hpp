@@ -61,7 +61,10 @@ struct StructureInfo {
 
 // An opened frame file. All bytes are read into memory at open (frames are small); every length,
 // count and offset is checked against the file size before use. Errors are FormatError (naming the
-// file, byte offset, structure and reason); a missing channel is ChannelNotFound.
+// file, byte offset, structure and reason); a missing channel is ChannelNotFound; a file that cannot
+// be read from disk is std::runtime_error naming the path; a frame index past frame_count() is
+// std::out_of_range. Methods are const and keep no mutable state: one FrameFile may be read from
+// several threads at once.
 class FrameFile {
  public:
   static FrameFile open(const std::string& path, const ReadOptions& options = {});
