@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   deepclean::cli::register_frame_commands(app, exit_code);
+  deepclean::cli::register_simulate_commands(app, exit_code);
 #ifdef DEEPCLEAN_WITH_TORCH
   deepclean::cli::register_model_commands(app, exit_code);
   deepclean::cli::register_clean_commands(app, exit_code);
