@@ -187,7 +187,7 @@ class Service {
   std::optional<SteadyTime> write_blocked_until_;
   std::uint64_t write_failures_ = 0;
   SteadyTime last_write_error_log_{};
-  SteadyTime last_retention_{};
+  std::optional<std::uint64_t> retained_through_;  // newest output when retention last ran
   SteadyTime last_status_{};
   std::string last_status_text_;
   double write_seconds_ = 0;  // write time spent since the last account()
@@ -588,15 +588,15 @@ void Service::write_outputs() {
 }
 
 void Service::apply_retention() {
-  if (cfg_.retention_seconds <= 0 || !last_output_) return;
-  const auto now = Clock::now();
-  if (now - last_retention_ < std::chrono::seconds(1)) return;
-  last_retention_ = now;
+  // Runs after each successful write (one directory listing: cheap next to writing a frame).
+  if (cfg_.retention_seconds <= 0 || !last_output_ || retained_through_ == last_output_) return;
+  retained_through_ = last_output_;
   const double oldest_kept = static_cast<double>(*last_output_) - cfg_.retention_seconds;
   for (const std::uint64_t gps : output_seconds(cfg_)) {
     if (static_cast<double>(gps) >= oldest_kept) break;
     std::error_code ec;
     fs::remove(output_path(cfg_, gps), ec);
+    if (!ec) spdlog::debug("retention: deleted the output frame of GPS {}", gps);
     if (ec) warn_.warn("retention", "retention: cannot delete " + output_path(cfg_, gps) + ": " + ec.message());
   }
 }

@@ -120,7 +120,9 @@ class NotifyListener {
 // One `deepclean run` process with stdout and stderr in a log file.
 class Daemon {
  public:
-  Daemon(const fs::path& config, const fs::path& log, const fs::path& notify) : log_(log) {
+  Daemon(const fs::path& config, const fs::path& log, const fs::path& notify,
+         const std::vector<std::string>& extra_env = {})
+      : log_(log) {
     // Everything the child needs is prepared before fork(): the listener's thread runs meanwhile.
     std::vector<std::string> env_text;
     for (char** e = environ; *e != nullptr; ++e) {
@@ -128,6 +130,7 @@ class Daemon {
       if (v.rfind("NOTIFY_SOCKET=", 0) != 0 && v.rfind("JOURNAL_STREAM=", 0) != 0) env_text.push_back(v);
     }
     env_text.push_back("NOTIFY_SOCKET=" + notify.string());
+    for (const auto& e : extra_env) env_text.push_back(e);
     std::vector<char*> envp;
     for (auto& v : env_text) envp.push_back(v.data());
     envp.push_back(nullptr);
@@ -380,8 +383,9 @@ double count_fully_cleaned(const Site& site) {
   const fs::path bundle = *fixtures_ / "bundle_c3"
 
 // Starts the daemon and waits for READY=1 (after the model's warm-up).
-#define START_DAEMON(var, site, listener)                                                             \
-  Daemon var((site).config(), (site).log(), (listener).path());                                       \
+#define START_DAEMON(var, site, listener) START_DAEMON_ENV(var, site, listener, std::vector<std::string>{})
+#define START_DAEMON_ENV(var, site, listener, env)                                                    \
+  Daemon var((site).config(), (site).log(), (listener).path(), env);                                  \
   ASSERT_TRUE(eventually([&] { return (listener).count("READY=1") >= 1 || !var.running(); }, 120)) \
       << var.log();                                                                                   \
   ASSERT_TRUE(var.running()) << var.log()
@@ -701,6 +705,39 @@ TEST(RunService, SigtermMidStreamThenRestartResumesWithoutGapOrDuplicate) {
   EXPECT_EQ(site.seconds("missing"), 0);
   EXPECT_EQ(site.seconds("duplicate"), 0);
   EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 10));
+}
+
+TEST(RunService, VanishedFileRetentionAndWatchdog) {
+  REQUIRE_MODEL(bundle);
+  Site site("vanish");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  {
+    std::string y = read_text(site.config());
+    y.replace(y.find("output: {directory: out}"), std::strlen("output: {directory: out}"),
+              "output: {directory: out, retention_seconds: 2}");
+    write_text(site.config(), y);
+  }
+  NotifyListener notify(site.notify());
+  // As systemd would with WatchdogSec=1: pings are expected every half period.
+  START_DAEMON_ENV(d, site, notify, std::vector<std::string>{"WATCHDOG_USEC=1000000"});
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  // 3: the witness frame is removed right after it appeared (a ring buffer deleting it, say).
+  Site::put(site.witness_path(kG + 3), site.witness_bytes(kG + 3, Fault::None), Delivery::Rename);
+  fs::remove(site.witness_path(kG + 3));
+  Site::put(site.strain_path(kG + 3), site.strain_bytes(kG + 3, Fault::None), Delivery::Rename);
+  for (std::uint64_t k = 4; k < 7; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_last_output_gps_seconds") == kG + 6; })) << d.log();
+  ASSERT_TRUE(eventually([&] { return notify.count("WATCHDOG=1") >= 2; })) << notify.all();
+  d.signal(SIGINT);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  EXPECT_EQ(site.seconds("vanished"), 1);
+  EXPECT_EQ(site.seconds("missing"), 1) << "the vanished witness never came back";
+  EXPECT_EQ(site.seconds("out"), 7);
+  EXPECT_TRUE(d.logged("H-H1_lldetchar-" + std::to_string(kG + 3) + "-1.gwf vanished before it could be read")) << d.log();
+  // Retention 2 s: only the outputs of the newest three seconds are left.
+  const std::vector<std::uint64_t> kept = {kG + 4, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), kept);
 }
 
 #endif  // DEEPCLEAN_WITH_TORCH
