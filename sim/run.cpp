@@ -165,7 +165,11 @@ RunStats run_simulation(const RunOptions& o) {
       due += ff.late_seconds;
       // Within a slot the witness file goes first in the fast mode (order by `order`).
       Pending p{due, order++ + (w == 0 ? 1u : 0u), w, gps, dirs[w], name, note, bytes};
-      if (!o.realtime) p.order = 2 * static_cast<std::uint64_t>(stats.seconds) + (w == 0 ? 1u : 0u);
+      if (!o.realtime) {
+        // Fast mode: a late file goes out after the regular files of the second it is late into.
+        p.order = 2 * static_cast<std::uint64_t>(stats.seconds) + (w == 0 ? 1u : 0u) +
+                  (ff.late_seconds > 0 ? std::uint64_t{1} << 40 : 0u);
+      }
       queue.push(p);
       if (ff.duplicate) {
         p.due += 1;
