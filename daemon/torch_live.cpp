@@ -204,7 +204,15 @@ int Service::run() {
     if (watcher_) watcher_->stop();
     return 1;
   }
-  io_.run();
+  // A handler that throws must not take the service down: log it and keep the loop going.
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::critical("internal error in the event loop: {}; continuing", e.what());
+    }
+  }
   if (reload_thread_.joinable()) reload_thread_.join();
   return exit_code_;
 }
@@ -217,6 +225,30 @@ bool Service::start_up() {
     return false;
   }
   setup_logging(cfg_.log_level);
+  sources_ = same_source(cfg_.strain_source, cfg_.witness_source) ? 1 : 2;
+  std::vector<watch::WatchedType> types;
+  types.push_back({cfg_.strain_source.directory, cfg_.strain_source.observatory, cfg_.strain_source.frame_type});
+  if (sources_ == 2) {
+    types.push_back({cfg_.witness_source.directory, cfg_.witness_source.observatory,
+                     cfg_.witness_source.frame_type});
+  }
+  std::vector<watch::FrameArrival> present;
+  try {
+    watch::WatchOptions wo;
+    wo.poll = cfg_.poll;
+    wo.poll_interval = std::chrono::milliseconds(
+        std::max<long long>(1, std::llround(cfg_.poll_interval_seconds * 1000.0)));
+    watcher_ = std::make_unique<watch::FrameWatcher>(io_, types, wo,
+                                                     [this](const watch::FrameArrival& a) { on_arrival(a); });
+    // Watch first, then list: a file landing in between is reported twice, never missed. Both
+    // happen before the model load, so frames arriving during the load are new arrivals, not the
+    // "input already on disk" that decides the start-up point.
+    watcher_->start();
+    present = watcher_->scan();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot watch the input: {}", e.what());
+    return false;
+  }
   notify_.status("loading model " + cfg_.bundle);
   try {
     const model::BundleInfo info = model::read_bundle_info(cfg_.bundle);
@@ -232,7 +264,6 @@ bool Service::start_up() {
   }
   const model::BundleInfo& info = pipeline_->bundle();
   spec_ = input_spec(cfg_, info);
-  sources_ = same_source(cfg_.strain_source, cfg_.witness_source) ? 1 : 2;
   const double latency = pipeline_->latency_seconds();
   reported_latency_ = latency;
   metrics_ = std::make_unique<Metrics>(kVersion, device_, info.id, info.version, latency);
@@ -242,27 +273,6 @@ bool Service::start_up() {
                kVersion, cfg_.ifo, config_path_, device_, info.version, info.id.substr(0, 12), latency,
                info.sample_rate);
 
-  std::vector<watch::WatchedType> types;
-  types.push_back({cfg_.strain_source.directory, cfg_.strain_source.observatory, cfg_.strain_source.frame_type});
-  if (sources_ == 2) {
-    types.push_back({cfg_.witness_source.directory, cfg_.witness_source.observatory,
-                     cfg_.witness_source.frame_type});
-  }
-  std::vector<watch::FrameArrival> present;
-  try {
-    watch::WatchOptions wo;
-    wo.poll = cfg_.poll;
-    wo.poll_interval = std::chrono::milliseconds(
-        std::max<long long>(1, std::llround(cfg_.poll_interval_seconds * 1000.0)));
-    watcher_ = std::make_unique<watch::FrameWatcher>(io_, types, wo,
-                                                     [this](const watch::FrameArrival& a) { on_arrival(a); });
-    // Watch first, then list: a file landing in between is reported twice, never missed.
-    watcher_->start();
-    present = watcher_->scan();
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot watch the input: {}", e.what());
-    return false;
-  }
   std::error_code ec;
   fs::create_directories(cfg_.output_directory, ec);
   if (ec) spdlog::error("output directory {}: {} (will retry when writing)", cfg_.output_directory, ec.message());
