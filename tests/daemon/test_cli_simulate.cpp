@@ -158,4 +158,22 @@ TEST(CliSimulate, RealtimeFollowsTheGpsClock) {
   const long long now_gps = static_cast<long long>(std::time(nullptr)) - 315964800LL + 18;
   EXPECT_GE(now_gps, gps + 1);
   EXPECT_LE(now_gps, gps + 3);
+  // The same seconds written without --realtime are the same bytes.
+  const auto fast = simulate("--out " + sh_quote((tmp.path / "fast").string()) + " --start " + std::to_string(gps - 1) +
+                                 " --duration 2 --unrelated 10 --quiet",
+                             tmp.path);
+  ASSERT_EQ(fast.rc, 0) << fast.err;
+  for (const auto& f : files) EXPECT_EQ(file_bytes(tmp.path / "kafka/H1" / f), file_bytes(tmp.path / "fast/kafka/H1" / f)) << f;
+}
+
+TEST(CliSimulate, RetentionDeletesOldFiles) {
+  SimTempDir tmp;
+  const auto r = simulate("--out " + sh_quote(tmp.path.string()) +
+                              " --start 1400000000 --duration 6 --retention 2 --unrelated 5 --quiet",
+                          tmp.path);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(listing(tmp.path / "kafka" / "H1"),
+            (std::vector<std::string>{"H-H1_llhoft-1400000004-1.gwf", "H-H1_llhoft-1400000005-1.gwf"}));
+  EXPECT_EQ(listing(tmp.path / "lldetchar" / "H1"),
+            (std::vector<std::string>{"H-H1_lldetchar-1400000004-1.gwf", "H-H1_lldetchar-1400000005-1.gwf"}));
 }
