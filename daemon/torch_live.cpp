@@ -94,6 +94,25 @@ std::vector<std::pair<double, double>> cleaning_bands(const config::Config& cfg,
   return b;
 }
 
+// True when two configurations clean identically with the same model: a reload that changes only
+// operational settings (timeout, logging, metrics, retention) then keeps the open segment.
+bool same_cleaning(const config::Config& a, const config::Config& b) {
+  const auto state_key = [](const config::Config& c) {
+    return c.state ? c.state->channel + "#" + std::to_string(c.state->mask) : std::string();
+  };
+  return a.strain_channel == b.strain_channel && state_key(a) == state_key(b) &&
+         a.output_directory == b.output_directory && a.output_frame_type == b.output_frame_type &&
+         a.output_channel == b.output_channel && a.noise_channel == b.noise_channel &&
+         a.state_vector_channel == b.state_vector_channel && a.passthrough == b.passthrough &&
+         a.compression == b.compression && a.zlib_level == b.zlib_level && a.device == b.device &&
+         a.threads == b.threads && a.batch_size == b.batch_size && a.fp16 == b.fp16 &&
+         a.cuda_graph == b.cuda_graph && a.kernel_seconds == b.kernel_seconds &&
+         a.inference_sampling_rate == b.inference_sampling_rate &&
+         a.aggregation_seconds == b.aggregation_seconds && a.method == b.method &&
+         a.memory_seconds == b.memory_seconds && a.look_ahead_seconds == b.look_ahead_seconds &&
+         a.bands == b.bands && a.filter_order == b.filter_order && a.taper_seconds == b.taper_seconds;
+}
+
 gwf::WriteOptions write_options(const config::Config& cfg) {
   gwf::WriteOptions w;
   w.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
@@ -498,10 +517,13 @@ void Service::process(SecondInput in, double read_s) {
   const std::size_t n_out = r.outputs.size();
   enqueue(std::move(r.outputs), arrival);
   write_outputs();
-  account(before, read_s, write_seconds_);
-  spdlog::debug("GPS {}: {}, read {:.1f} ms; {} output second(s) ready, {} queued; last output GPS {}", gps,
-                in.good() ? "good" : problem_name(in.problem), read_s * 1e3, n_out, queue_.size(),
-                last_output_ ? std::to_string(*last_output_) : "none");
+  const double write_s = write_seconds_;
+  account(before, read_s, write_s);
+  spdlog::debug("GPS {}: {}, read {:.1f} ms, clean {:.1f} ms, model {:.1f} ms, write {:.1f} ms; {} output second(s) "
+                "ready, {} queued; last output GPS {}",
+                gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3,
+                (pipeline_->stages().clean - before.clean) * 1e3, (pipeline_->stages().model - before.model) * 1e3,
+                write_s * 1e3, n_out, queue_.size(), last_output_ ? std::to_string(*last_output_) : "none");
   write_metrics();
   status("cleaning: last input GPS " + std::to_string(gps) +
          (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "") +
@@ -757,6 +779,25 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     const std::uint64_t at = sched_->next();
     const StageTimes before = pipeline_->stages();
     std::vector<OutputSecond> outs;
+    if (r->model.info.id == old.id && same_cleaning(*r->cfg, cfg_)) {
+      // Nothing that shapes the output changed: keep the running model and the open segment.
+      const std::string bundle_version = old.version;
+      cfg_ = *r->cfg;
+      sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(cfg_.timeout_seconds)));
+      set_log_level(cfg_.log_level);
+      metrics_->reload(true);
+      spdlog::info("reloaded {}: model {} and cleaning settings unchanged, the segment continues", config_path_,
+                   bundle_version);
+      notify_.ready("reload done, model " + bundle_version);
+      write_metrics();
+      if (reload_again_) {
+        reload_again_ = false;
+        request_reload();
+      }
+      post_step();
+      return;
+    }
     try {
       outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor));
       cfg_ = *r->cfg;

@@ -628,13 +628,15 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
     write_text(bad / "model.pt", "this is not a TorchScript archive");
   }
   const std::string start = "  start: " + std::to_string(kG) + "\n";
-  site.write_config(a, start);
+  // A long input timeout: waiting for the reloads must not end segments by the stall rule, so the
+  // segment count below only reflects the reloads.
+  site.write_config(a, start, 10.0);
   NotifyListener notify(site.notify());
   START_DAEMON(d, site, notify);
   for (std::uint64_t k = 0; k < 4; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
 
-  site.write_config(bad, start);
+  site.write_config(bad, start, 10.0);
   d.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 2; })) << notify.all() << d.log();
   EXPECT_EQ(notify.count("RELOADING=1"), 1u) << notify.all();
@@ -644,26 +646,38 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
   for (std::uint64_t k = 4; k < 6; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 4); })) << d.log();
 
-  site.write_config(b, start);
+  site.write_config(b, start, 10.0);
   d.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 3; })) << notify.all() << d.log();
   EXPECT_EQ(notify.count("RELOADING=1"), 2u) << notify.all();
   EXPECT_TRUE(d.logged("reloaded")) << d.log();
   ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"ok\"}") == 1; }));
-  for (std::uint64_t k = 6; k < 10; ++k) site.write(kG + k);
-  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 9); })) << d.log();
+  for (std::uint64_t k = 6; k < 8; ++k) site.write(kG + k);
+
+  // Only an operational setting changes: the model and the open segment are kept.
+  site.write_config(b, start, 9.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 4; })) << notify.all() << d.log();
+  EXPECT_TRUE(d.logged("the segment continues")) << d.log();
+  for (std::uint64_t k = 8; k < 10; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 8); })) << d.log();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(10), 0) << d.log();
 
-  EXPECT_EQ(site.outputs().size(), 10u) << "no output gap across either reload";
+  EXPECT_EQ(site.outputs().size(), 10u) << "no output gap across the reloads";
   EXPECT_EQ(site.seconds("in"), 10);
   EXPECT_EQ(site.seconds("out"), 10);
+  EXPECT_EQ(site.metric("deepclean_config_reloads_total{result=\"ok\"}"), 2);
+  // The valid new bundle ends the first segment (swap between seconds 5 and 6); the rejected reload and
+  // the settings-only reload do not.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
   const auto m = site.metrics();
   bool new_label = false;
   for (const auto& [k, v] : m) {
     if (k.rfind("deepclean_info{", 0) == 0) new_label = k.find("model_version=\"fixture-c3-reloaded\"") != std::string::npos;
   }
   EXPECT_TRUE(new_label) << read_text(site.metrics_file());
+  EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit)) << "the rejected reload did not break the segment";
   EXPECT_TRUE(all_bits(site.state(kG + 8), kCleanedBit)) << "the new model cleans";
 }
 
