@@ -1,6 +1,7 @@
 #include "sim/processes.hpp"
 
 #include <cmath>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/dsp/welch.hpp"
@@ -53,10 +54,11 @@ const std::vector<double>& ColouredNoise::white(std::int64_t gps) {
   std::vector<double> w(static_cast<std::size_t>(rate_));
   Gaussian g(stream_key(seed_, key_, gps, kWhitePurpose));
   g.fill(w.data(), w.size());
-  // Keep only what the next seconds of a sequential run need.
-  while (!white_cache_.empty() &&
-         white_cache_.begin()->first < gps - static_cast<std::int64_t>(history_) - 2) {
-    white_cache_.erase(white_cache_.begin());
+  // Keep only what the next seconds of a sequential run need (and stay bounded for any access order).
+  const auto keep = static_cast<std::int64_t>(history_) + 2;
+  while (!white_cache_.empty() && white_cache_.begin()->first < gps - keep) white_cache_.erase(white_cache_.begin());
+  while (!white_cache_.empty() && white_cache_.rbegin()->first > gps + keep) {
+    white_cache_.erase(std::prev(white_cache_.end()));
   }
   return white_cache_.emplace(gps, std::move(w)).first->second;
 }
