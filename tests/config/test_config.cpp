@@ -148,3 +148,16 @@ TEST(Config, UnreadableFile) {
     EXPECT_EQ(std::string(e.what()), "/nonexistent/deepclean.yaml: cannot open the configuration file");
   }
 }
+
+TEST(Config, DeviceAndInterferometerForms) {
+  auto with_device = [](const std::string& dev) {
+    return error_of(std::string(kMinimal) + "  device: \"" + dev + "\"\n");
+  };
+  EXPECT_EQ(with_device("cuda:1"), "");
+  EXPECT_EQ(with_device("cuda"), "");
+  EXPECT_NE(with_device("cuda:"), "");
+  EXPECT_NE(with_device("cuda:x"), "");
+  std::string lower = kMinimal;
+  lower.replace(0, 7, "ifo: h1");
+  EXPECT_NE(error_of(lower).find("`ifo` must be an interferometer prefix"), std::string::npos);
+}
