@@ -683,10 +683,11 @@ void Service::arm_tick() {
       if (queue_.size() < kMaxQueuedOutputs) post_step();
     }
     // The stream stopped: end the segment so the seconds held back for look-ahead are written now
-    // rather than whenever input resumes. No second is declared missing for a stall.
+    // rather than whenever input resumes. No second is declared missing for a stall. The next frame
+    // is due one second (the frame cadence) after the last one, and overdue `timeout` after that.
     const auto last = sched_->last_arrival();
     if (waiting_ && !stall_flushed_ && last && !sched_->deadline() &&
-        Clock::now() - *last >= std::chrono::duration<double>(cfg_.timeout_seconds)) {
+        Clock::now() - *last >= std::chrono::duration<double>(1.0 + cfg_.timeout_seconds)) {
       stall_flushed_ = true;
       const StageTimes before = pipeline_->stages();
       std::vector<OutputSecond> outs = pipeline_->finish();

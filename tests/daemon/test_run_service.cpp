@@ -557,13 +557,15 @@ TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {
 TEST(RunService, PollingDirectory) {
   REQUIRE_MODEL(bundle);
   Site site("poll");
-  site.write_config(bundle, "  poll: true\n  poll_interval_seconds: 0.05\n  start: " + std::to_string(kG) + "\n");
+  // Frames at the live cadence (one per second) with a timeout shorter than that: the wait for a
+  // second only starts once the stream has reached it, so nothing is missing and no segment breaks.
+  site.write_config(bundle, "  poll: true\n  poll_interval_seconds: 0.05\n  start: " + std::to_string(kG) + "\n", 0.5);
   NotifyListener notify(site.notify());
   START_DAEMON(d, site, notify);
   EXPECT_TRUE(d.logged("polling")) << d.log();
   for (std::uint64_t k = 0; k < 6; ++k) {
     site.write(kG + k, Fault::None, k == 3 ? Delivery::InPlace : Delivery::Rename);
-    pause_ms(60);
+    pause_ms(k < 4 ? 1000 : 50);
   }
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 5); })) << d.log();
   d.signal(SIGTERM);
