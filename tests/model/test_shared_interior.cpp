@@ -1,0 +1,163 @@
+// The CPU runner's shared-interior evaluation (RunnerOptions::cpu_shared_interior) against the
+// contract's own definition: P_j = model(kernel j), one forward pass per kernel. The DeepClean
+// architecture with 21 witnesses, random weights and non-trivial BatchNorm statistics (the
+// bundle_c21 fixture), K = 4096, strides of the benchmark (32, 64, 128 Hz at 4096 Hz).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iostream>
+#include <random>
+
+#include "core/model/runner.hpp"
+#include "core/stream/noise_estimator.hpp"
+#include "fixtures.hpp"
+
+namespace deepclean::model {
+namespace {
+
+using deepclean::stream::Predictor;
+
+constexpr std::size_t kK = 4096;
+
+RunnerOptions options(bool shared, std::size_t crop, bool by_kernel) {
+  RunnerOptions o;
+  o.kernel_length = kK;
+  o.max_batch = 128;
+  o.warmup_calls = 1;
+  o.cpu_shared_interior = shared;
+  o.cpu_edge_crop = crop;
+  o.cpu_kernel_by_kernel = by_kernel;
+  return o;
+}
+
+// A standardised, strongly correlated witness stream like real data after the scaler: a random
+// walk with its slow trend removed, then scaled to unit variance per channel.
+std::vector<float> witness_stream(std::size_t channels, std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<float> x(channels * n);
+  for (std::size_t c = 0; c < channels; ++c) {
+    std::vector<double> v(n);
+    double walk = 0.0, slow = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      walk += normal(rng);
+      slow += 0.01 * (walk - slow);
+      v[i] = walk - slow + 0.3 * normal(rng);
+    }
+    double mean = 0.0, var = 0.0;
+    for (double a : v) mean += a;
+    mean /= static_cast<double>(n);
+    for (double a : v) var += (a - mean) * (a - mean);
+    const double sd = std::sqrt(var / static_cast<double>(n));
+    for (std::size_t i = 0; i < n; ++i) x[c * n + i] = static_cast<float>((v[i] - mean) / sd);
+  }
+  return x;
+}
+
+// (batch, C, K) windows of `x` (C x n) starting at j * s.
+std::vector<float> windows(const std::vector<float>& x, std::size_t channels, std::size_t n, std::size_t batch,
+                           std::size_t s) {
+  std::vector<float> k(batch * channels * kK);
+  for (std::size_t j = 0; j < batch; ++j) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(c * n + j * s), kK,
+                  k.begin() + static_cast<std::ptrdiff_t>((j * channels + c) * kK));
+    }
+  }
+  return k;
+}
+
+double max_relative(const std::vector<float>& got, const std::vector<float>& ref) {
+  double diff = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(got[i]) - static_cast<double>(ref[i])));
+    scale = std::max(scale, std::abs(static_cast<double>(ref[i])));
+  }
+  EXPECT_GT(scale, 1e-3);
+  return diff / scale;
+}
+
+// Largest relative deviation of `shared` from one forward per kernel over one second of kernels
+// at 32, 64 and 128 Hz.
+double deviation(Predictor& reference, Predictor& shared, std::size_t channels, const char* what) {
+  double worst = 0.0;
+  for (const std::size_t rate : {32U, 64U, 128U}) {
+    const std::size_t s = kK / rate;
+    const std::size_t batch = rate;
+    const std::size_t n = (batch - 1) * s + kK;
+    const std::vector<float> x = witness_stream(channels, n, static_cast<unsigned>(rate));
+    const std::vector<float> k = windows(x, channels, n, batch, s);
+    std::vector<float> ref(batch * kK), got(batch * kK);
+    reference.predict(k.data(), batch, kK, ref.data());
+    shared.predict(k.data(), batch, kK, got.data());
+    const double d = max_relative(got, ref);
+    std::cout << "[ shared interior, " << what << ", s = " << s << ", " << batch
+              << " kernels ] max |P - P_ref| / max |P_ref| = " << d << "\n";
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+
+TEST(SharedInterior, EqualsOneForwardPerKernel) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto reference = make_runner(fx / "bundle_c21", options(false, 1024, true));
+  LoadedModel shared = load_model(fx / "bundle_c21", options(true, 1024, true));
+  EXPECT_NE(shared.report.notes.find("shared-interior evaluation on"), std::string::npos) << shared.report.notes;
+  const double d = deviation(*reference, *shared.predictor, shared.info.channels(), "crops 1024 one by one");
+  EXPECT_LE(d, 1e-6);
+}
+
+TEST(SharedInterior, BatchedShortCropsStayAtFloatRounding) {
+  // Not the default: 192-sample crops in batches take other oneDNN paths than a full kernel does.
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto reference = make_runner(fx / "bundle_c21", options(false, 1024, true));
+  auto shared = make_runner(fx / "bundle_c21", options(true, 192, false));
+  const double d = deviation(*reference, *shared, 21, "crops 192 batched");
+  EXPECT_LE(d, 1e-5);
+}
+
+TEST(SharedInterior, OtherKernelsTakeThePerKernelPath) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto reference = make_runner(fx / "bundle_c21", options(false, 1024, true));
+  auto shared = make_runner(fx / "bundle_c21", options(true, 1024, true));
+  const std::size_t c = 21, s = 64, batch = 24, n = (batch - 1) * s + kK;
+  std::vector<float> k = windows(witness_stream(c, n, 3), c, n, batch, s);
+  k[(5 * c + 4) * kK + 100] += 1.0F;  // kernel 5 no longer agrees with its neighbours
+  std::vector<float> ref(batch * kK), got(batch * kK);
+  reference->predict(k.data(), batch, kK, ref.data());
+  shared->predict(k.data(), batch, kK, got.data());
+  EXPECT_EQ(max_relative(got, ref), 0.0);  // same forward passes, bit for bit
+}
+
+TEST(SharedInterior, NoiseEstimateEqualsPerKernelContract) {
+  // Contract steps 3-5 through stream::CpuNoiseEstimator, fed 1-s blocks as the pipeline does.
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto reference = make_runner(fx / "bundle_c21", options(false, 1024, true));
+  auto shared = make_runner(fx / "bundle_c21", options(true, 1024, true));
+  const stream::KernelGeometry g{kK, 64, 32};  // 64 Hz, 0.5 s averaged
+  stream::CpuNoiseEstimator a(g, *reference, 128), b(g, *shared, 128);
+  const std::size_t c = 21, seconds = 4;
+  const std::vector<float> x = witness_stream(c, seconds * kK, 9);
+  std::vector<double> ya, yb;
+  for (std::size_t t = 0; t < seconds; ++t) {
+    a.push(x.data() + t * kK, kK, seconds * kK);
+    b.push(x.data() + t * kK, kK, seconds * kK);
+  }
+  a.pop(ya);
+  b.pop(yb);
+  ASSERT_EQ(ya.size(), yb.size());
+  ASSERT_GT(ya.size(), kK);
+  double diff = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < ya.size(); ++i) {
+    diff = std::max(diff, std::abs(ya[i] - yb[i]));
+    scale = std::max(scale, std::abs(ya[i]));
+  }
+  std::cout << "[ shared interior, noise estimate over " << ya.size() << " samples ] max relative deviation "
+            << diff / scale << "\n";
+  EXPECT_LE(diff, 1e-6 * scale);
+}
+
+}  // namespace
+}  // namespace deepclean::model
