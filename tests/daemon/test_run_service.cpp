@@ -257,7 +257,10 @@ class Site {
     return h;
   }
 
-  std::vector<std::byte> strain_bytes(std::uint64_t g, Fault f) const {
+  std::vector<std::byte> strain_bytes(std::uint64_t g, Fault f) const { return gwf::encode_frames({strain_frame(g, f)}); }
+  std::vector<std::byte> witness_bytes(std::uint64_t g, Fault f) const { return gwf::encode_frames({witness_frame(g, f)}); }
+
+  gwf::Frame strain_frame(std::uint64_t g, Fault f) const {
     gwf::Frame fr;
     fr.name = "H1";
     fr.start = {static_cast<std::uint32_t>(g), 0};
@@ -277,10 +280,10 @@ class Site {
       s.data = gwf::Vect::make(s.name, sv, 16);
       fr.channels.push_back(s);
     }
-    return gwf::encode_frames({fr});
+    return fr;
   }
 
-  std::vector<std::byte> witness_bytes(std::uint64_t g, Fault f) const {
+  gwf::Frame witness_frame(std::uint64_t g, Fault f) const {
     gwf::Frame fr;
     fr.name = "H1";
     fr.start = {static_cast<std::uint32_t>(g), 0};
@@ -298,7 +301,14 @@ class Site {
       w.data = gwf::Vect::make(w.name, v, kWitnessRates[c]);
       fr.channels.push_back(w);
     }
-    return gwf::encode_frames({fr});
+    return fr;
+  }
+
+  // One frame per second holding the strain and the witnesses (no separate witness stream).
+  void write_combined(std::uint64_t g) const {
+    gwf::Frame fr = strain_frame(g, Fault::None);
+    for (auto& c : witness_frame(g, Fault::None).channels) fr.channels.push_back(std::move(c));
+    put(strain_path(g), gwf::encode_frames({fr}), Delivery::Rename);
   }
 
   static void put(const fs::path& path, const std::vector<std::byte>& bytes, Delivery d) {
@@ -754,6 +764,31 @@ TEST(RunService, VanishedFileRetentionAndWatchdog) {
   // Retention 2 s: only the outputs of the newest three seconds are left.
   const std::vector<std::uint64_t> kept = {kG + 4, kG + 5, kG + 6};
   EXPECT_EQ(site.outputs(), kept);
+}
+
+TEST(RunService, WitnessesInsideTheStrainFrames) {
+  REQUIRE_MODEL(bundle);
+  Site site("combined");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  {
+    std::string y = read_text(site.config());
+    const std::string w = "  witness: {directory: witness, frame_type: H1_lldetchar}\n";
+    y.erase(y.find(w), w.size());
+    write_text(site.config(), y);
+  }
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k : {0u, 1u, 2u, 3u, 5u, 6u}) site.write_combined(kG + k);  // 4 never comes
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 6); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("missing"), 1);
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
+  EXPECT_TRUE(all_bits(site.state(kG + 1), kCleanedBit | kInputOkBit));
+  EXPECT_TRUE(d.logged("witnesses in the strain frames")) << d.log();
 }
 
 #endif  // DEEPCLEAN_WITH_TORCH
