@@ -34,6 +34,10 @@ void SecondScheduler::start(std::uint64_t gps, ArrivalKind before_start) {
     remember(it->first, it->second.files);
     it = pending_.erase(it);
   }
+  // Files already there for the seconds ahead count as the stream's latest activity.
+  for (const auto& [g, e] : pending_) {
+    if (!last_arrival_ || e.last_seen > *last_arrival_) last_arrival_ = e.last_seen;
+  }
   trim();
 }
 

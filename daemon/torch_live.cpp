@@ -195,6 +195,7 @@ class Service {
   std::deque<Queued> queue_;
 
   bool wait_first_ = false;       // start at the first file that arrives
+  std::optional<std::pair<std::size_t, SteadyTime>> catch_up_;  // backlog at start-up, when
   bool step_posted_ = false;
   bool stopping_ = false;
   bool stall_flushed_ = false;
@@ -364,6 +365,7 @@ void Service::choose_start(const std::vector<watch::FrameArrival>& present) {
   if (start) {
     sched_->start(*start, before);
     spdlog::info("starting at GPS {} ({}); {} seconds already on disk to catch up", *start, why, sched_->backlog());
+    if (sched_->backlog() > 1) catch_up_ = std::make_pair(sched_->backlog(), Clock::now());
   } else {
     wait_first_ = true;
     spdlog::info("no input frame yet: starting at the first one that arrives");
@@ -524,6 +526,12 @@ void Service::process(SecondInput in, double read_s) {
                 gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3,
                 (pipeline_->stages().clean - before.clean) * 1e3, (pipeline_->stages().model - before.model) * 1e3,
                 write_s * 1e3, n_out, queue_.size(), last_output_ ? std::to_string(*last_output_) : "none");
+  if (catch_up_ && sched_->backlog() == 0) {
+    const double took = secs(Clock::now() - catch_up_->second);
+    spdlog::info("caught up: the {} seconds found on disk at start-up were processed in {:.1f} s ({:.1f}x real time)",
+                 catch_up_->first, took, took > 0 ? static_cast<double>(catch_up_->first) / took : 0.0);
+    catch_up_.reset();
+  }
   write_metrics();
   status("cleaning: last input GPS " + std::to_string(gps) +
          (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "") +

@@ -137,8 +137,10 @@ TEST(RunScheduler, StartUpScanFilesAreNotLateAndBeforeStartArrivalsFollowTheStar
     s.arrived(g, 0, id(g), t0);
     s.arrived(g, 1, id(g + 100), t0);
   }
+  EXPECT_FALSE(s.last_arrival());
   s.start(kG, ArrivalKind::Duplicate);
   EXPECT_EQ(s.backlog(), 2u);
+  EXPECT_EQ(s.last_arrival(), t0) << "the backlog is the stream's latest activity";
   EXPECT_EQ(s.arrived(kG - 2, 0, id(kG - 2), t0), ArrivalKind::Rereport);  // overflow rescan
   EXPECT_EQ(s.arrived(kG - 1, 0, id(9999), t0), ArrivalKind::Duplicate);
   EXPECT_EQ(s.arrived(kG - 1000, 0, id(9998), t0), ArrivalKind::Stale);

@@ -718,6 +718,7 @@ TEST(RunService, SigtermMidStreamThenRestartResumesWithoutGapOrDuplicate) {
   START_DAEMON(d2, site, notify2);
   EXPECT_TRUE(d2.logged("resuming after the newest output frame, GPS " + std::to_string(kG + 4))) << d2.log();
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 7); })) << d2.log();
+  ASSERT_TRUE(eventually([&] { return d2.logged("caught up: the 4 seconds found on disk"); })) << d2.log();
   site.write(kG + 9);
   site.write(kG + 10);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 10); })) << d2.log();
