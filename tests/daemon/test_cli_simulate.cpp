@@ -150,7 +150,7 @@ TEST(CliSimulate, RealtimeFollowsTheGpsClock) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;
   EXPECT_GT(took, 2.1);
-  EXPECT_LT(took, 6.0);  // ~3.5 s unloaded; margin for a busy machine
+  EXPECT_LT(took, 30.0);  // ~3.5 s unloaded; only guards against a hang (pacing is checked by the GPS test below)
   // GPS = UTC + 18 s - 315964800 s: the files' GPS seconds are within a few seconds of the clock now.
   const auto files = listing(tmp.path / "kafka" / "H1");
   ASSERT_EQ(files.size(), 2u);
