@@ -17,6 +17,8 @@ void register_simulate_commands(CLI::App& app, int& exit_code);
 // `deepclean model ...` (daemon/torch_cmd_model.cpp): info, import-ml4gw.
 void register_model_commands(CLI::App& app, int& exit_code);
 void register_clean_commands(CLI::App& app, int& exit_code);
+// `deepclean train` (daemon/torch_cmd_train.cpp, train/).
+void register_train_command(CLI::App& app, int& exit_code);
 // `deepclean run` (daemon/torch_cmd_run.cpp): the site service.
 void register_run_command(CLI::App& app, int& exit_code);
 #endif

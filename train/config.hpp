@@ -1,0 +1,64 @@
+// Training configuration for `deepclean train --config FILE` (docs/training.md): strict YAML, every
+// error "<file>:<line>:<column>: message". Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace deepclean::train {
+
+class TrainConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;  // what() = "<where>: <message>"
+};
+
+struct FrameDir {
+  std::string directory;    // relative paths are taken from the config file's directory
+  std::string frame_type;   // e.g. H1_llhoft
+  std::string observatory;  // e.g. H (default: first letter of the strain channel)
+};
+
+struct TrainConfig {
+  std::string source_file;
+  // data
+  FrameDir strain_frames;
+  FrameDir witness_frames;
+  std::uint64_t start = 0;  // GPS, inclusive
+  std::uint64_t end = 0;    // GPS, exclusive
+  std::string state_channel;  // empty: no state-vector check
+  std::uint32_t state_mask = 0;
+  // channels
+  std::string strain_channel;
+  std::vector<std::string> witnesses;  // model input order (sorted unless sort_witnesses: false)
+  bool sort_witnesses = true;
+  // model
+  int sample_rate = 512;
+  std::vector<std::pair<double, double>> bands{{55.0, 65.0}};
+  int filter_order = 8;
+  // training
+  double kernel_seconds = 8.0;
+  double kernel_stride_seconds = 1.0;  // sets the number of kernels per epoch (offsets are random)
+  double fftlength_seconds = 2.0;      // Welch segment of the loss (half overlap)
+  int batch_size = 32;
+  double learning_rate = 1e-2;
+  double weight_decay = 1e-5;
+  int epochs = 30;
+  double validation_fraction = 0.2;
+  int patience = 5;
+  std::uint64_t seed = 1;
+  int threads = 2;
+  // output
+  std::string bundle;  // output directory
+  std::string version = "deepclean-train";
+  bool force = false;  // replace an existing bundle
+
+  std::size_t kernel_samples() const;
+};
+
+TrainConfig parse_train_config(const std::string& yaml_text, const std::string& source_name);
+TrainConfig load_train_config(const std::string& path);
+
+}  // namespace deepclean::train

@@ -1,0 +1,453 @@
+// The trainer. The network is built directly as a torch::jit::Module: parameters and BatchNorm
+// buffers are registered on it and `forward` is TorchScript source given to define(). Training
+// runs through that module (autograd works through the TorchScript interpreter), so module.save()
+// writes a real TorchScript archive that the daemon and Python's torch.jit.load read; no weight
+// copying between a C++-frontend module and a template is needed.
+#include "train/trainer.hpp"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/dsp/iir.hpp"
+#include "core/dsp/resample.hpp"
+#include "core/dsp/welch.hpp"
+#include "core/model/runner.hpp"
+
+namespace deepclean::train {
+namespace fs = std::filesystem;
+namespace {
+
+struct Layer {
+  const char* name;
+  bool transpose;
+  std::int64_t in, out, stride;
+  bool norm;  // BatchNorm + Tanh after the convolution
+};
+
+// deepclean-reference §1.1: kernel 7, padding 3, stride-2 down/up sampling, output_padding 1.
+std::vector<Layer> layers(std::int64_t c) {
+  return {{"input", false, c, c, 1, true},   {"down1", false, c, 8, 2, true},   {"down2", false, 8, 16, 2, true},
+          {"down3", false, 16, 32, 2, true}, {"down4", false, 32, 64, 2, true}, {"up1", true, 64, 32, 2, true},
+          {"up2", true, 32, 16, 2, true},    {"up3", true, 16, 8, 2, true},     {"up4", true, 8, c, 2, true},
+          {"output", false, c, 1, 1, false}};
+}
+
+torch::jit::Module build_network(std::int64_t channels) {
+  torch::jit::Module m("DeepClean");
+  m.register_attribute("training", c10::BoolType::get(), true);
+  std::ostringstream src;
+  src << "def forward(self, x):\n";
+  for (const Layer& l : layers(channels)) {
+    const std::string n = l.name;
+    // PyTorch's default initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases,
+    // fan_in = weight.size(1) * kernel (for ConvTranspose1d that is the output channel count).
+    const auto w_shape = l.transpose ? std::vector<std::int64_t>{l.in, l.out, 7} : std::vector<std::int64_t>{l.out, l.in, 7};
+    const double bound = 1.0 / std::sqrt(static_cast<double>(w_shape[1] * 7));
+    m.register_parameter(n + "_weight", (torch::rand(w_shape) * 2 - 1) * bound, false);
+    m.register_parameter(n + "_bias", (torch::rand({l.out}) * 2 - 1) * bound, false);
+    std::string conv = l.transpose ? "torch.conv_transpose1d(x, self." + n + "_weight, self." + n + "_bias, [" +
+                                         std::to_string(l.stride) + "], [3], [1])"
+                                   : "torch.conv1d(x, self." + n + "_weight, self." + n + "_bias, [" +
+                                         std::to_string(l.stride) + "], [3])";
+    if (l.norm) {
+      m.register_parameter(n + "_bn_weight", torch::ones({l.out}), false);
+      m.register_parameter(n + "_bn_bias", torch::zeros({l.out}), false);
+      m.register_buffer(n + "_bn_mean", torch::zeros({l.out}));
+      m.register_buffer(n + "_bn_var", torch::ones({l.out}));
+      src << "    x = torch.tanh(torch.batch_norm(" << conv << ", self." << n << "_bn_weight, self." << n
+          << "_bn_bias, self." << n << "_bn_mean, self." << n << "_bn_var, self.training, 0.1, 1e-05, False))\n";
+    } else {
+      src << "    x = " << conv << "\n";
+    }
+  }
+  src << "    return x[:, 0, :]\n";
+  m.define(src.str());
+  for (auto p : m.parameters()) p.requires_grad_(true);
+  return m;
+}
+
+std::vector<torch::Tensor> parameters_of(const torch::jit::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p);
+  return out;
+}
+
+// Parameters and buffers, cloned (for early stopping's best state).
+std::vector<torch::Tensor> snapshot(const torch::jit::Module& m) {
+  std::vector<torch::Tensor> s;
+  for (const auto& p : m.parameters()) s.push_back(p.detach().clone());
+  for (const auto& b : m.buffers()) s.push_back(b.detach().clone());
+  return s;
+}
+void restore(torch::jit::Module& m, const std::vector<torch::Tensor>& s) {
+  torch::NoGradGuard ng;
+  std::size_t i = 0;
+  for (auto p : m.parameters()) p.copy_(s.at(i++));
+  for (auto b : m.buffers()) b.copy_(s.at(i++));
+}
+
+// Differentiable Welch PSD (up to a constant factor, which cancels in the ratio): periodic Hann,
+// half overlap, constant detrend per segment, mean over segments. x: (B, T) -> (B, nperseg/2 + 1).
+torch::Tensor welch(const torch::Tensor& x, std::int64_t nperseg, const torch::Tensor& window) {
+  auto seg = x.unfold(-1, nperseg, nperseg / 2);
+  seg = seg - seg.mean(-1, true);
+  auto spec = torch::view_as_real(torch::fft::rfft(seg * window, c10::nullopt, -1));
+  return (spec * spec).sum(-1).mean(1);
+}
+
+struct Loss {
+  std::int64_t nperseg;
+  torch::Tensor window;  // float64
+  torch::Tensor bins;    // band bin indices (int64)
+  // Mean over band bins and batch of sqrt(PSD(target - pred) / PSD(target)), in float64.
+  torch::Tensor operator()(const torch::Tensor& target, const torch::Tensor& pred) const {
+    const auto y = target.to(torch::kFloat64);
+    const auto r = y - pred.to(torch::kFloat64);
+    const auto pr = welch(r, nperseg, window).index_select(1, bins);
+    const auto py = welch(y, nperseg, window).index_select(1, bins);
+    return torch::sqrt(pr / py.clamp_min(1e-30) + 1e-12).mean();
+  }
+};
+
+std::vector<double> bandpass(const std::vector<std::pair<double, double>>& bands, int order, double fs,
+                             const std::vector<double>& x) {
+  std::vector<double> sum(x.size(), 0.0);
+  for (const auto& [lo, hi] : bands) {
+    const auto y = dsp::sosfiltfilt(dsp::butter_bandpass(order, lo, hi, fs), x.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) sum[i] += y[i];
+  }
+  return sum;
+}
+
+std::pair<double, double> mean_std(const std::vector<double>& x, std::size_t n) {
+  double m = 0;
+  for (std::size_t i = 0; i < n; ++i) m += x[i];
+  m /= static_cast<double>(n);
+  double v = 0;
+  for (std::size_t i = 0; i < n; ++i) v += (x[i] - m) * (x[i] - m);
+  const double s = std::sqrt(v / static_cast<double>(n));  // population std, as ML4GW's scaler
+  return {m, s > 0 ? s : 1.0};
+}
+
+std::string duration(double s) {
+  char buf[32];
+  const long t = std::lround(std::max(0.0, s));
+  if (t >= 60) {
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lds", t);
+  }
+  return buf;
+}
+
+std::vector<double> band_ratios(const std::vector<double>& raw, const std::vector<double>& clean, double fs,
+                                const std::vector<std::pair<double, double>>& bands) {
+  const auto nper = static_cast<std::size_t>(fs);
+  const auto pr = dsp::welch_psd(raw.data(), raw.size(), fs, nper);
+  const auto pc = dsp::welch_psd(clean.data(), clean.size(), fs, nper);
+  std::vector<double> out;
+  for (const auto& [lo, hi] : bands) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (std::size_t k = 0; k < pr.freqs.size(); ++k) {
+      if (pr.freqs[k] < lo || pr.freqs[k] > hi || !(pr.value[k] > 0)) continue;
+      sum += std::sqrt(std::max(0.0, pc.value[k]) / pr.value[k]);
+      ++n;
+    }
+    out.push_back(n ? sum / static_cast<double>(n) : std::nan(""));
+  }
+  return out;
+}
+
+// Offline cleaning with an in-memory module and scalers; returns the band ratios.
+std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
+                                double edge_seconds) {
+  const std::size_t c = d.witnesses.size();
+  const std::size_t n = d.samples() / 16 * 16;
+  const auto fs = static_cast<double>(d.sample_rate);
+  const auto edge = static_cast<std::size_t>(edge_seconds * fs);
+  if (n <= 2 * edge + static_cast<std::size_t>(fs)) throw std::runtime_error("evaluation data too short");
+  auto x = torch::empty({1, static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
+  auto acc = x.accessor<float, 3>();
+  for (std::size_t k = 0; k < c; ++k) {
+    for (std::size_t i = 0; i < n; ++i) {
+      acc[0][static_cast<std::int64_t>(k)][static_cast<std::int64_t>(i)] =
+          static_cast<float>((d.witnesses[k][i] - info.witness_means[k]) / info.witness_stds[k]);
+    }
+  }
+  torch::Tensor y;
+  {
+    torch::NoGradGuard ng;
+    m.eval();
+    y = m.forward({x}).toTensor().to(torch::kFloat64).contiguous();
+  }
+  const double* yp = y.data_ptr<double>();
+  std::vector<double> noise(n);
+  for (std::size_t i = 0; i < n; ++i) noise[i] = yp[i] * info.strain_std + info.strain_mean;
+  std::vector<std::pair<double, double>> bands;
+  for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
+  noise = bandpass(bands, info.filter_order, fs, noise);
+  std::vector<double> raw(d.strain.begin() + static_cast<std::ptrdiff_t>(edge),
+                          d.strain.begin() + static_cast<std::ptrdiff_t>(n - edge));
+  std::vector<double> clean(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) clean[i] = raw[i] - noise[i + edge];
+  return band_ratios(raw, clean, fs, bands);
+}
+
+Dataset slice(const Dataset& d, std::size_t from, std::size_t to) {
+  Dataset s;
+  s.sample_rate = d.sample_rate;
+  s.t0 = d.t0 + static_cast<double>(from) / d.sample_rate;
+  s.witness_names = d.witness_names;
+  s.strain.assign(d.strain.begin() + static_cast<std::ptrdiff_t>(from), d.strain.begin() + static_cast<std::ptrdiff_t>(to));
+  for (const auto& w : d.witnesses) {
+    s.witnesses.emplace_back(w.begin() + static_cast<std::ptrdiff_t>(from), w.begin() + static_cast<std::ptrdiff_t>(to));
+  }
+  return s;
+}
+
+}  // namespace
+
+Dataset load_dataset(const TrainConfig& cfg, const SecondReader& reader) {
+  const std::size_t c = cfg.witnesses.size();
+  std::vector<dsp::Resampler> rs;
+  std::vector<double> rates;
+  std::vector<std::vector<double>> out(c + 1);
+  for (std::uint64_t gps = cfg.start; gps < cfg.end; ++gps) {
+    const RawSecond s = reader(gps);
+    if (!s.good) throw std::runtime_error("GPS " + std::to_string(gps) + ": " + s.detail);
+    if (s.witnesses.size() != c || s.witness_rates.size() != c) {
+      throw std::runtime_error("GPS " + std::to_string(gps) + ": reader returned the wrong number of witnesses");
+    }
+    std::vector<double> r{s.strain_rate};
+    r.insert(r.end(), s.witness_rates.begin(), s.witness_rates.end());
+    if (rs.empty()) {
+      rates = r;
+      for (double rate : r) rs.emplace_back(static_cast<int>(std::lround(rate)), cfg.sample_rate);
+    } else if (r != rates) {
+      throw std::runtime_error("GPS " + std::to_string(gps) + ": a channel's sample rate changed");
+    }
+    rs[0].push(s.strain.data(), s.strain.size(), out[0]);
+    for (std::size_t k = 0; k < c; ++k) rs[k + 1].push(s.witnesses[k].data(), s.witnesses[k].size(), out[k + 1]);
+  }
+  std::size_t n = out[0].size();
+  for (const auto& o : out) n = std::min(n, o.size());
+  const auto skip = static_cast<std::size_t>(cfg.sample_rate);  // resampler start-up (input before start is zero)
+  if (n <= skip) throw std::runtime_error("not enough data in the GPS range");
+  Dataset d;
+  d.sample_rate = cfg.sample_rate;
+  d.t0 = static_cast<double>(cfg.start) + 1.0;
+  d.witness_names = cfg.witnesses;
+  d.strain.assign(out[0].begin() + static_cast<std::ptrdiff_t>(skip), out[0].begin() + static_cast<std::ptrdiff_t>(n));
+  for (std::size_t k = 0; k < c; ++k) {
+    d.witnesses.emplace_back(out[k + 1].begin() + static_cast<std::ptrdiff_t>(skip),
+                             out[k + 1].begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  return d;
+}
+
+TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log) {
+  const fs::path out_dir = cfg.bundle;
+  if (fs::exists(out_dir) && !cfg.force) {
+    throw std::runtime_error(out_dir.string() + ": already exists (set output.force: true to replace it)");
+  }
+  torch::set_num_threads(cfg.threads);
+  torch::manual_seed(cfg.seed);
+  std::mt19937_64 rng(cfg.seed);
+
+  const std::size_t c = data.witnesses.size();
+  const std::size_t n = data.samples();
+  const std::size_t k = cfg.kernel_samples();
+  const auto fs_hz = static_cast<double>(cfg.sample_rate);
+  const auto n_valid = static_cast<std::size_t>(std::floor(static_cast<double>(n) * cfg.validation_fraction));
+  const std::size_t n_train = n - n_valid;
+  if (n_train < k + 1 || n_valid < k) throw std::runtime_error("not enough data for one training and one validation kernel");
+
+  // Standardisation fitted on the training part only; the target is band-passed first (v2 order).
+  model::BundleInfo info;
+  info.version = cfg.version;
+  info.sample_rate = cfg.sample_rate;
+  info.training_kernel_seconds = cfg.kernel_seconds;
+  info.strain_channel = cfg.strain_channel;
+  info.witnesses = cfg.witnesses;
+  info.filter_order = cfg.filter_order;
+  for (const auto& [lo, hi] : cfg.bands) info.bands.push_back({lo, hi});
+  const auto target = bandpass(cfg.bands, cfg.filter_order, fs_hz, data.strain);
+  std::tie(info.strain_mean, info.strain_std) = mean_std(target, n_train);
+  auto x = torch::empty({static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
+  auto y = torch::empty({static_cast<std::int64_t>(n)}, torch::kFloat32);
+  {
+    auto xa = x.accessor<float, 2>();
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      const auto [m, s] = mean_std(data.witnesses[ch], n_train);
+      info.witness_means.push_back(m);
+      info.witness_stds.push_back(s);
+      for (std::size_t i = 0; i < n; ++i) {
+        xa[static_cast<std::int64_t>(ch)][static_cast<std::int64_t>(i)] = static_cast<float>((data.witnesses[ch][i] - m) / s);
+      }
+    }
+    auto ya = y.accessor<float, 1>();
+    for (std::size_t i = 0; i < n; ++i) {
+      ya[static_cast<std::int64_t>(i)] = static_cast<float>((target[i] - info.strain_mean) / info.strain_std);
+    }
+  }
+
+  Loss loss;
+  loss.nperseg = static_cast<std::int64_t>(std::llround(cfg.fftlength_seconds * fs_hz));
+  loss.window = torch::hann_window(loss.nperseg, /*periodic=*/true, torch::kFloat64);
+  {
+    std::vector<std::int64_t> bins;
+    for (std::int64_t b = 0; b <= loss.nperseg / 2; ++b) {
+      const double f = static_cast<double>(b) * fs_hz / static_cast<double>(loss.nperseg);
+      for (const auto& [lo, hi] : cfg.bands) {
+        if (f >= lo && f <= hi) {
+          bins.push_back(b);
+          break;
+        }
+      }
+    }
+    if (bins.empty()) throw std::runtime_error("no Welch bin inside the bands; use a longer fftlength_seconds");
+    loss.bins = torch::tensor(bins, torch::kInt64);
+  }
+
+  torch::jit::Module net = build_network(static_cast<std::int64_t>(c));
+  torch::optim::Adam opt(parameters_of(net),
+                         torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
+
+  const auto kernels_per_epoch = std::max<std::size_t>(
+      1, static_cast<std::size_t>(static_cast<double>(n_train - k) / (cfg.kernel_stride_seconds * fs_hz)) + 1);
+  const auto bsz = static_cast<std::size_t>(cfg.batch_size);
+  std::uniform_int_distribution<std::size_t> offset(0, n_train - k);
+  std::vector<std::size_t> valid_offsets;
+  for (std::size_t o = n_train; o + k <= n; o += k) valid_offsets.push_back(o);
+
+  const auto batch = [&](const std::vector<std::size_t>& offs) {
+    std::vector<torch::Tensor> xs, ys;
+    for (std::size_t o : offs) {
+      xs.push_back(x.narrow(1, static_cast<std::int64_t>(o), static_cast<std::int64_t>(k)));
+      ys.push_back(y.narrow(0, static_cast<std::int64_t>(o), static_cast<std::int64_t>(k)));
+    }
+    return std::make_pair(torch::stack(xs), torch::stack(ys));
+  };
+
+  log << "training: " << c << " witnesses, " << cfg.sample_rate << " Hz, " << static_cast<double>(n_train) / fs_hz
+      << " s train + " << static_cast<double>(n_valid) / fs_hz << " s validation, kernels " << cfg.kernel_seconds << " s, "
+      << kernels_per_epoch << " kernels per epoch in batches of " << bsz << ", up to " << cfg.epochs << " epochs\n"
+      << std::flush;
+
+  TrainResult res;
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<torch::Tensor> best_state = snapshot(net);
+  int since_best = 0;
+  const auto t_start = std::chrono::steady_clock::now();
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    net.train(true);
+    double train_sum = 0;
+    std::size_t train_batches = 0;
+    for (std::size_t done = 0; done < kernels_per_epoch; done += bsz) {
+      std::vector<std::size_t> offs;
+      for (std::size_t b = 0; b < std::min(bsz, kernels_per_epoch - done); ++b) offs.push_back(offset(rng));
+      if (offs.size() < 2) continue;  // BatchNorm needs more than one kernel in training mode
+      auto [xb, yb] = batch(offs);
+      opt.zero_grad();
+      auto l = loss(yb, net.forward({xb}).toTensor());
+      l.backward();
+      opt.step();
+      train_sum += l.item<double>();
+      ++train_batches;
+    }
+    net.train(false);
+    double valid_sum = 0;
+    {
+      torch::NoGradGuard ng;
+      for (std::size_t i = 0; i < valid_offsets.size(); i += bsz) {
+        std::vector<std::size_t> offs(valid_offsets.begin() + static_cast<std::ptrdiff_t>(i),
+                                      valid_offsets.begin() + static_cast<std::ptrdiff_t>(std::min(i + bsz, valid_offsets.size())));
+        auto [xb, yb] = batch(offs);
+        valid_sum += loss(yb, net.forward({xb}).toTensor()).item<double>() * static_cast<double>(offs.size());
+      }
+    }
+    const double valid = valid_sum / static_cast<double>(valid_offsets.size());
+    const double train_loss = train_batches ? train_sum / static_cast<double>(train_batches) : std::nan("");
+    res.epochs_run = epoch;
+    if (valid < best) {
+      best = valid;
+      res.best_epoch = epoch;
+      best_state = snapshot(net);
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %d/%d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.1f s/epoch  ETA %s\n",
+                  epoch, cfg.epochs, train_loss, valid, best, res.best_epoch, elapsed / epoch,
+                  duration(elapsed / epoch * (cfg.epochs - epoch)).c_str());
+    log << line << std::flush;
+    if (!std::isfinite(train_loss)) throw std::runtime_error("training diverged (non-finite loss)");
+    if (since_best >= cfg.patience) {
+      log << "early stop: no improvement for " << cfg.patience << " epochs\n";
+      break;
+    }
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  restore(net, best_state);
+  net.train(false);
+  res.best_valid_loss = best;
+
+  // Provenance: what was trained on, how; no timestamp (same inputs, same bundle).
+  {
+    YAML::Emitter p;
+    p << YAML::BeginMap << YAML::Key << "source" << YAML::Value << "deepclean train";
+    p << YAML::Key << "config" << YAML::Value << cfg.source_file;
+    p << YAML::Key << "gps" << YAML::Value << YAML::Flow << YAML::BeginSeq << cfg.start << cfg.end << YAML::EndSeq;
+    p << YAML::Key << "validation_fraction" << YAML::Value << cfg.validation_fraction;
+    p << YAML::Key << "seed" << YAML::Value << cfg.seed;
+    p << YAML::Key << "epochs" << YAML::Value << res.epochs_run << YAML::Key << "best_epoch" << YAML::Value
+      << res.best_epoch;
+    p << YAML::Key << "best_valid_loss" << YAML::Value << best << YAML::EndMap;
+    info.provenance_yaml = p.c_str();
+  }
+
+  // Write next to the target, check, then rename.
+  const fs::path abs = fs::absolute(out_dir);
+  fs::create_directories(abs.parent_path());
+  const fs::path tmp = abs.parent_path() / ("." + abs.filename().string() + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  net.save((tmp / model::kModelFile).string());
+  {
+    std::ofstream f(tmp / model::kBundleFile);
+    f << model::bundle_yaml(info);
+    if (!f) throw std::runtime_error((tmp / model::kBundleFile).string() + ": cannot write");
+  }
+  const auto check_k = (static_cast<std::size_t>(cfg.sample_rate) + 15) / 16 * 16;
+  model::check_bundle(tmp, check_k);
+  if (fs::exists(abs)) fs::remove_all(abs);
+  fs::rename(tmp, abs);
+  res.bundle = model::check_bundle(abs, check_k);
+
+  res.valid_asd_ratio = clean_ratio(net, res.bundle, slice(data, n_train, n), 1.0).at(0);
+  return res;
+}
+
+std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
+  const auto info = model::read_bundle_info(bundle);
+  if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
+  if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
+  auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
+  return clean_ratio(m, info, data, edge_seconds);
+}
+
+}  // namespace deepclean::train
