@@ -51,7 +51,8 @@ struct RunnerOptions {
   // largest difference is <= 1e-6 of the largest prediction (LoadReport::notes says otherwise).
   // cpu_edge_crop: a multiple of 16 in [192, K]. 1024 and up, one crop per forward
   // (cpu_kernel_by_kernel), reproduced the per-kernel predictions bit for bit with Debian's
-  // LibTorch 1.13 (oneDNN picks another convolution path below 1024 samples; ~1e-6 relative).
+  // LibTorch 1.13 and the reference BLAS (oneDNN picks another convolution path below 1024 samples:
+  // ~1e-6 relative); with OpenBLAS, whose GEMM rounds by size, they differ by <= 7.1e-7.
   bool cpu_shared_interior = true;
   std::size_t cpu_edge_crop = 1024;
   // CUDA only (ignored on CPU). Each is kept only if its outputs stay within 1e-3 relative RMS of

@@ -341,35 +341,54 @@ class CpuRunner final : public stream::Predictor {
     const Plan p = plan(batch, kl, s);
 
     // Interiors: one long prediction over [kEdge, total - kEdge), in K-long chunks.
+    // Chunks and crops are independent forward passes: with several intra-op threads they run side
+    // by side, each single-threaded inside at::parallel_for (LibTorch runs nested parallel regions
+    // inline), which avoids a barrier per layer on these small shapes. They write disjoint outputs.
     std::vector<float> interior(total, 0.0F);
-    for (std::size_t i = 0; i < p.chunks.size(); ++i) {
-      const std::size_t c0 = p.chunks[i];
-      const std::size_t from = i == 0 ? kEdge : std::min(total - kEdge, p.chunks[i - 1] + kl - kEdge);
-      const std::size_t to = std::min(total - kEdge, c0 + kl - kEdge);
-      const torch::Tensor y = forward_checked(module_, stream.narrow(2, i64(c0), i64(kl)).contiguous(), file_).contiguous();
-      std::memcpy(interior.data() + from, y.data_ptr<float>() + (from - c0), (to - from) * sizeof(float));
-    }
+    at::parallel_for(0, i64(p.chunks.size()), 1, [&](std::int64_t b, std::int64_t e) {
+      c10::InferenceMode worker_guard;
+      for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+        const std::size_t c0 = p.chunks[i];
+        const std::size_t from = i == 0 ? kEdge : std::min(total - kEdge, p.chunks[i - 1] + kl - kEdge);
+        const std::size_t to = std::min(total - kEdge, c0 + kl - kEdge);
+        const torch::Tensor y =
+            forward_checked(module_, stream.narrow(2, i64(c0), i64(kl)).contiguous(), file_).contiguous();
+        std::memcpy(interior.data() + from, y.data_ptr<float>() + (from - c0), (to - from) * sizeof(float));
+      }
+    });
     for (std::size_t j = 0; j < batch; ++j) {
       std::memcpy(out + j * kl + kEdge, interior.data() + j * s + kEdge, (kl - 2 * kEdge) * sizeof(float));
     }
 
     // Edges: crops of edge_crop_ samples, one per forward (or batched when the runner batches).
-    const std::size_t w = edge_crop_;
     const std::size_t step = kernel_by_kernel_ ? 1 : max_batch_;
-    for (std::size_t i = 0; i < p.crops.size(); i += step) {
-      const std::size_t n = std::min(step, p.crops.size() - i);
+    const std::size_t groups = (p.crops.size() + step - 1) / step;
+    at::parallel_for(0, i64(groups), 1, [&](std::int64_t gb, std::int64_t ge) {
+      c10::InferenceMode worker_guard;
+      for (auto g = static_cast<std::size_t>(gb); g < static_cast<std::size_t>(ge); ++g) {
+        crop_group(stream, p.crops, g * step, std::min(step, p.crops.size() - g * step), batch, kl, s, out);
+      }
+    });
+  }
+
+  // Forward of crops [i, i + n) of `starts` (one batch) and their edges into `out`.
+  void crop_group(const torch::Tensor& stream, const std::vector<std::size_t>& starts, std::size_t i, std::size_t n,
+                  std::size_t batch, std::size_t kl, std::size_t s, float* out) {
+    const std::size_t w = edge_crop_;
+    const std::vector<std::size_t>& crops = starts;
+    {
       torch::Tensor in;
       if (n == 1) {
-        in = stream.narrow(2, i64(p.crops[i]), i64(w)).contiguous();
+        in = stream.narrow(2, i64(crops[i]), i64(w)).contiguous();
       } else {
         std::vector<torch::Tensor> parts;
-        for (std::size_t q = 0; q < n; ++q) parts.push_back(stream.narrow(2, i64(p.crops[i + q]), i64(w)));
+        for (std::size_t q = 0; q < n; ++q) parts.push_back(stream.narrow(2, i64(crops[i + q]), i64(w)));
         in = torch::cat(parts, 0);
       }
       const torch::Tensor y = forward_checked(module_, in, file_).contiguous();
       const float* yp = y.data_ptr<float>();
       for (std::size_t q = 0; q < n; ++q) {
-        const std::size_t at = p.crops[i + q];
+        const std::size_t at = crops[i + q];
         const float* row = yp + q * w;
         if (at % s == 0 && at / s < batch) {  // left edge of kernel at / s
           std::memcpy(out + (at / s) * kl, row, kEdge * sizeof(float));
