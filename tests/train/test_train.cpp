@@ -1,0 +1,260 @@
+// `deepclean train` (issue 6, item 2): configuration errors, and a short end-to-end run on
+// simulated frames: the bundle passes model::check_bundle, cleans held-out data (band ASD ratio
+// < 0.3) and, when Python with torch is present, loads in torch.jit.load with equal outputs.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/script.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/model/runner.hpp"
+#include "daemon/input.hpp"
+#include "train/config.hpp"
+#include "train/trainer.hpp"
+
+namespace fs = std::filesystem;
+using deepclean::train::TrainConfigError;
+using deepclean::train::parse_train_config;
+
+namespace {
+
+std::string sh_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+int run(const std::string& cmd, std::string* out = nullptr) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  std::size_t n;
+  std::string o;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.append(buf, n);
+  const int status = ::pclose(p);
+  if (out) *out = o;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char* kGood = R"(data:
+  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft}
+  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}
+  start: 1000000000
+  end: 1000000100
+channels:
+  strain: H1:GDS-CALIB_STRAIN
+  witnesses: [H1:PEM-CS_MAINSMON_EBAY_1_DQ, H1:ASC-CHARD_P_OUT_DQ]
+model:
+  sample_rate: 512
+  bands: [[55, 65]]
+output:
+  bundle: out/model
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_train_config(text, "/cfg/train.yaml");
+  } catch (const TrainConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  const auto p = s.find(from);
+  if (p == std::string::npos) throw std::logic_error("no '" + from + "' in the text");
+  return s.replace(p, from.size(), to);
+}
+
+}  // namespace
+
+TEST(TrainConfig, GoodConfigDefaultsAndSortedWitnesses) {
+  const auto c = parse_train_config(kGood, "/cfg/train.yaml");
+  EXPECT_EQ(c.strain_frames.directory, "/cfg/sim/kafka/H1");
+  EXPECT_EQ(c.strain_frames.observatory, "H");
+  EXPECT_EQ(c.bundle, "/cfg/out/model");
+  ASSERT_EQ(c.witnesses.size(), 2u);
+  EXPECT_EQ(c.witnesses[0], "H1:ASC-CHARD_P_OUT_DQ");  // sorted like ML4GW
+  EXPECT_EQ(c.kernel_samples(), 4096u);
+  EXPECT_EQ(c.epochs, 30);
+  const auto unsorted = parse_train_config(
+      replace(kGood, "  witnesses: [", "  sort_witnesses: false\n  witnesses: ["), "/cfg/train.yaml");
+  EXPECT_EQ(unsorted.witnesses[0], "H1:PEM-CS_MAINSMON_EBAY_1_DQ");
+}
+
+TEST(TrainConfig, ErrorsNameFileLineColumn) {
+  EXPECT_EQ(error_of(replace(kGood, "model:\n", "model:\n  sample_rat: 512\n")),
+            "/cfg/train.yaml:10:3: unknown key `model.sample_rat`");
+  EXPECT_EQ(error_of(replace(kGood, "  sample_rate: 512", "  sample_rate: fast")),
+            "/cfg/train.yaml:10:16: `model.sample_rate` must be an integer, not 'fast'");
+  EXPECT_EQ(error_of(replace(kGood, "[[55, 65]]", "[[55, 300]]")),
+            "/cfg/train.yaml:11:11: a band needs 0 < low < high < sample_rate/2 = 256");
+  EXPECT_EQ(error_of(replace(kGood, "end: 1000000100", "end: 999")),
+            "/cfg/train.yaml:5:8: `data.end` must be after `data.start`");
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  epochs: 0\n")),
+            "/cfg/train.yaml:15:11: `training.epochs` = 0 is out of range [1, 100000]");
+  EXPECT_EQ(error_of(replace(kGood, "  strain: H1:GDS-CALIB_STRAIN\n", "")),
+            "/cfg/train.yaml:7:3: missing required key `channels.strain`");
+  EXPECT_EQ(error_of(replace(kGood, "ASC-CHARD_P_OUT_DQ]", "PEM-CS_MAINSMON_EBAY_1_DQ]")),
+            "/cfg/train.yaml:8:45: witness 'H1:PEM-CS_MAINSMON_EBAY_1_DQ' is listed twice");
+  EXPECT_EQ(error_of(replace(kGood, "bands: [[55, 65]]", "bands: [[55, 65]")).rfind("/cfg/train.yaml:", 0), 0u);
+  EXPECT_NE(error_of(replace(kGood, "bands: [[55, 65]]", "bands: [[55, 65]")).find("not valid YAML"), std::string::npos);
+}
+
+// One simulated data set and one training run shared by the end-to-end tests.
+class TrainEndToEnd : public ::testing::Test {
+ protected:
+  static constexpr std::uint64_t kStart = 1300000000;
+  static constexpr int kTrainSeconds = 160;
+  static constexpr int kHeldOutSeconds = 40;
+  static fs::path dir_;
+  static std::string train_output_;
+  static int train_rc_;
+
+  static std::string config(std::uint64_t start, std::uint64_t end) {
+    std::ostringstream s;
+    s << "data:\n  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft}\n"
+      << "  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}\n"
+      << "  start: " << start << "\n  end: " << end << "\n"
+      << "  state: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+      << "channels:\n  strain: H1:GDS-CALIB_STRAIN\n"
+      << "  witnesses: [H1:PEM-CS_MAINSMON_EBAY_1_DQ, H1:ASC-CHARD_P_OUT_DQ, H1:ASC-DHARD_Y_OUT_DQ,\n"
+      << "              H1:ASC-PRC2_P_OUT_DQ, H1:ASC-SRC1_Y_OUT_DQ, H1:ASC-MICH_P_OUT_DQ]\n"
+      << "model:\n  sample_rate: 512\n  bands: [[55, 65]]\n"
+      << "training:\n  kernel_seconds: 4\n  kernel_stride_seconds: 0.5\n  fftlength_seconds: 1\n  batch_size: 16\n"
+      << "  learning_rate: 0.05\n  epochs: 20\n  patience: 5\n  validation_fraction: 0.2\n  seed: 7\n  threads: 2\n"
+      << "output:\n  bundle: bundle\n  version: test-train\n";
+    return s.str();
+  }
+
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("dc_train_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const std::string bin = sh_quote(DEEPCLEAN_BINARY);
+    const std::string sim = bin + " simulate --out " + sh_quote((dir_ / "sim").string()) + " --start " +
+                            std::to_string(kStart) + " --duration " + std::to_string(kTrainSeconds + kHeldOutSeconds) +
+                            " --unrelated 0 --quiet --seed 3 2>&1";
+    std::string out;
+    ASSERT_EQ(run(sim, &out), 0) << out;
+    std::ofstream(dir_ / "train.yaml") << config(kStart, kStart + kTrainSeconds);
+    std::ofstream(dir_ / "heldout.yaml") << config(kStart + kTrainSeconds, kStart + kTrainSeconds + kHeldOutSeconds);
+    train_rc_ = run(bin + " train --config " + sh_quote((dir_ / "train.yaml").string()) + " 2>&1", &train_output_);
+    std::printf("%s", train_output_.c_str());
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+};
+fs::path TrainEndToEnd::dir_;
+std::string TrainEndToEnd::train_output_;
+int TrainEndToEnd::train_rc_ = -1;
+
+TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
+  ASSERT_EQ(train_rc_, 0) << train_output_;
+  EXPECT_NE(train_output_.find("ETA"), std::string::npos);
+  const auto info = deepclean::model::check_bundle(dir_ / "bundle", 512);
+  EXPECT_EQ(info.sample_rate, 512);
+  EXPECT_EQ(info.channels(), 6u);
+  EXPECT_EQ(info.witnesses[0], "H1:ASC-CHARD_P_OUT_DQ");
+  EXPECT_GT(info.parameter_count, 10000u);
+
+  // Held-out seconds, read like the CLI does (daemon::read_second), cleaned offline.
+  const auto cfg = deepclean::train::load_train_config((dir_ / "heldout.yaml").string());
+  deepclean::daemon::InputSpec spec;
+  spec.strain_source = {cfg.strain_frames.directory, cfg.strain_frames.frame_type, "H"};
+  spec.witness_source = {cfg.witness_frames.directory, cfg.witness_frames.frame_type, "H"};
+  spec.strain_channel = cfg.strain_channel;
+  spec.witness_channels = cfg.witnesses;
+  const auto data = deepclean::train::load_dataset(cfg, [&](std::uint64_t gps) {
+    const auto in = deepclean::daemon::read_second(spec, gps);
+    deepclean::train::RawSecond s;
+    s.good = in.good();
+    s.detail = in.detail;
+    if (!s.good) return s;
+    s.strain = deepclean::daemon::physical_values(*in.strain);
+    s.strain_rate = in.strain->sample_rate;
+    s.witnesses = in.witnesses;
+    s.witness_rates = in.witness_rates;
+    return s;
+  });
+  const auto ratio = deepclean::train::evaluate_bundle(dir_ / "bundle", data);
+  ASSERT_EQ(ratio.size(), 1u);
+  std::printf("held-out band ASD ratio cleaned/raw (55-65 Hz): %.4f\n", ratio[0]);
+  EXPECT_LT(ratio[0], 0.3);
+  EXPECT_GT(ratio[0], 0.0);
+
+  // The CLI's evaluation mode prints the same figure.
+  std::string out;
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " train --config " + sh_quote((dir_ / "heldout.yaml").string()) +
+                    " --evaluate " + sh_quote((dir_ / "bundle").string()) + " 2>/dev/null",
+                &out),
+            0);
+  char expect[64];
+  std::snprintf(expect, sizeof expect, "%.4f", ratio[0]);
+  EXPECT_NE(out.find(expect), std::string::npos) << out;
+}
+
+TEST_F(TrainEndToEnd, RefusesToOverwriteWithoutForce) {
+  ASSERT_EQ(train_rc_, 0) << train_output_;
+  std::string out;
+  EXPECT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " train --config " + sh_quote((dir_ / "train.yaml").string()) + " 2>&1",
+                &out),
+            1);
+  EXPECT_NE(out.find("already exists"), std::string::npos) << out;
+}
+
+TEST_F(TrainEndToEnd, PythonLoadsTheBundleWithEqualOutputs) {
+  ASSERT_EQ(train_rc_, 0) << train_output_;
+  if (run(std::string(DEEPCLEAN_PYTHON) + " -c 'import torch' 2>/dev/null") != 0) {
+    GTEST_SKIP() << DEEPCLEAN_PYTHON << " has no torch";
+  }
+  const fs::path model = dir_ / "bundle" / "model.pt";
+  auto m = torch::jit::load(model.string());
+  m.eval();
+  torch::manual_seed(11);
+  const auto x = torch::randn({3, 6, 1024});
+  torch::Tensor y;
+  {
+    torch::NoGradGuard ng;
+    y = m.forward({x}).toTensor().contiguous();
+  }
+  ASSERT_EQ(y.sizes(), (std::vector<std::int64_t>{3, 1024}));
+  const fs::path xin = dir_ / "x.f32", yout = dir_ / "y.f32";
+  std::ofstream(xin, std::ios::binary).write(reinterpret_cast<const char*>(x.data_ptr<float>()),
+                                             x.numel() * 4);
+  const std::string py =
+      "import struct, sys, torch\n"
+      "m = torch.jit.load(sys.argv[1]); m.eval()\n"
+      "x = torch.frombuffer(bytearray(open(sys.argv[2], 'rb').read()), dtype=torch.float32).reshape(3, 6, 1024)\n"
+      "with torch.no_grad():\n"
+      "    y = torch.cat([m(x[i:i+1]) for i in range(3)]).flatten().tolist()\n"
+      "open(sys.argv[3], 'wb').write(struct.pack('<%df' % len(y), *y))\n";
+  std::ofstream(dir_ / "check.py") << py;
+  std::string out;
+  ASSERT_EQ(run(std::string(DEEPCLEAN_PYTHON) + " " + sh_quote((dir_ / "check.py").string()) + " " +
+                    sh_quote(model.string()) + " " + sh_quote(xin.string()) + " " + sh_quote(yout.string()) + " 2>&1",
+                &out),
+            0)
+      << out;
+  std::ifstream f(yout, std::ios::binary);
+  std::vector<float> py_y(3 * 1024);
+  f.read(reinterpret_cast<char*>(py_y.data()), static_cast<std::streamsize>(py_y.size() * 4));
+  ASSERT_TRUE(f.good());
+  double max_rel = 0, scale = 0;
+  const float* cy = y.data_ptr<float>();
+  for (std::size_t i = 0; i < py_y.size(); ++i) scale = std::max(scale, std::abs(static_cast<double>(cy[i])));
+  for (std::size_t i = 0; i < py_y.size(); ++i) {
+    max_rel = std::max(max_rel, std::abs(static_cast<double>(cy[i]) - static_cast<double>(py_y[i])) / scale);
+  }
+  std::printf("C++ vs Python torch.jit.load: max difference %.3g relative to max |y| %.3g\n", max_rel, scale);
+  EXPECT_LE(max_rel, 1e-5);
+  EXPECT_GT(scale, 0.0);
+}
