@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 #include <iostream>
 
 #include "daemon/commands.hpp"
@@ -47,6 +49,10 @@ void register_train_command(CLI::App& app, int& exit_code) {
   cmd->callback([&exit_code]() {
     try {
       const train::TrainConfig cfg = train::load_train_config(config_path);
+      if (evaluate.empty() && !cfg.force && std::filesystem::exists(cfg.bundle)) {
+        // Checked again before writing; here so that a refusal does not cost reading the frames.
+        throw std::runtime_error(cfg.bundle + ": already exists (set output.force: true to replace it)");
+      }
       std::cerr << "reading " << cfg.end - cfg.start << " s of frames (GPS " << cfg.start << "-" << cfg.end << ")\n";
       const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg));
       if (!evaluate.empty()) {
