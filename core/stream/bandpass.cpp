@@ -17,39 +17,11 @@ std::string hz(double v) {
   return s.str();
 }
 
-// Step 7 `none`: v = u.
-class PassThroughBandpass final : public NoiseBandpass {
+// Methods without look-ahead: every u sample pushed gives its v sample at once, all estimated.
+class ImmediateBandpass : public NoiseBandpass {
  public:
   void reset(std::size_t first, const BlockGrid&) override {
-    pending_.clear();
-    u_end_ = first;
-  }
-  void push(const double* u, std::size_t n) override {
-    pending_.insert(pending_.end(), u, u + n);
-    u_end_ += n;
-  }
-  void end() override {}
-  void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
-    v.insert(v.end(), pending_.begin(), pending_.end());
-    estimated.insert(estimated.end(), pending_.size(), 1);
-    pending_.clear();
-  }
-  std::size_t look_ahead() const override { return 0; }
-  std::size_t estimate_extent() const override { return u_end_; }
-
- private:
-  std::vector<double> pending_;
-  std::size_t u_end_ = 0;
-};
-
-// Step 7 `causal`: v = sum over bands of sosfilt(sos, u[a:]) from zero state at n = a.
-class CausalBandpass final : public NoiseBandpass {
- public:
-  explicit CausalBandpass(const std::vector<dsp::Sos>& bands) {
-    for (const auto& sos : bands) filters_.emplace_back(sos);
-  }
-  void reset(std::size_t first, const BlockGrid&) override {
-    for (auto& f : filters_) f.reset();
+    restart();
     pending_.clear();
     u_end_ = first;
   }
@@ -57,11 +29,7 @@ class CausalBandpass final : public NoiseBandpass {
     u_end_ += n;
     const std::size_t at = pending_.size();
     pending_.resize(at + n, 0.0);
-    scratch_.resize(n);
-    for (auto& f : filters_) {
-      f.process(u, scratch_.data(), n);
-      for (std::size_t i = 0; i < n; ++i) pending_[at + i] += scratch_[i];
-    }
+    filter(u, n, pending_.data() + at);
   }
   void end() override {}
   void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
@@ -72,10 +40,45 @@ class CausalBandpass final : public NoiseBandpass {
   std::size_t look_ahead() const override { return 0; }
   std::size_t estimate_extent() const override { return u_end_; }
 
+ protected:
+  virtual void restart() = 0;
+  // Writes v for n consecutive u samples into `v` (zero-initialised).
+  virtual void filter(const double* u, std::size_t n, double* v) = 0;
+
+ private:
+  std::vector<double> pending_;
+  std::size_t u_end_ = 0;
+};
+
+// Step 7 `none`: v = u.
+class PassThroughBandpass final : public ImmediateBandpass {
+ protected:
+  void restart() override {}
+  void filter(const double* u, std::size_t n, double* v) override { std::copy(u, u + n, v); }
+};
+
+// Step 7 `causal`: v = sum over bands of sosfilt(sos, u[a:]) from zero state at n = a.
+class CausalBandpass final : public ImmediateBandpass {
+ public:
+  explicit CausalBandpass(const std::vector<dsp::Sos>& bands) {
+    for (const auto& sos : bands) filters_.emplace_back(sos);
+  }
+
+ protected:
+  void restart() override {
+    for (auto& f : filters_) f.reset();
+  }
+  void filter(const double* u, std::size_t n, double* v) override {
+    scratch_.resize(n);
+    for (auto& f : filters_) {
+      f.process(u, scratch_.data(), n);
+      for (std::size_t i = 0; i < n; ++i) v[i] += scratch_[i];
+    }
+  }
+
  private:
   std::vector<dsp::SosFilter> filters_;
-  std::vector<double> pending_, scratch_;
-  std::size_t u_end_ = 0;
+  std::vector<double> scratch_;
 };
 
 // Step 7 `window`: per output block [b0, b1), u[max(a, b0 - M) : min(b1 + L, e)] tapered, filtered
