@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_support.hpp"
 #include "io/gwf/reader.hpp"
 
 namespace fs = std::filesystem;
@@ -26,53 +27,11 @@ const std::string kShared = DEEPCLEAN_SHARED_DIR "/data/gwf";
 const char* const kRealFiles[] = {"HLV-HW100916-968654552-1.gwf", "framel-8.02-exampleFull-test.gwf",
                                   "PyCBC_T2_0.gwf", "F-TEST-600000000-60.gwf"};
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-  std::vector<std::string> err_lines() const {
-    std::vector<std::string> lines;
-    std::istringstream in(err);
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    return lines;
-  }
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("dc_cli_frame_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-// Runs the binary with `args` (already quoted), capturing stdout and stderr.
+using Result = deepclean::testing::CliResult;
+using deepclean::testing::TempDir;
+std::string quote(const std::string& s) { return deepclean::testing::sh_quote(s); }
 Result run_cli(const std::string& args, const fs::path& scratch) {
-  const auto err_file = scratch / "stderr.txt";
-  const std::string cmd = quote(DEEPCLEAN_BINARY) + " " + args + " 2>" + quote(err_file.string());
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
-  return r;
+  return deepclean::testing::run_deepclean(args, scratch);
 }
 
 bool have_shared() { return fs::exists(kShared + "/README.md"); }

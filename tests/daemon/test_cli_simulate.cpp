@@ -13,51 +13,19 @@
 #include <string>
 #include <vector>
 
+#include "../common/test_support.hpp"
 #include "io/gwf/reader.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct SimTempDir {
-  fs::path path;
-  SimTempDir() {
-    path = fs::temp_directory_path() / ("dc_cli_sim_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~SimTempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using deepclean::testing::CliResult;
+using deepclean::testing::sh_quote;
+using SimTempDir = deepclean::testing::TempDir;
 
 CliResult simulate(const std::string& args, const fs::path& scratch) {
-  const auto err_file = scratch / "stderr.txt";
-  const std::string cmd = sh_quote(DEEPCLEAN_BINARY) + " simulate " + args + " 2>" + sh_quote(err_file.string());
-  CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
-  return r;
+  return deepclean::testing::run_deepclean("simulate " + args, scratch);
 }
 
 std::vector<char> file_bytes(const fs::path& p) {

@@ -2,6 +2,8 @@
 // final name never see a partial file; failures throw std::system_error naming the path and leave
 // no temporary file behind.
 #include <gtest/gtest.h>
+
+#include "../common/test_support.hpp"
 #include <unistd.h>
 
 #include <atomic>
@@ -20,18 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("gwfw_atomic_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : deepclean::testing::TempDir {
+  TempDir() : deepclean::testing::TempDir("gwfw_atomic") {}
   std::vector<std::string> entries() const {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());

@@ -1,6 +1,8 @@
 // Fault injection (`--faults`): the grammar, and that each fault does exactly what it claims, checked by
 // reading the published files back with gwf::FrameFile next to a clean run with the same seed.
 #include <gtest/gtest.h>
+
+#include "../common/test_support.hpp"
 #include <unistd.h>
 
 #include <cmath>
@@ -24,18 +26,8 @@ namespace {
 constexpr std::int64_t kT0 = 1400000100;
 constexpr int kSeconds = 6;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("dc_sim_faults_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : deepclean::testing::TempDir {
+  TempDir() : deepclean::testing::TempDir("dc_sim_faults") {}
 };
 
 struct SimRun {
