@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/model/bundle.hpp"
@@ -102,5 +103,10 @@ std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(const std::f
 // load_model(...).predictor.
 std::unique_ptr<stream::Predictor> make_runner(const std::filesystem::path& directory,
                                                const RunnerOptions& options);
+
+// Bytes of device memory LibTorch holds in tensors on `device` right now (the CUDA caching
+// allocator's allocated bytes, all pools; core/model/device_memory.cpp). std::nullopt on the CPU
+// and in builds without DEEPCLEAN_CUDA: there is no device memory to report.
+std::optional<std::size_t> device_memory_in_use(const DeviceSpec& device);
 
 }  // namespace deepclean::model
