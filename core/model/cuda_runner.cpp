@@ -13,6 +13,11 @@
 //    kernel's prediction cannot depend on how many kernels came with it (BatchNorm is in eval
 //    mode, rows are independent), and it is what a CUDA graph needs (static shapes and addresses).
 //  - cuDNN deterministic, benchmark off: two runs over the same data give the same bits.
+//  - TF32 off (cuDNN and cuBLAS): LibTorch lets cuDNN run float32 convolutions in TF32 (10-bit
+//    mantissa) on Ampere and later by default, ~1e-3 relative per layer. "float32" here is IEEE
+//    float32, the reference the fp16/graph checks below and the tests compare against. Set in
+//    cuda_stream_from_pool(), which both CUDA paths (this runner, torch_estimator.cpp) go through;
+//    process-wide, like the cuDNN flags.
 //  - fp16 and graph capture are optimisations that must not change the science: each is checked at
 //    load against the float32 eager path on deterministic probe kernels and kept only if the
 //    relative RMS difference is <= 1e-3 (the criterion); the outcome lands in LoadReport.
@@ -25,10 +30,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <string>
 
 #include "core/model/torch_detail.hpp"
 
@@ -178,10 +185,14 @@ c10::Stream cuda_stream_from_pool(const DeviceSpec& device) {
   if (!torch::cuda::is_available()) {
     throw BundleError("device '" + device.str() + "': CUDA is not available (no GPU or driver visible to LibTorch)");
   }
-  const auto count = torch::cuda::device_count();
-  if (device.index < 0 || static_cast<std::size_t>(device.index) >= count) {
+  // size_t in LibTorch 1.x and early 2.x, c10::DeviceIndex (int8_t) in later 2.x.
+  const auto count = static_cast<std::int64_t>(torch::cuda::device_count());
+  if (device.index < 0 || device.index >= count) {
     throw BundleError("device '" + device.str() + "': only " + std::to_string(count) + " CUDA device(s) present");
   }
+  // IEEE float32, not TF32 (see the design notes at the top).
+  at::globalContext().setAllowTF32CuDNN(false);
+  at::globalContext().setAllowTF32CuBLAS(false);
   return c10::cuda::getStreamFromPool(/*isHighPriority=*/true, static_cast<c10::DeviceIndex>(device.index));
 }
 

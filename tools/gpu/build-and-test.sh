@@ -4,7 +4,8 @@
 # root after tools/gpu/fetch-debs.sh has filled gpu-debs/ on the dev machine and gpu-debs was
 # carried over.
 #
-#   tools/gpu/build-and-test.sh [PHASE...]     PHASE: prefix build test bench (default: all four)
+#   tools/gpu/build-and-test.sh [PHASE...]
+#     PHASE: prefix build test-cuda bench test-cpu (the default, in this order); test = test-cuda test-cpu
 #
 # Every phase is resumable and fits the 10-minute limit of one `run` call on its own: `build` is an
 # incremental ninja build in $BUILD_DIR (inside the checkout, so it survives between calls while
@@ -23,8 +24,10 @@
 #   DC_TARGETS="..."      what `build` builds (deepclean, the model/stream/daemon tests, make_frames)
 #   DC_BUILD_TYPE         CMAKE_BUILD_TYPE (Release)
 #   DC_FORCE_FALLBACK=1   use gpu-debs/fallback (pkg-config, PyYAML) even when the host has them
-#   DC_TEST_DEVICE        device for the second test pass (cuda; empty: skip it)
-#   DC_BENCH_SECONDS      seconds of frames for the benchmark (120)
+#   DC_TEST_DEVICE        DEEPCLEAN_TEST_DEVICE for test-cuda (cuda; empty: skip it)
+#   DC_TIME_LIMIT         seconds after which test and bench passes are cut (570: one run call)
+#   DC_BENCH_SECONDS      seconds of frames for the benchmark (300)
+#   DC_CXX20=auto|ON|OFF  compile as C++20 (tools/gpu/cxx20.cmake); auto: when LibTorch refuses C++17
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -144,6 +147,25 @@ phase_build() {
     # Only our C++ is compiled; keep Caffe2's CUDA arch detection quiet and deterministic.
     export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
   fi
+  # PyTorch 2.14 and later need C++20 for their headers; CMakeLists.txt pins C++17. Probe the
+  # headers once per build tree and, if C++17 is refused, compile as C++20 (tools/gpu/cxx20.cmake).
+  local cxx20=${DC_CXX20:-auto} inc
+  if [ "$cxx20" = auto ]; then
+    mkdir -p "$BUILD_DIR"
+    if [ -f "$BUILD_DIR/.cxx20" ]; then
+      cxx20=$(cat "$BUILD_DIR/.cxx20")
+    else
+      if [ -n "$torch_prefix" ]; then inc=$(cd "$torch_prefix/../../include" && pwd); else inc=/usr/include; fi
+      if printf '#include <torch/script.h>\nint main() {}\n' |
+           c++ -std=c++17 -fsyntax-only -I"$inc" -I"$inc/torch/csrc/api/include" -x c++ - > "$OUT/cxx17-probe.log" 2>&1; then
+        cxx20=OFF
+      else
+        cxx20=ON
+        log "build: LibTorch headers refuse C++17 ($(grep -m1 -E 'error' "$OUT/cxx17-probe.log")); compiling as C++20"
+      fi
+      echo "$cxx20" > "$BUILD_DIR/.cxx20"
+    fi
+  fi
   local py
   py=$(command -v python3 || echo /usr/bin/python3)
   local cmake_args=(
@@ -161,6 +183,11 @@ phase_build() {
     # Indirect deps of the prefix's .so files (libspdlog -> libfmt ...) at link time.
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$DC_PREFIX/usr/lib/$MULTIARCH"
   )
+  if [ "$cxx20" = ON ]; then
+    cmake_args+=(-DCMAKE_PROJECT_INCLUDE="$ROOT/tools/gpu/cxx20.cmake")
+  else
+    cmake_args+=(-UCMAKE_PROJECT_INCLUDE)
+  fi
   log "build: configuring $BUILD_DIR (DEEPCLEAN_CUDA=$DC_CUDA, torch prefix '${torch_prefix:-system}')"
   cmake "${cmake_args[@]}" > "$OUT/configure.log" 2>&1 || { tail -40 "$OUT/configure.log"; die "cmake configure (see configure.log)"; }
   # Where each library was found: every one must be inside the prefix.
@@ -189,28 +216,46 @@ phase_build() {
 }
 
 # ---- test ----------------------------------------------------------------------------------------
-phase_test() {
+# Seconds left before the per-call limit (DC_TIME_LIMIT, default 570 of the run tool's 600), at
+# least 60: each ctest pass is cut there, so what ran still lands in $OUT.
+remaining() {
+  local left=$(( ${DC_TIME_LIMIT:-570} - SECONDS ))
+  [ "$left" -gt 60 ] && echo "$left" || echo 60
+}
+
+# The model suite with its device switch (tests/model/fixtures.hpp): runner and device estimator
+# on the GPU, compared with the CPU and Python references, plus the CudaRunner.* tests (fp16, CUDA
+# graph). -j1: one GPU.
+phase_test_cuda() {
+  ensure_prefix
+  [ -x "$BUILD_DIR/tests/test_model" ] || die "no $BUILD_DIR/tests/test_model: run the build phase first"
+  [ -n "$DC_TEST_DEVICE" ] || { log "test-cuda: DC_TEST_DEVICE empty, skipped"; return 0; }
+  local rc=0 t0=$SECONDS
+  log "test-cuda: ctest model.* with DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE"
+  (cd "$BUILD_DIR" && DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE timeout "$(remaining)" ctest -R '^model\.' -j 1 \
+     --timeout 300 --output-on-failure --output-junit "$OUT/ctest-$DC_TEST_DEVICE.xml") \
+     > "$OUT/ctest-$DC_TEST_DEVICE.log" 2>&1 || rc=1
+  tail -15 "$OUT/ctest-$DC_TEST_DEVICE.log" | tee -a "$OUT/summary.txt"
+  # The numbers the tests print (relative differences, what fp16/graph kept); fixtures are cached.
+  (cd "$BUILD_DIR" && DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE timeout 120 tests/test_model \
+     --gtest_filter='Runner.*:DeviceNoiseEstimator.*:CudaRunner.*' 2>&1) |
+     grep -E '^\[ |OK \]|FAILED|SKIPPED' > "$OUT/model-$DC_TEST_DEVICE-numbers.txt" || true
+  grep -E '^\[ (cuda|model|device|batch)' "$OUT/model-$DC_TEST_DEVICE-numbers.txt" | tee -a "$OUT/summary.txt"
+  log "test-cuda: done in $((SECONDS - t0)) s, $([ $rc = 0 ] && echo all passed || echo FAILURES)"
+  return $rc
+}
+
+# The model, stream and daemon suites on the CPU, against this (PyTorch) LibTorch.
+phase_test_cpu() {
   ensure_prefix
   [ -x "$BUILD_DIR/daemon/deepclean" ] || die "no $BUILD_DIR/daemon/deepclean: run the build phase first"
   local rc=0 t0=$SECONDS
-  log "test: ctest model/stream/daemon on the CPU"
-  (cd "$BUILD_DIR" && ctest -R '^(model|stream|daemon)\.' -j "$JOBS" --timeout 300 --output-on-failure \
-     --output-junit "$OUT/ctest-cpu.xml") > "$OUT/ctest-cpu.log" 2>&1 || rc=1
+  log "test-cpu: ctest model/stream/daemon on the CPU"
+  (cd "$BUILD_DIR" && timeout "$(remaining)" ctest -R '^(model|stream|daemon)\.' -j "$JOBS" --timeout 300 \
+     --output-on-failure --output-junit "$OUT/ctest-cpu.xml") > "$OUT/ctest-cpu.log" 2>&1 || rc=1
   tail -15 "$OUT/ctest-cpu.log" | tee -a "$OUT/summary.txt"
-  if [ -n "$DC_TEST_DEVICE" ]; then
-    # The model suite again with its device switch (tests/model/fixtures.hpp): runner and device
-    # estimator on the GPU, compared with the CPU and Python references. -j1: one GPU.
-    log "test: ctest model.* with DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE"
-    (cd "$BUILD_DIR" && DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE ctest -R '^model\.' -j 1 --timeout 300 \
-       --output-on-failure --output-junit "$OUT/ctest-$DC_TEST_DEVICE.xml") > "$OUT/ctest-$DC_TEST_DEVICE.log" 2>&1 || rc=1
-    tail -15 "$OUT/ctest-$DC_TEST_DEVICE.log" | tee -a "$OUT/summary.txt"
-    # The numbers the tests print (relative differences, fp16/graph decisions).
-    (cd "$BUILD_DIR" && DEEPCLEAN_TEST_DEVICE=$DC_TEST_DEVICE tests/test_model \
-       --gtest_filter='Runner.*:DeviceNoiseEstimator.*:CudaRunner.*' 2>&1) | grep -E '^\[ |OK|FAILED|SKIPPED' \
-       > "$OUT/model-$DC_TEST_DEVICE-numbers.txt" || true
-  fi
   cp "$BUILD_DIR"/Testing/Temporary/LastTest*.log "$OUT/" 2>/dev/null || true
-  log "test: done in $((SECONDS - t0)) s, $([ $rc = 0 ] && echo all passed || echo FAILURES)"
+  log "test-cpu: done in $((SECONDS - t0)) s, $([ $rc = 0 ] && echo all passed || echo FAILURES)"
   return $rc
 }
 
@@ -221,7 +266,7 @@ phase_bench() {
     die "no deepclean/make_frames in $BUILD_DIR: run the build phase first"
   local device=cuda:0
   [ "$DC_CUDA" = ON ] || device=cpu
-  OUT="$OUT" DEVICE=$device bash "$ROOT/tools/gpu/bench-cuda.sh" "$BUILD_DIR" "${DC_BENCH_SECONDS:-120}" 2>&1 |
+  OUT="$OUT" DEVICE=$device timeout "$(remaining)" bash "$ROOT/tools/gpu/bench-cuda.sh" "$BUILD_DIR" "${DC_BENCH_SECONDS:-300}" 2>&1 |
     tee "$OUT/bench.log"
   local rc=${PIPESTATUS[0]}
   grep -E '^(RESULT|CHECK)' "$OUT/bench.log" >> "$OUT/summary.txt"
@@ -229,15 +274,20 @@ phase_bench() {
 }
 
 phases=("$@")
-[ ${#phases[@]} -gt 0 ] || phases=(prefix build test bench)
+# Default order puts what only a GPU can tell first: if the 10-minute call runs out, the CPU
+# suites (which also run on the dev machine) are what is lost.
+[ ${#phases[@]} -gt 0 ] || phases=(prefix build test-cuda bench test-cpu)
 status=0
 for p in "${phases[@]}"; do
   case "$p" in
     prefix) phase_prefix; setup_env ;;
     build) phase_build || status=1 ;;
-    test) phase_test || status=1 ;;
+    test) { phase_test_cuda || status=1; phase_test_cpu || status=1; } ;;
+    test-cuda) phase_test_cuda || status=1 ;;
+    test-cpu) phase_test_cpu || status=1 ;;
     bench) phase_bench || status=1 ;;
-    *) die "unknown phase '$p' (prefix build test bench)" ;;
+    *) die "unknown phase '$p' (prefix build test test-cuda test-cpu bench)" ;;
   esac
 done
+log "done: phases ${phases[*]}, $([ $status = 0 ] && echo OK || echo 'with FAILURES') after $SECONDS s"
 exit $status
