@@ -1,15 +1,19 @@
-// `deepclean frame ...`: dump, channels, copy, verify (issue 2, item 5).
+// `deepclean frame ...`: dump, channels, copy, verify (issue 2, item 5), export (samples of one
+// channel as raw float64, for scripts such as the demo's report).
 // Every subcommand reports an unreadable input as one line on stderr naming the file and exits 1.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -225,6 +229,84 @@ int run_verify(const std::vector<std::string>& files) {
   return rc;
 }
 
+// The samples of `channel` in every frame of `files`, in order, as native-endian float64 (the stored
+// values before ADC slope/bias, real part for complex: what `dump` summarises) written to `out_path`
+// (`-`: stdout). The frames must be contiguous in time and share the channel's rate, so the output
+// is one evenly sampled series; a summary line goes to stderr. Written to a temporary sibling and
+// renamed, so a failed export leaves no partial file.
+int run_export(const std::vector<std::string>& files, const std::string& channel, const std::string& out_path) {
+  std::vector<double> samples;
+  double rate = 0;
+  double start = 0, next = 0;
+  std::size_t frames = 0;
+  for (const auto& path : files) {
+    try {
+      const auto file = gwf::FrameFile::open(path);
+      for (std::size_t i = 0; i < file.frame_count(); ++i) {
+        const gwf::Frame f = file.read_frame(i);
+        const gwf::Channel* c = nullptr;
+        for (const auto& ch : f.channels) {
+          if (ch.name == channel) {
+            c = &ch;
+            break;
+          }
+        }
+        if (c == nullptr) throw std::runtime_error("frame " + std::to_string(i) + ": no channel " + channel);
+        if (c->data.type == gwf::DataType::String) throw std::runtime_error(channel + " holds strings");
+        const double t0 = f.start.seconds();
+        if (frames == 0) {
+          rate = c->sample_rate;
+          start = t0;
+        } else {
+          if (c->sample_rate != rate) {
+            throw std::runtime_error(channel + " at " + std::to_string(c->sample_rate) + " Hz, earlier frames " +
+                                     std::to_string(rate) + " Hz");
+          }
+          if (std::fabs(t0 - next) > 1e-6) {
+            std::ostringstream m;
+            m.precision(15);
+            m << "frame " << i << " starts at GPS " << t0 << ", not at " << next << " where the previous one ended";
+            throw std::runtime_error(m.str());
+          }
+        }
+        const std::vector<double> v = c->data.to_double();
+        samples.insert(samples.end(), v.begin(), v.end());
+        next = t0 + f.dt;
+        ++frames;
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "deepclean frame export: " << one_line(path, e.what()) << "\n";
+      return 1;
+    }
+  }
+  const auto bytes = reinterpret_cast<const char*>(samples.data());
+  const auto size = static_cast<std::streamsize>(samples.size() * sizeof(double));
+  if (out_path == "-") {
+    std::cout.write(bytes, size);
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "deepclean frame export: cannot write to stdout\n";
+      return 1;
+    }
+  } else {
+    const std::string tmp = out_path + ".tmp";
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    o.write(bytes, size);
+    o.close();
+    if (!o || std::rename(tmp.c_str(), out_path.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      std::cerr << "deepclean frame export: " << out_path << ": cannot write\n";
+      return 1;
+    }
+  }
+  std::ostringstream summary;
+  summary.precision(15);
+  summary << channel << ": " << samples.size() << " samples at " << rate << " Hz from GPS " << start << " to "
+          << next << " (" << frames << " frames)\n";
+  std::cerr << summary.str();
+  return 0;
+}
+
 }  // namespace
 
 void register_frame_commands(CLI::App& app, int& exit_code) {
@@ -235,6 +317,7 @@ void register_frame_commands(CLI::App& app, int& exit_code) {
     std::vector<std::string> files;
     std::string file, in, out;
     std::string compress = "zlib";
+    std::string channel, out_path = "-";
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -258,6 +341,13 @@ void register_frame_commands(CLI::App& app, int& exit_code) {
   auto* verify = frame->add_subcommand("verify", "Check checksums and structure; one line per problem");
   verify->add_option("FILE", args->files, "frame files")->required();
   verify->callback([args, &exit_code] { exit_code = run_verify(args->files); });
+
+  auto* exp = frame->add_subcommand(
+      "export", "Samples of one channel over contiguous frames as raw native-endian float64 (for scripts)");
+  exp->add_option("--channel", args->channel, "channel name")->required();
+  exp->add_option("--out", args->out_path, "output file (default -: stdout)");
+  exp->add_option("FILE", args->files, "frame files, in time order")->required();
+  exp->callback([args, &exit_code] { exit_code = run_export(args->files, args->channel, args->out_path); });
 }
 
 }  // namespace deepclean::cli

@@ -1,4 +1,4 @@
-// End-to-end tests of `deepclean frame dump|channels|copy|verify` (issue 2, item 5), running the built
+// End-to-end tests of `deepclean frame dump|channels|copy|verify|export` (issue 2, item 5), running the built
 // binary (DEEPCLEAN_BINARY) in temporary directories. Expected numbers come from
 // ../shared/data/gwf/README.md (values read by an independent parser and FrameL's checker).
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 
 #include "../common/test_support.hpp"
 #include "io/gwf/reader.hpp"
+#include "io/gwf/writer.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -349,4 +350,108 @@ TEST(CliFrame, CopyToAnUnwritablePlaceNamesTheOutput) {
                                     t.path);
   EXPECT_NE(bad_mode.rc, 0);
   EXPECT_FALSE(fs::exists(t.path / "y.gwf"));
+}
+
+namespace {
+
+// One 1-s frame at `gps`: a float64 proc channel at 64 Hz (sample i: (gps - 1400000000) + i / 1000) and a
+// float32 ADC channel at 16 Hz (sample i: -i / 2); `with_adc` false leaves the ADC channel out.
+deepclean::gwf::Frame export_frame(std::uint32_t gps, bool with_adc = true) {
+  namespace gwf = deepclean::gwf;
+  gwf::Frame f;
+  f.name = "LIGO";
+  f.start = {gps, 0};
+  f.dt = 1.0;
+  std::vector<double> x(64);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (gps - 1400000000) + 1e-3 * static_cast<double>(i);
+  gwf::Channel p;
+  p.name = "H1:TEST-PROC";
+  p.kind = gwf::ChannelKind::Proc;
+  p.sample_rate = 64;
+  p.data = gwf::Vect::make(p.name, x, 64.0);
+  f.channels.push_back(p);
+  if (with_adc) {
+    std::vector<float> y(16);
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = -0.5f * static_cast<float>(i);
+    gwf::Channel a;
+    a.name = "H1:TEST-ADC";
+    a.kind = gwf::ChannelKind::Adc;
+    a.sample_rate = 16;
+    a.data = gwf::Vect::make(a.name, y, 16.0);
+    f.channels.push_back(a);
+  }
+  return f;
+}
+
+std::vector<double> doubles_of(const std::string& bytes) {
+  std::vector<double> v(bytes.size() / sizeof(double));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(double));
+  return v;
+}
+
+}  // namespace
+
+TEST(CliFrame, ExportWritesTheSamplesOfContiguousFramesAsFloat64) {
+  TempDir t;
+  std::vector<std::string> files;
+  for (std::uint32_t g : {1400000000u, 1400000001u, 1400000002u}) {
+    files.push_back((t.path / ("H-H1_TEST-" + std::to_string(g) + "-1.gwf")).string());
+    deepclean::gwf::write_frame_file(files.back(), {export_frame(g)});
+  }
+  const std::string all = quote(files[0]) + " " + quote(files[1]) + " " + quote(files[2]);
+
+  const Result proc = run_cli("frame export --channel H1:TEST-PROC " + all, t.path);
+  ASSERT_EQ(proc.rc, 0) << proc.err;
+  ASSERT_EQ(proc.out.size(), 3u * 64u * sizeof(double));
+  const auto v = doubles_of(proc.out);
+  for (std::size_t k = 0; k < 3; ++k) {
+    for (std::size_t i = 0; i < 64; ++i) {
+      EXPECT_EQ(v[k * 64 + i], static_cast<double>(k) + 1e-3 * static_cast<double>(i)) << k << " " << i;
+    }
+  }
+  EXPECT_NE(proc.err.find("192 samples at 64 Hz from GPS 1400000000 to 1400000003 (3 frames)"), std::string::npos)
+      << proc.err;
+
+  // float32 ADC values come out as float64, to a file.
+  const fs::path out = t.path / "adc.f64";
+  const Result adc = run_cli("frame export --channel H1:TEST-ADC --out " + quote(out.string()) + " " + all, t.path);
+  ASSERT_EQ(adc.rc, 0) << adc.err;
+  EXPECT_TRUE(adc.out.empty());
+  std::ifstream in(out, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto a = doubles_of(bytes);
+  ASSERT_EQ(a.size(), 48u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], -0.5 * static_cast<double>(i % 16)) << i;
+}
+
+TEST(CliFrame, ExportRefusesGapsAndMissingChannelsNamingTheFile) {
+  TempDir t;
+  const fs::path a = t.path / "H-H1_TEST-1400000000-1.gwf";
+  const fs::path gap = t.path / "H-H1_TEST-1400000002-1.gwf";
+  const fs::path no_adc = t.path / "H-H1_TEST-1400000001-1.gwf";
+  deepclean::gwf::write_frame_file(a.string(), {export_frame(1400000000)});
+  deepclean::gwf::write_frame_file(gap.string(), {export_frame(1400000002)});
+  deepclean::gwf::write_frame_file(no_adc.string(), {export_frame(1400000001, false)});
+  const fs::path out = t.path / "x.f64";
+
+  const Result r1 =
+      run_cli("frame export --channel H1:TEST-PROC --out " + quote(out.string()) + " " + quote(a.string()) + " " +
+                  quote(gap.string()),
+              t.path);
+  EXPECT_NE(r1.rc, 0);
+  ASSERT_EQ(r1.err_lines().size(), 1u) << r1.err;
+  EXPECT_NE(r1.err.find(gap.string()), std::string::npos) << r1.err;
+  EXPECT_NE(r1.err.find("not at 1400000001"), std::string::npos) << r1.err;
+
+  const Result r2 = run_cli("frame export --channel H1:TEST-ADC --out " + quote(out.string()) + " " +
+                                quote(a.string()) + " " + quote(no_adc.string()),
+                            t.path);
+  EXPECT_NE(r2.rc, 0);
+  ASSERT_EQ(r2.err_lines().size(), 1u) << r2.err;
+  EXPECT_NE(r2.err.find(no_adc.string()), std::string::npos) << r2.err;
+  EXPECT_NE(r2.err.find("no channel H1:TEST-ADC"), std::string::npos) << r2.err;
+  EXPECT_FALSE(fs::exists(out));  // nothing partial left behind
+
+  const Result r3 = run_cli("frame export " + quote(a.string()), t.path);  // --channel is required
+  EXPECT_NE(r3.rc, 0);
 }
