@@ -178,25 +178,53 @@ void FrameWatcher::drain_inotify() {
   for (;;) {
     const ssize_t n = ::read(inotify_->native_handle(), buf, sizeof buf);
     if (n <= 0) return;  // EAGAIN: drained
-    std::size_t off = 0;
-    while (off + sizeof(inotify_event) <= static_cast<std::size_t>(n)) {
-      inotify_event ev;
-      std::memcpy(&ev, buf + off, sizeof ev);
-      const char* name_ptr = buf + off + sizeof(inotify_event);
-      off += sizeof(inotify_event) + ev.len;
-      if (ev.mask & IN_Q_OVERFLOW) {
-        // Events were lost: report everything present; the consumer ignores what it already has.
-        ++overflows_;
-        for (const auto& a : scan()) on_arrival_(a);
-        continue;
-      }
-      if (ev.len == 0) continue;
-      const std::string name(name_ptr, strnlen(name_ptr, ev.len));
-      auto it = wd_sources_.find(ev.wd);
-      if (it == wd_sources_.end()) continue;
-      for (std::size_t s : it->second) report(s, name, false);
-    }
+    dispatch_events(buf, static_cast<std::size_t>(n));
+    if (!inotify_) return;  // stopped by a callback
   }
+}
+
+void FrameWatcher::dispatch_events(const char* buf, std::size_t n) {
+  std::size_t off = 0;
+  while (off + sizeof(inotify_event) <= n) {
+    inotify_event ev;
+    std::memcpy(&ev, buf + off, sizeof ev);
+    const char* name_ptr = buf + off + sizeof(inotify_event);
+    off += sizeof(inotify_event) + ev.len;
+    if (ev.mask & IN_Q_OVERFLOW) {
+      rescan_after_overflow();
+      continue;
+    }
+    if (ev.len == 0 || off > n) continue;
+    const std::string name(name_ptr, strnlen(name_ptr, ev.len));
+    auto it = wd_sources_.find(ev.wd);
+    if (it == wd_sources_.end()) continue;
+    for (std::size_t s : it->second) report(s, name, false);
+  }
+}
+
+void FrameWatcher::rescan_after_overflow() {
+  // Events were lost: report everything present; the consumer ignores what it already has.
+  ++overflows_;
+  std::vector<FrameArrival> present;
+  try {
+    present = scan();
+  } catch (const std::system_error&) {
+    // A directory that cannot be listed right now: report what could be seen (nothing).
+  }
+  for (const auto& a : present) on_arrival_(a);
+  if (options_.on_overflow) options_.on_overflow(present.size());
+}
+
+bool FrameWatcher::inject_overflow() {
+  if (!inotify_ || stopped_) return false;
+  alignas(inotify_event) char buf[sizeof(inotify_event)];
+  inotify_event ev{};
+  ev.wd = -1;
+  ev.mask = IN_Q_OVERFLOW;
+  ev.len = 0;
+  std::memcpy(buf, &ev, sizeof ev);
+  dispatch_events(buf, sizeof buf);
+  return true;
 }
 
 void FrameWatcher::arm_poll() {

@@ -38,6 +38,9 @@ struct FrameArrival {
 struct WatchOptions {
   bool poll = false;                                   // force polling
   std::chrono::milliseconds poll_interval{50};
+  // Called after an inotify queue overflow (events were lost) once the directories were rescanned,
+  // with the number of matching files the rescan reported. Optional.
+  std::function<void(std::size_t files)> on_overflow;
 };
 
 class FrameWatcher {
@@ -63,9 +66,17 @@ class FrameWatcher {
   bool using_inotify() const { return inotify_ != nullptr; }
   std::uint64_t overflows() const { return overflows_; }
 
+  // Test seam: feeds one synthetic IN_Q_OVERFLOW event (wd -1, no name, as the kernel sends it)
+  // through the same event parser that reads the inotify descriptor, so the real rescan runs. The
+  // kernel's queue limit (fs.inotify.max_queued_events) can only be lowered by root, and filling
+  // the default 16384 events reliably is slow. Inotify mode only; returns false when polling.
+  bool inject_overflow();
+
  private:
   void arm_inotify();
   void drain_inotify();
+  void dispatch_events(const char* buf, std::size_t n);
+  void rescan_after_overflow();
   void arm_poll();
   void poll_once();
   void report(std::size_t source, const std::string& name, bool only_if_new);
