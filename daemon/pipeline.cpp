@@ -38,6 +38,12 @@ class TimedPredictor final : public stream::Predictor {
     inner_.predict(kernels, batch, kernel_length, out);
     seconds_ += seconds_since(t0);
   }
+  void predict_from(const float* kernels, std::size_t batch, std::size_t kernel_length, std::size_t needed_from,
+                    float* out) override {
+    const auto t0 = Clock::now();
+    inner_.predict_from(kernels, batch, kernel_length, needed_from, out);
+    seconds_ += seconds_since(t0);
+  }
 
  private:
   stream::Predictor& inner_;

@@ -54,6 +54,9 @@ struct RunnerOptions {
   // (cpu_kernel_by_kernel), reproduced the per-kernel predictions bit for bit with Debian's
   // LibTorch 1.13 and the reference BLAS (oneDNN picks another convolution path below 1024 samples:
   // ~1e-6 relative); with OpenBLAS, whose GEMM rounds by size, they differ by <= 7.1e-7.
+  // Through Predictor::predict_from (the noise estimator passes a = KernelGeometry::first_used())
+  // the left-edge crops and the chunks serving positions below a only are skipped; positions >= a
+  // are bit for bit those of predict().
   bool cpu_shared_interior = true;
   std::size_t cpu_edge_crop = 1024;
   // CUDA only (ignored on CPU). Each is kept only if its outputs stay within 1e-3 relative RMS of
@@ -67,7 +70,9 @@ struct LoadReport {
   std::string device;
   double load_seconds = 0.0;
   double warmup_seconds = 0.0;
-  double last_warmup_call_ms = 0.0;  // one forward at (max_batch, C, K) after warm-up
+  // One predict() of max_batch kernels (C, K) after warm-up: unrelated kernels, or consecutive
+  // windows at stride 32 when the CPU shared-interior path is on (what the noise estimator passes).
+  double last_warmup_call_ms = 0.0;
   bool fp16 = false;                 // in use after the accuracy check
   bool cuda_graph = false;
   std::string notes;                 // e.g. why fp16 or graph capture was turned off

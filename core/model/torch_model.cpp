@@ -223,6 +223,15 @@ class CpuRunner final : public stream::Predictor {
   std::size_t shared_calls() const { return shared_calls_; }
 
   void predict(const float* kernels, std::size_t batch, std::size_t kernel_length, float* out) override {
+    predict_from(kernels, batch, kernel_length, 0, out);
+  }
+
+  // Positions [needed_from, K) of every prediction are those of predict(), bit for bit: the shared
+  // path runs the same forward passes for them (chunks are placed from the stream's end, so the
+  // chunk holding a position does not depend on needed_from), and skips the left-edge crops and
+  // the interior chunks that serve positions below needed_from only.
+  void predict_from(const float* kernels, std::size_t batch, std::size_t kernel_length, std::size_t needed_from,
+                    float* out) override {
     if (batch == 0) return;
     if (batch > max_batch_) {
       throw BundleError(file_ + ": batch of " + std::to_string(batch) + " kernels exceeds max_batch " +
@@ -235,8 +244,8 @@ class CpuRunner final : public stream::Predictor {
     c10::InferenceMode guard;
     if (shared_) {
       const std::size_t s = consecutive_stride(kernels, batch, kernel_length);
-      if (s > 0 && shared_pays(batch, kernel_length, s)) {
-        predict_shared(kernels, batch, kernel_length, s, out);
+      if (s > 0 && shared_pays(batch, kernel_length, s, needed_from)) {
+        predict_shared(kernels, batch, kernel_length, s, needed_from, out);
         ++shared_calls_;
         return;
       }
@@ -291,23 +300,40 @@ class CpuRunner final : public stream::Predictor {
 
   // Chunk and crop starts of the shared evaluation (positions in the stitched stream).
   struct Plan {
-    std::vector<std::size_t> chunks;
+    std::vector<std::size_t> chunks;  // chunk i serves stream positions [from[i], to[i])
+    std::vector<std::size_t> from;
+    std::vector<std::size_t> to;
     std::vector<std::size_t> crops;
+    std::size_t interior_from = 0;    // first position of each kernel taken from the chunks
   };
 
-  Plan plan(std::size_t batch, std::size_t kl, std::size_t s) const {
+  // Chunks of exactly K, each valid on [kEdge, K - kEdge) of itself, laid from the end of the
+  // stream backwards: chunk 0 ends where the stream ends, chunk i starts K - 2 kEdge before chunk
+  // i - 1 (all starts on the kernels' 16-sample grid), and the first one is clamped to the stream
+  // start. Only as many as reach down to the first needed interior position are run, so which
+  // chunk (and forward pass) produces a position is the same for every needed_from.
+  Plan plan(std::size_t batch, std::size_t kl, std::size_t s, std::size_t needed_from) const {
     Plan p;
     const std::size_t total = (batch - 1) * s + kl;
-    // Chunks of exactly K: each is valid on [kEdge, K - kEdge) of itself.
-    for (std::size_t at = kEdge; at < total - kEdge;) {
-      const std::size_t st = std::min(at - kEdge, total - kl);
-      p.chunks.push_back(st);
-      at = std::min(total - kEdge, st + kl - kEdge);
+    p.interior_from = std::max(kEdge, std::min(needed_from, kl - kEdge));
+    if (p.interior_from < kl - kEdge) {
+      const std::size_t lo = p.interior_from;  // first needed interior position over all kernels
+      std::size_t upper = total - kEdge;
+      std::size_t st = total - kl;
+      while (upper > lo) {
+        p.chunks.push_back(st);
+        p.from.push_back(std::max(lo, st + kEdge));
+        p.to.push_back(upper);
+        upper = st + kEdge;
+        if (st == 0) break;
+        st = st >= kl - 2 * kEdge ? st - (kl - 2 * kEdge) : 0;
+      }
     }
-    // A crop starting where kernel j starts serves j's left edge; one ending where kernel j ends
-    // serves its right edge; the same crop can do both for two different kernels.
+    // A crop starting where kernel j starts serves j's left edge (needed only when needed_from is
+    // inside it); one ending where kernel j ends serves its right edge; the same crop can do both
+    // for two different kernels.
     for (std::size_t j = 0; j < batch; ++j) {
-      p.crops.push_back(j * s);
+      if (needed_from < kEdge) p.crops.push_back(j * s);
       p.crops.push_back(j * s + kl - edge_crop_);
     }
     std::sort(p.crops.begin(), p.crops.end());
@@ -315,17 +341,18 @@ class CpuRunner final : public stream::Predictor {
     return p;
   }
 
-  bool shared_pays(std::size_t batch, std::size_t kl, std::size_t s) const {
+  bool shared_pays(std::size_t batch, std::size_t kl, std::size_t s, std::size_t needed_from) const {
     if (s % 16 != 0 || edge_crop_ % 16 != 0 || edge_crop_ < 2 * kEdge || edge_crop_ >= kl || kl < 4 * kEdge) {
       return false;
     }
-    const Plan p = plan(batch, kl, s);
+    const Plan p = plan(batch, kl, s, needed_from);
     // Forward cost ~ samples, plus a fixed per-call cost of about 32 samples' worth for small crops.
     const double cost = static_cast<double>(p.chunks.size() * kl + p.crops.size() * (edge_crop_ + 32));
     return cost < 0.8 * static_cast<double>(batch * kl);
   }
 
-  void predict_shared(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s, float* out) {
+  void predict_shared(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s, std::size_t needed_from,
+                      float* out) {
     const std::size_t total = (batch - 1) * s + kl;
     const std::size_t kernel_size = channels_ * kl;
     // The stitched stream (1, C, total): kernel 0, then the last s samples of every further kernel.
@@ -338,9 +365,9 @@ class CpuRunner final : public stream::Predictor {
                     s * sizeof(float));
       }
     }
-    const Plan p = plan(batch, kl, s);
+    const Plan p = plan(batch, kl, s, needed_from);
 
-    // Interiors: one long prediction over [kEdge, total - kEdge), in K-long chunks.
+    // Interiors: one long prediction over [interior_from, total - kEdge), in K-long chunks.
     // Chunks and crops are independent forward passes: with several intra-op threads they run side
     // by side, each single-threaded inside at::parallel_for (LibTorch runs nested parallel regions
     // inline), which avoids a barrier per layer on these small shapes. They write disjoint outputs.
@@ -349,15 +376,18 @@ class CpuRunner final : public stream::Predictor {
       c10::InferenceMode worker_guard;
       for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
         const std::size_t c0 = p.chunks[i];
-        const std::size_t from = i == 0 ? kEdge : std::min(total - kEdge, p.chunks[i - 1] + kl - kEdge);
-        const std::size_t to = std::min(total - kEdge, c0 + kl - kEdge);
+        const std::size_t from = p.from[i];
+        const std::size_t to = p.to[i];
         const torch::Tensor y =
             forward_checked(module_, stream.narrow(2, i64(c0), i64(kl)).contiguous(), file_).contiguous();
         std::memcpy(interior.data() + from, y.data_ptr<float>() + (from - c0), (to - from) * sizeof(float));
       }
     });
-    for (std::size_t j = 0; j < batch; ++j) {
-      std::memcpy(out + j * kl + kEdge, interior.data() + j * s + kEdge, (kl - 2 * kEdge) * sizeof(float));
+    if (!p.chunks.empty()) {
+      const std::size_t f = p.interior_from;
+      for (std::size_t j = 0; j < batch; ++j) {
+        std::memcpy(out + j * kl + f, interior.data() + j * s + f, (kl - kEdge - f) * sizeof(float));
+      }
     }
 
     // Edges: crops of edge_crop_ samples, one per forward (or batched when the runner batches).
@@ -567,7 +597,12 @@ LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptio
     out.report.notes += (out.report.notes.empty() ? "" : "; ") + note.str();
   }
   out.report.warmup_seconds = seconds_since(t1);
-  const torch::Tensor x = detail::probe_input(options.max_batch, channels, options.kernel_length, 13);
+  // One call at the largest batch, timed for the report. With the shared-interior path on, the
+  // batch is what stream::CpuNoiseEstimator passes (consecutive windows, here at stride 32), not
+  // max_batch unrelated kernels that would take max_batch forward passes the service never runs.
+  const bool windows = runner->shared() && options.max_batch > 1 && options.kernel_length > 32;
+  const torch::Tensor x = windows ? probe_windows(options.max_batch, channels, options.kernel_length, 32, 13)
+                                  : detail::probe_input(options.max_batch, channels, options.kernel_length, 13);
   const auto t2 = Clock::now();
   runner->predict(x.data_ptr<float>(), options.max_batch, options.kernel_length, sink.data());
   out.report.last_warmup_call_ms = 1e3 * seconds_since(t2);

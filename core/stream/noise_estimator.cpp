@@ -40,7 +40,9 @@ void CpuNoiseEstimator::push(const float* x, std::size_t n, std::size_t ld) {
     kernels_.resize(batch * ring_.channels() * k);
     predictions_.resize(batch * k);
     ring_.pop(kernels_.data(), batch);
-    predictor_.predict(kernels_.data(), batch, k, predictions_.data());
+    // The averager reads positions [a, K) of each prediction only (contract step 5).
+    predictor_.predict_from(kernels_.data(), batch, k, averager_.geometry().first_used(),
+                            predictions_.data());
     ++calls_;
     averager_.add(predictions_.data(), batch);
   }

@@ -131,6 +131,71 @@ TEST(SharedInterior, OtherKernelsTakeThePerKernelPath) {
   EXPECT_EQ(max_relative(got, ref), 0.0);  // same forward passes, bit for bit
 }
 
+// The runner behind the plain Predictor interface only: predict_from falls back to predict(), the
+// whole prediction (what a caller without the needed-from hint gets).
+class WithoutHint final : public Predictor {
+ public:
+  explicit WithoutHint(Predictor& inner) : inner_(inner) {}
+  std::size_t channels() const override { return inner_.channels(); }
+  std::size_t max_batch() const override { return inner_.max_batch(); }
+  void predict(const float* kernels, std::size_t batch, std::size_t k, float* out) override {
+    inner_.predict(kernels, batch, k, out);
+  }
+
+ private:
+  Predictor& inner_;
+};
+
+TEST(SharedInterior, NeededFromGivesTheSamePredictionsOnTheUsedRange) {
+  // predict_from(a) skips left-edge crops and chunks serving [0, a) only; [a, K) must be bit for
+  // bit predict()'s. a = 2048 is the benchmark's (K - N*s with 0.5 s averaged); the others cover
+  // a inside the left edge, a off the 16-sample grid and a inside the right edge.
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto shared = make_runner(fx / "bundle_c21", options(true, 1024, true));
+  const std::size_t c = 21;
+  const float sentinel = -12345.0F;
+  for (const std::size_t rate : {32U, 64U, 128U}) {
+    const std::size_t s = kK / rate, batch = rate, n = (batch - 1) * s + kK;
+    const std::vector<float> k = windows(witness_stream(c, n, static_cast<unsigned>(rate) + 40), c, n, batch, s);
+    std::vector<float> all(batch * kK);
+    shared->predict(k.data(), batch, kK, all.data());
+    for (const std::size_t a : {std::size_t{2048}, std::size_t{50}, std::size_t{1000}, std::size_t{4040}}) {
+      std::vector<float> from(batch * kK, sentinel);
+      shared->predict_from(k.data(), batch, kK, a, from.data());
+      std::size_t differing = 0;
+      for (std::size_t j = 0; j < batch; ++j) {
+        for (std::size_t i = a; i < kK; ++i) differing += from[j * kK + i] != all[j * kK + i] ? 1U : 0U;
+      }
+      EXPECT_EQ(differing, 0U) << "s = " << s << ", a = " << a;
+      if (a >= 96) {
+        // The work before a was skipped: kernel 0's left edge was never computed.
+        EXPECT_EQ(from[0], sentinel) << "s = " << s << ", a = " << a;
+      }
+    }
+  }
+}
+
+TEST(SharedInterior, NoiseEstimateIsTheSameWithAndWithoutTheHint) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto shared = make_runner(fx / "bundle_c21", options(true, 1024, true));
+  WithoutHint plain(*shared);
+  for (const std::size_t s : {std::size_t{128}, std::size_t{32}}) {
+    const stream::KernelGeometry g{kK, s, kK / 2 / s};  // 0.5 s averaged: a = 2048
+    stream::CpuNoiseEstimator with(g, *shared, 128), without(g, plain, 128);
+    const std::size_t c = 21, seconds = 3;
+    const std::vector<float> x = witness_stream(c, seconds * kK, 11);
+    std::vector<double> y1, y2;
+    for (std::size_t t = 0; t < seconds; ++t) {
+      with.push(x.data() + t * kK, kK, seconds * kK);
+      without.push(x.data() + t * kK, kK, seconds * kK);
+    }
+    with.pop(y1);
+    without.pop(y2);
+    ASSERT_GT(y1.size(), kK);
+    EXPECT_EQ(y1, y2) << "s = " << s;  // bit for bit
+  }
+}
+
 TEST(SharedInterior, NoiseEstimateEqualsPerKernelContract) {
   // Contract steps 3-5 through stream::CpuNoiseEstimator, fed 1-s blocks as the pipeline does.
   DEEPCLEAN_REQUIRE_FIXTURES(fx);

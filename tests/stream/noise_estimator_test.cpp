@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "fake_predictor.hpp"
@@ -67,6 +69,60 @@ TEST(CpuNoiseEstimator, EqualsLiteralStepsThreeToFiveForAnyChunkingAndBatch) {
       EXPECT_LE(model.largest_batch_seen, 16u);
     }
   }
+}
+
+// FakePredictor that honours Predictor::predict_from by poisoning what the caller said it does not
+// need: positions [0, needed_from) of every prediction become NaN.
+class PoisonedPrefixPredictor final : public Predictor {
+ public:
+  PoisonedPrefixPredictor(std::size_t channels, std::size_t max_batch) : inner_(channels, max_batch) {}
+  std::size_t channels() const override { return inner_.channels(); }
+  std::size_t max_batch() const override { return inner_.max_batch(); }
+  void predict(const float* kernels, std::size_t batch, std::size_t k, float* out) override {
+    inner_.predict(kernels, batch, k, out);
+    ++full_calls;
+  }
+  void predict_from(const float* kernels, std::size_t batch, std::size_t k, std::size_t needed_from,
+                    float* out) override {
+    inner_.predict(kernels, batch, k, out);
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::fill(out + b * k, out + b * k + needed_from, std::numeric_limits<float>::quiet_NaN());
+    }
+    needed.push_back(needed_from);
+  }
+  std::size_t full_calls = 0;
+  std::vector<std::size_t> needed;
+
+ private:
+  testing::FakePredictor inner_;
+};
+
+TEST(CpuNoiseEstimator, AsksOnlyForPositionsFromAAndNeverReadsBefore) {
+  // The estimator passes a = K - N*s as the first needed position; predictions whose [0, a) are NaN
+  // still give exactly the literal y, so nothing before a is read.
+  const std::vector<Case> cases{{{64, 8, 8}, "a = 0"}, {{48, 5, 7}, "a = 13"}, {{32, 4, 2}, "a = 24"},
+                                {{64, 8, 1}, "N = 1, a = 56"}, {{64, 1, 16}, "s = 1, a = 48"}};
+  const std::size_t channels = 3, total = 301;
+  const auto x = testing::random_channels(channels, total, 5);
+  for (const auto& tc : cases) {
+    PoisonedPrefixPredictor model(channels, 7);
+    CpuNoiseEstimator est(tc.g, model);
+    const auto y = run_estimator(est, x, channels, total, 37);
+    ASSERT_EQ(y, literal_y(x, channels, total, tc.g)) << tc.what;
+    EXPECT_EQ(model.full_calls, 0u) << tc.what;
+    ASSERT_FALSE(model.needed.empty()) << tc.what;
+    for (const std::size_t a : model.needed) EXPECT_EQ(a, tc.g.first_used()) << tc.what;
+  }
+}
+
+TEST(Predictor, PredictFromDefaultsToTheWholePrediction) {
+  testing::FakePredictor model(2, 4);
+  const std::size_t k = 32;
+  const auto x = testing::random_channels(2, 3 * k, 8);  // three unrelated 2 x K kernels
+  std::vector<float> all(3 * k), from(3 * k, -1.0f);
+  model.predict(x.data(), 3, k, all.data());
+  static_cast<Predictor&>(model).predict_from(x.data(), 3, k, 20, from.data());
+  EXPECT_EQ(from, all);
 }
 
 TEST(CpuNoiseEstimator, SegmentShorterThanKHasNoEstimate) {
