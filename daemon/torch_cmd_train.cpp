@@ -28,7 +28,10 @@ train::SecondReader frame_reader(const train::TrainConfig& cfg) {
     train::RawSecond s;
     s.good = in.good();
     s.detail = in.detail;
-    if (!s.good) return s;
+    if (!s.good) {
+      s.reason = daemon::problem_name(in.problem);
+      return s;
+    }
     s.strain = daemon::physical_values(*in.strain);
     s.strain_rate = in.strain->sample_rate;
     s.witnesses = in.witnesses;
@@ -54,7 +57,7 @@ void register_train_command(CLI::App& app, int& exit_code) {
         throw std::runtime_error(cfg.bundle + ": already exists (set output.force: true to replace it)");
       }
       std::cerr << "reading " << cfg.end - cfg.start << " s of frames (GPS " << cfg.start << "-" << cfg.end << ")\n";
-      const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg));
+      const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg), std::cerr);
       if (!evaluate.empty()) {
         const auto r = train::evaluate_bundle(evaluate, data);
         for (std::size_t b = 0; b < r.size(); ++b) {

@@ -199,6 +199,14 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
     c.epochs = static_cast<int>(t.integer("epochs", c.epochs, 1, 100000));
     c.validation_fraction = t.num("validation_fraction", c.validation_fraction, 0, 0.9);
     c.patience = static_cast<int>(t.integer("patience", c.patience, 1, 100000));
+    c.lr_factor = t.num("lr_factor", c.lr_factor, 0, 1);
+    c.lr_patience = static_cast<int>(t.integer("lr_patience", c.lr_patience, 0, 100000));
+    c.min_learning_rate = t.num("min_learning_rate", -1, 0, 10, false);
+    if (c.lr_factor < 1 && c.lr_patience + 1 >= c.patience) {
+      fail(file, t.get("lr_patience") ? t.get("lr_patience") : t.get("patience"),
+           "`training.lr_patience` must be less than `training.patience` - 1, or early stopping ends training "
+           "before the learning rate is ever reduced (or set `lr_factor: 1` for no schedule)");
+    }
     c.seed = static_cast<std::uint64_t>(t.integer("seed", 1, 0, 0x7FFFFFFFFFFFFFFFLL));
     c.threads = static_cast<int>(t.integer("threads", c.threads, 1, 256));
     if (c.kernel_samples() % 16 != 0) {
@@ -208,6 +216,11 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
       fail(file, t.get("fftlength_seconds"), "`training.fftlength_seconds` must not exceed kernel_seconds");
     }
     t.finish();
+  }
+
+  if (c.min_learning_rate < 0) c.min_learning_rate = c.learning_rate * c.lr_factor * c.lr_factor;
+  if (c.min_learning_rate > c.learning_rate) {
+    fail(file, top.get("training"), "`training.min_learning_rate` must not exceed `training.learning_rate`");
   }
 
   Map out = top.map("output");

@@ -47,7 +47,11 @@ struct TrainConfig {
   double weight_decay = 1e-5;
   int epochs = 30;
   double validation_fraction = 0.2;
-  int patience = 5;
+  int patience = 5;                    // early stopping
+  // Learning-rate schedule: ReduceLROnPlateau on the validation loss (train/schedule.hpp).
+  double lr_factor = 0.2;              // 1 = no schedule
+  int lr_patience = 2;                 // epochs without improvement tolerated before a reduction
+  double min_learning_rate = -1;       // < 0 until parsed: learning_rate * lr_factor^2 (DC-2022)
   std::uint64_t seed = 1;
   int threads = 2;
   // output

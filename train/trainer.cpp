@@ -23,6 +23,7 @@
 #include "core/dsp/resample.hpp"
 #include "core/dsp/welch.hpp"
 #include "core/model/runner.hpp"
+#include "train/schedule.hpp"
 
 namespace deepclean::train {
 namespace fs = std::filesystem;
@@ -130,12 +131,19 @@ std::vector<double> bandpass(const std::vector<std::pair<double, double>>& bands
   return sum;
 }
 
-std::pair<double, double> mean_std(const std::vector<double>& x, std::size_t n) {
+// Over the samples of `pieces`.
+std::pair<double, double> mean_std(const std::vector<double>& x, const std::vector<Segment>& pieces) {
   double m = 0;
-  for (std::size_t i = 0; i < n; ++i) m += x[i];
+  std::size_t n = 0;
+  for (const Segment& p : pieces) {
+    for (std::size_t i = p.begin; i < p.end; ++i) m += x[i];
+    n += p.size();
+  }
   m /= static_cast<double>(n);
   double v = 0;
-  for (std::size_t i = 0; i < n; ++i) v += (x[i] - m) * (x[i] - m);
+  for (const Segment& p : pieces) {
+    for (std::size_t i = p.begin; i < p.end; ++i) v += (x[i] - m) * (x[i] - m);
+  }
   const double s = std::sqrt(v / static_cast<double>(n));  // population std, as ML4GW's scaler
   return {m, s > 0 ? s : 1.0};
 }
@@ -151,110 +159,198 @@ std::string duration(double s) {
   return buf;
 }
 
-std::vector<double> band_ratios(const std::vector<double>& raw, const std::vector<double>& clean, double fs,
-                                const std::vector<std::pair<double, double>>& bands) {
+// Offline cleaning with an in-memory module and scalers over `pieces` of the dataset; returns the
+// band ratios. Each piece is cleaned on its own; the raw and cleaned Welch PSDs are averaged over
+// all pieces weighted by their number of Welch segments (for one piece: that piece's PSDs).
+std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
+                                const std::vector<Segment>& pieces, double edge_seconds) {
+  const std::size_t c = d.witnesses.size();
+  const auto fs = static_cast<double>(d.sample_rate);
   const auto nper = static_cast<std::size_t>(fs);
-  const auto pr = dsp::welch_psd(raw.data(), raw.size(), fs, nper);
-  const auto pc = dsp::welch_psd(clean.data(), clean.size(), fs, nper);
+  const auto edge = static_cast<std::size_t>(edge_seconds * fs);
+  std::vector<std::pair<double, double>> bands;
+  for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
+  dsp::Spectrum raw_sum, clean_sum;
+  double weight = 0;
+  for (const Segment& piece : pieces) {
+    const std::size_t n = piece.size() / 16 * 16;
+    if (n <= 2 * edge + nper) continue;
+    auto x = torch::empty({1, static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
+    auto acc = x.accessor<float, 3>();
+    for (std::size_t k = 0; k < c; ++k) {
+      for (std::size_t i = 0; i < n; ++i) {
+        acc[0][static_cast<std::int64_t>(k)][static_cast<std::int64_t>(i)] =
+            static_cast<float>((d.witnesses[k][piece.begin + i] - info.witness_means[k]) / info.witness_stds[k]);
+      }
+    }
+    torch::Tensor y;
+    {
+      torch::NoGradGuard ng;
+      m.eval();
+      y = m.forward({x}).toTensor().to(torch::kFloat64).contiguous();
+    }
+    const double* yp = y.data_ptr<double>();
+    std::vector<double> noise(n);
+    for (std::size_t i = 0; i < n; ++i) noise[i] = yp[i] * info.strain_std + info.strain_mean;
+    noise = bandpass(bands, info.filter_order, fs, noise);
+    std::vector<double> raw(d.strain.begin() + static_cast<std::ptrdiff_t>(piece.begin + edge),
+                            d.strain.begin() + static_cast<std::ptrdiff_t>(piece.begin + n - edge));
+    std::vector<double> clean(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) clean[i] = raw[i] - noise[i + edge];
+    const auto pr = dsp::welch_psd(raw.data(), raw.size(), fs, nper);
+    const auto pc = dsp::welch_psd(clean.data(), clean.size(), fs, nper);
+    const double w = static_cast<double>((raw.size() - nper) / (nper / 2) + 1);
+    if (raw_sum.value.empty()) {
+      raw_sum.freqs = pr.freqs;
+      raw_sum.value.assign(pr.value.size(), 0.0);
+      clean_sum.value.assign(pc.value.size(), 0.0);
+    }
+    for (std::size_t k = 0; k < pr.value.size(); ++k) {
+      raw_sum.value[k] += w * pr.value[k];
+      clean_sum.value[k] += w * pc.value[k];
+    }
+    weight += w;
+  }
+  if (weight == 0) throw std::runtime_error("evaluation data too short (no good segment longer than 2 s + 1 s)");
   std::vector<double> out;
   for (const auto& [lo, hi] : bands) {
     double sum = 0;
-    std::size_t n = 0;
-    for (std::size_t k = 0; k < pr.freqs.size(); ++k) {
-      if (pr.freqs[k] < lo || pr.freqs[k] > hi || !(pr.value[k] > 0)) continue;
-      sum += std::sqrt(std::max(0.0, pc.value[k]) / pr.value[k]);
-      ++n;
+    std::size_t nb = 0;
+    for (std::size_t k = 0; k < raw_sum.freqs.size(); ++k) {
+      if (raw_sum.freqs[k] < lo || raw_sum.freqs[k] > hi || !(raw_sum.value[k] > 0)) continue;
+      sum += std::sqrt(std::max(0.0, clean_sum.value[k]) / raw_sum.value[k]);
+      ++nb;
     }
-    out.push_back(n ? sum / static_cast<double>(n) : std::nan(""));
+    out.push_back(nb ? sum / static_cast<double>(nb) : std::nan(""));
   }
   return out;
 }
 
-// Offline cleaning with an in-memory module and scalers; returns the band ratios.
-std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
-                                double edge_seconds) {
-  const std::size_t c = d.witnesses.size();
-  const std::size_t n = d.samples() / 16 * 16;
-  const auto fs = static_cast<double>(d.sample_rate);
-  const auto edge = static_cast<std::size_t>(edge_seconds * fs);
-  if (n <= 2 * edge + static_cast<std::size_t>(fs)) throw std::runtime_error("evaluation data too short");
-  auto x = torch::empty({1, static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
-  auto acc = x.accessor<float, 3>();
-  for (std::size_t k = 0; k < c; ++k) {
-    for (std::size_t i = 0; i < n; ++i) {
-      acc[0][static_cast<std::int64_t>(k)][static_cast<std::int64_t>(i)] =
-          static_cast<float>((d.witnesses[k][i] - info.witness_means[k]) / info.witness_stds[k]);
-    }
-  }
-  torch::Tensor y;
-  {
-    torch::NoGradGuard ng;
-    m.eval();
-    y = m.forward({x}).toTensor().to(torch::kFloat64).contiguous();
-  }
-  const double* yp = y.data_ptr<double>();
-  std::vector<double> noise(n);
-  for (std::size_t i = 0; i < n; ++i) noise[i] = yp[i] * info.strain_std + info.strain_mean;
-  std::vector<std::pair<double, double>> bands;
-  for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
-  noise = bandpass(bands, info.filter_order, fs, noise);
-  std::vector<double> raw(d.strain.begin() + static_cast<std::ptrdiff_t>(edge),
-                          d.strain.begin() + static_cast<std::ptrdiff_t>(n - edge));
-  std::vector<double> clean(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) clean[i] = raw[i] - noise[i + edge];
-  return band_ratios(raw, clean, fs, bands);
-}
-
-Dataset slice(const Dataset& d, std::size_t from, std::size_t to) {
-  Dataset s;
-  s.sample_rate = d.sample_rate;
-  s.t0 = d.t0 + static_cast<double>(from) / d.sample_rate;
-  s.witness_names = d.witness_names;
-  s.strain.assign(d.strain.begin() + static_cast<std::ptrdiff_t>(from), d.strain.begin() + static_cast<std::ptrdiff_t>(to));
-  for (const auto& w : d.witnesses) {
-    s.witnesses.emplace_back(w.begin() + static_cast<std::ptrdiff_t>(from), w.begin() + static_cast<std::ptrdiff_t>(to));
-  }
-  return s;
+std::string seconds_of(std::size_t samples, int rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(samples) / rate);
+  return buf;
 }
 
 }  // namespace
 
-Dataset load_dataset(const TrainConfig& cfg, const SecondReader& reader) {
+std::size_t Dataset::good_samples() const {
+  std::size_t n = 0;
+  for (const Segment& g : segments) n += g.size();
+  return n;
+}
+
+Dataset load_dataset(const TrainConfig& cfg, const SecondReader& reader, std::ostream& log) {
   const std::size_t c = cfg.witnesses.size();
+  const auto fs = static_cast<std::size_t>(cfg.sample_rate);
+  Dataset d;
+  d.sample_rate = cfg.sample_rate;
+  d.t0 = static_cast<double>(cfg.start);
+  d.witness_names = cfg.witnesses;
+  const std::size_t total = (cfg.end - cfg.start) * fs;
+  d.strain.assign(total, 0.0);
+  d.witnesses.assign(c, std::vector<double>(total, 0.0));
+
+  // The current run of good seconds: one resampler per channel, fresh for each run.
   std::vector<dsp::Resampler> rs;
   std::vector<double> rates;
   std::vector<std::vector<double>> out(c + 1);
+  std::uint64_t run_start = 0;
+  const auto end_run = [&]() {
+    if (rs.empty()) return;
+    std::size_t n = out[0].size();
+    for (const auto& o : out) n = std::min(n, o.size());
+    const std::size_t base = (run_start - cfg.start) * fs;
+    const std::size_t skip = std::min(n, fs);  // resampler start-up: input before the run is zero
+    d.startup_samples += skip;
+    ++d.good_runs;
+    if (n > skip) {
+      std::copy(out[0].begin() + static_cast<std::ptrdiff_t>(skip), out[0].begin() + static_cast<std::ptrdiff_t>(n),
+                d.strain.begin() + static_cast<std::ptrdiff_t>(base + skip));
+      for (std::size_t k = 0; k < c; ++k) {
+        std::copy(out[k + 1].begin() + static_cast<std::ptrdiff_t>(skip),
+                  out[k + 1].begin() + static_cast<std::ptrdiff_t>(n),
+                  d.witnesses[k].begin() + static_cast<std::ptrdiff_t>(base + skip));
+      }
+      d.segments.push_back({base + skip, base + n});
+    }
+    rs.clear();
+    for (auto& o : out) o.clear();
+  };
+
   for (std::uint64_t gps = cfg.start; gps < cfg.end; ++gps) {
+    ++d.seconds_read;
     const RawSecond s = reader(gps);
-    if (!s.good) throw std::runtime_error("GPS " + std::to_string(gps) + ": " + s.detail);
+    if (!s.good) {
+      const std::string why = s.reason.empty() ? std::string("bad") : s.reason;
+      ++d.bad_seconds[why];
+      log << "warning: GPS " << gps << " skipped (" << why << "): " << s.detail << "\n";
+      end_run();
+      continue;
+    }
     if (s.witnesses.size() != c || s.witness_rates.size() != c) {
       throw std::runtime_error("GPS " + std::to_string(gps) + ": reader returned the wrong number of witnesses");
     }
+    ++d.seconds_good;
     std::vector<double> r{s.strain_rate};
     r.insert(r.end(), s.witness_rates.begin(), s.witness_rates.end());
+    if (!rs.empty() && r != rates) {
+      log << "note: GPS " << gps << ": a channel's sample rate changed; a new segment starts\n";
+      end_run();
+    }
     if (rs.empty()) {
       rates = r;
+      run_start = gps;
       for (double rate : r) rs.emplace_back(static_cast<int>(std::lround(rate)), cfg.sample_rate);
-    } else if (r != rates) {
-      throw std::runtime_error("GPS " + std::to_string(gps) + ": a channel's sample rate changed");
     }
     rs[0].push(s.strain.data(), s.strain.size(), out[0]);
     for (std::size_t k = 0; k < c; ++k) rs[k + 1].push(s.witnesses[k].data(), s.witnesses[k].size(), out[k + 1]);
   }
-  std::size_t n = out[0].size();
-  for (const auto& o : out) n = std::min(n, o.size());
-  const auto skip = static_cast<std::size_t>(cfg.sample_rate);  // resampler start-up (input before start is zero)
-  if (n <= skip) throw std::runtime_error("not enough data in the GPS range");
-  Dataset d;
-  d.sample_rate = cfg.sample_rate;
-  d.t0 = static_cast<double>(cfg.start) + 1.0;
-  d.witness_names = cfg.witnesses;
-  d.strain.assign(out[0].begin() + static_cast<std::ptrdiff_t>(skip), out[0].begin() + static_cast<std::ptrdiff_t>(n));
-  for (std::size_t k = 0; k < c; ++k) {
-    d.witnesses.emplace_back(out[k + 1].begin() + static_cast<std::ptrdiff_t>(skip),
-                             out[k + 1].begin() + static_cast<std::ptrdiff_t>(n));
+  end_run();
+
+  std::size_t bad = 0;
+  std::string reasons;
+  for (const auto& [why, count] : d.bad_seconds) {
+    bad += count;
+    reasons += (reasons.empty() ? "" : ", ") + why + " " + std::to_string(count);
+  }
+  log << "frames: " << d.seconds_read << " s read (GPS " << cfg.start << "-" << cfg.end << "): " << d.seconds_good
+      << " good, " << bad << " bad" << (reasons.empty() ? "" : " (" + reasons + ")") << "; " << d.good_runs
+      << " good segment" << (d.good_runs == 1 ? "" : "s") << ", " << seconds_of(d.good_samples(), cfg.sample_rate)
+      << " of data after dropping " << seconds_of(d.startup_samples, cfg.sample_rate) << " of resampler start-up\n"
+      << std::flush;
+  if (d.segments.empty()) {
+    throw std::runtime_error("no good data in GPS " + std::to_string(cfg.start) + "-" + std::to_string(cfg.end));
   }
   return d;
+}
+
+std::size_t KernelPlan::train_samples() const {
+  std::size_t n = 0;
+  for (const Segment& p : split.train) n += p.size();
+  return n;
+}
+std::size_t KernelPlan::valid_samples() const {
+  std::size_t n = 0;
+  for (const Segment& p : split.valid) n += p.size();
+  return n;
+}
+
+KernelPlan plan_kernels(const TrainConfig& cfg, const Dataset& data) {
+  KernelPlan p;
+  p.kernel = cfg.kernel_samples();
+  p.split = split_segments(data.segments, cfg.validation_fraction, p.kernel);
+  const auto stride = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::llround(cfg.kernel_stride_seconds * cfg.sample_rate)));
+  p.kernels_per_epoch = kernels_per_epoch(p.split.train, p.kernel, stride);
+  p.valid_offsets = tiled_offsets(p.split.valid, p.kernel);
+  if (p.kernels_per_epoch == 0 || p.valid_offsets.empty()) {
+    throw std::runtime_error("not enough good data for one training and one validation kernel (" +
+                             seconds_of(data.good_samples(), cfg.sample_rate) + " in " +
+                             std::to_string(data.segments.size()) + " good segments; a kernel is " +
+                             seconds_of(p.kernel, cfg.sample_rate) + ")");
+  }
+  return p;
 }
 
 TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log) {
@@ -270,9 +366,8 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   const std::size_t n = data.samples();
   const std::size_t k = cfg.kernel_samples();
   const auto fs_hz = static_cast<double>(cfg.sample_rate);
-  const auto n_valid = static_cast<std::size_t>(std::floor(static_cast<double>(n) * cfg.validation_fraction));
-  const std::size_t n_train = n - n_valid;
-  if (n_train < k + 1 || n_valid < k) throw std::runtime_error("not enough data for one training and one validation kernel");
+  const KernelPlan plan = plan_kernels(cfg, data);
+  const std::vector<Segment>& train_pieces = plan.split.train;
 
   // Standardisation fitted on the training part only; the target is band-passed first (v2 order).
   model::BundleInfo info;
@@ -283,14 +378,21 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   info.witnesses = cfg.witnesses;
   info.filter_order = cfg.filter_order;
   for (const auto& [lo, hi] : cfg.bands) info.bands.push_back({lo, hi});
-  const auto target = bandpass(cfg.bands, cfg.filter_order, fs_hz, data.strain);
-  std::tie(info.strain_mean, info.strain_std) = mean_std(target, n_train);
+  // Band-passed per good segment (zero-phase, so the split inside a segment does not matter).
+  std::vector<double> target(n, 0.0);
+  for (const Segment& g : data.segments) {
+    const std::vector<double> part(data.strain.begin() + static_cast<std::ptrdiff_t>(g.begin),
+                                   data.strain.begin() + static_cast<std::ptrdiff_t>(g.end));
+    const auto bp = bandpass(cfg.bands, cfg.filter_order, fs_hz, part);
+    std::copy(bp.begin(), bp.end(), target.begin() + static_cast<std::ptrdiff_t>(g.begin));
+  }
+  std::tie(info.strain_mean, info.strain_std) = mean_std(target, train_pieces);
   auto x = torch::empty({static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
   auto y = torch::empty({static_cast<std::int64_t>(n)}, torch::kFloat32);
   {
     auto xa = x.accessor<float, 2>();
     for (std::size_t ch = 0; ch < c; ++ch) {
-      const auto [m, s] = mean_std(data.witnesses[ch], n_train);
+      const auto [m, s] = mean_std(data.witnesses[ch], train_pieces);
       info.witness_means.push_back(m);
       info.witness_stds.push_back(s);
       for (std::size_t i = 0; i < n; ++i) {
@@ -325,12 +427,11 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   torch::optim::Adam opt(parameters_of(net),
                          torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
 
-  const auto kernels_per_epoch = std::max<std::size_t>(
-      1, static_cast<std::size_t>(static_cast<double>(n_train - k) / (cfg.kernel_stride_seconds * fs_hz)) + 1);
+  const std::size_t kernels_per_epoch = plan.kernels_per_epoch;
   const auto bsz = static_cast<std::size_t>(cfg.batch_size);
-  std::uniform_int_distribution<std::size_t> offset(0, n_train - k);
-  std::vector<std::size_t> valid_offsets;
-  for (std::size_t o = n_train; o + k <= n; o += k) valid_offsets.push_back(o);
+  const OffsetSampler sampler(train_pieces, k);
+  std::uniform_int_distribution<std::size_t> offset_index(0, sampler.count() - 1);
+  const std::vector<std::size_t>& valid_offsets = plan.valid_offsets;
 
   const auto batch = [&](const std::vector<std::size_t>& offs) {
     std::vector<torch::Tensor> xs, ys;
@@ -341,10 +442,29 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     return std::make_pair(torch::stack(xs), torch::stack(ys));
   };
 
-  log << "training: " << c << " witnesses, " << cfg.sample_rate << " Hz, " << static_cast<double>(n_train) / fs_hz
-      << " s train + " << static_cast<double>(n_valid) / fs_hz << " s validation, kernels " << cfg.kernel_seconds << " s, "
+  const std::size_t dropped_short = plan.split.short_samples;
+  log << "segments: " << data.segments.size() << " good; train " << seconds_of(plan.train_samples(), cfg.sample_rate)
+      << " in " << plan.split.train.size() << " piece" << (plan.split.train.size() == 1 ? "" : "s") << ", validation "
+      << seconds_of(plan.valid_samples(), cfg.sample_rate) << " in " << plan.split.valid.size() << " piece"
+      << (plan.split.valid.size() == 1 ? "" : "s") << "; dropped: " << data.seconds_read - data.seconds_good
+      << " bad s, " << seconds_of(data.startup_samples, cfg.sample_rate) << " resampler start-up, "
+      << seconds_of(dropped_short, cfg.sample_rate) << " in pieces shorter than a kernel\n";
+  log << "training: " << c << " witnesses, " << cfg.sample_rate << " Hz, kernels " << cfg.kernel_seconds << " s, "
       << kernels_per_epoch << " kernels per epoch in batches of " << bsz << ", up to " << cfg.epochs << " epochs\n"
       << std::flush;
+
+  PlateauSchedule schedule(cfg.learning_rate, cfg.lr_factor, cfg.lr_patience, cfg.min_learning_rate);
+  if (cfg.lr_factor < 1) {
+    char line[192];
+    std::snprintf(line, sizeof line,
+                  "learning rate %g, reduced x%g after %d epochs without a validation loss 1e-4 below the best, "
+                  "down to %g\n",
+                  cfg.learning_rate, cfg.lr_factor, cfg.lr_patience + 1, cfg.min_learning_rate);
+    log << line;
+  }
+  const auto set_lr = [&opt](double lr) {
+    for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  };
 
   TrainResult res;
   double best = std::numeric_limits<double>::infinity();
@@ -357,7 +477,7 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     std::size_t train_batches = 0;
     for (std::size_t done = 0; done < kernels_per_epoch; done += bsz) {
       std::vector<std::size_t> offs;
-      for (std::size_t b = 0; b < std::min(bsz, kernels_per_epoch - done); ++b) offs.push_back(offset(rng));
+      for (std::size_t b = 0; b < std::min(bsz, kernels_per_epoch - done); ++b) offs.push_back(sampler.at(offset_index(rng)));
       if (offs.size() < 2) continue;  // BatchNorm needs more than one kernel in training mode
       auto [xb, yb] = batch(offs);
       opt.zero_grad();
@@ -390,12 +510,20 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
       ++since_best;
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    const double lr = schedule.lr();
     char line[256];
-    std::snprintf(line, sizeof line, "epoch %d/%d  train %.4f  valid %.4f  best %.4f (epoch %d)  %.1f s/epoch  ETA %s\n",
-                  epoch, cfg.epochs, train_loss, valid, best, res.best_epoch, elapsed / epoch,
+    std::snprintf(line, sizeof line,
+                  "epoch %d/%d  lr %.3g  train %.4f  valid %.4f  best %.4f (epoch %d)  %.1f s/epoch  elapsed %s  ETA %s\n",
+                  epoch, cfg.epochs, lr, train_loss, valid, best, res.best_epoch, elapsed / epoch, duration(elapsed).c_str(),
                   duration(elapsed / epoch * (cfg.epochs - epoch)).c_str());
     log << line << std::flush;
-    if (!std::isfinite(train_loss)) throw std::runtime_error("training diverged (non-finite loss)");
+    if (!std::isfinite(train_loss) || !std::isfinite(valid)) throw std::runtime_error("training diverged (non-finite loss)");
+    if (schedule.step(valid) != lr) {
+      std::snprintf(line, sizeof line, "learning rate %.3g -> %.3g (validation loss not below %.4f for %d epochs)\n", lr,
+                    schedule.lr(), schedule.best(), cfg.lr_patience + 1);
+      log << line << std::flush;
+      set_lr(schedule.lr());
+    }
     if (since_best >= cfg.patience) {
       log << "early stop: no improvement for " << cfg.patience << " epochs\n";
       break;
@@ -405,6 +533,7 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   restore(net, best_state);
   net.train(false);
   res.best_valid_loss = best;
+  res.final_learning_rate = schedule.lr();
 
   // Provenance: what was trained on, how; no timestamp (same inputs, same bundle).
   {
@@ -416,7 +545,11 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     p << YAML::Key << "seed" << YAML::Value << cfg.seed;
     p << YAML::Key << "epochs" << YAML::Value << res.epochs_run << YAML::Key << "best_epoch" << YAML::Value
       << res.best_epoch;
-    p << YAML::Key << "best_valid_loss" << YAML::Value << best << YAML::EndMap;
+    p << YAML::Key << "best_valid_loss" << YAML::Value << best;
+    p << YAML::Key << "learning_rate" << YAML::Value << cfg.learning_rate << YAML::Key << "final_learning_rate"
+      << YAML::Value << res.final_learning_rate;
+    p << YAML::Key << "good_seconds" << YAML::Value << data.seconds_good << YAML::Key << "bad_seconds" << YAML::Value
+      << data.seconds_read - data.seconds_good << YAML::EndMap;
     info.provenance_yaml = p.c_str();
   }
 
@@ -438,7 +571,7 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   fs::rename(tmp, abs);
   res.bundle = model::check_bundle(abs, check_k);
 
-  res.valid_asd_ratio = clean_ratio(net, res.bundle, slice(data, n_train, n), 1.0).at(0);
+  res.valid_asd_ratio = clean_ratio(net, res.bundle, data, plan.split.valid, 1.0).at(0);
   return res;
 }
 
@@ -447,7 +580,7 @@ std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data,
   if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
   if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
   auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
-  return clean_ratio(m, info, data, edge_seconds);
+  return clean_ratio(m, info, data, data.segments, edge_seconds);
 }
 
 }  // namespace deepclean::train

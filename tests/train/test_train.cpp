@@ -8,7 +8,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -64,6 +67,31 @@ std::string error_of(const std::string& text) {
     return e.what();
   }
   return "(no error)";
+}
+
+// The CLI's reader (daemon/torch_cmd_train.cpp): daemon::read_second per GPS second.
+deepclean::train::SecondReader frame_reader(const deepclean::train::TrainConfig& cfg) {
+  deepclean::daemon::InputSpec spec;
+  spec.strain_source = {cfg.strain_frames.directory, cfg.strain_frames.frame_type, "H"};
+  spec.witness_source = {cfg.witness_frames.directory, cfg.witness_frames.frame_type, "H"};
+  spec.strain_channel = cfg.strain_channel;
+  spec.witness_channels = cfg.witnesses;
+  if (!cfg.state_channel.empty()) spec.state = deepclean::config::StateMask{cfg.state_channel, cfg.state_mask};
+  return [spec](std::uint64_t gps) {
+    const auto in = deepclean::daemon::read_second(spec, gps);
+    deepclean::train::RawSecond s;
+    s.good = in.good();
+    s.detail = in.detail;
+    if (!s.good) {
+      s.reason = deepclean::daemon::problem_name(in.problem);
+      return s;
+    }
+    s.strain = deepclean::daemon::physical_values(*in.strain);
+    s.strain_rate = in.strain->sample_rate;
+    s.witnesses = in.witnesses;
+    s.witness_rates = in.witness_rates;
+    return s;
+  };
 }
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {
@@ -168,23 +196,9 @@ TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
 
   // Held-out seconds, read like the CLI does (daemon::read_second), cleaned offline.
   const auto cfg = deepclean::train::load_train_config((dir_ / "heldout.yaml").string());
-  deepclean::daemon::InputSpec spec;
-  spec.strain_source = {cfg.strain_frames.directory, cfg.strain_frames.frame_type, "H"};
-  spec.witness_source = {cfg.witness_frames.directory, cfg.witness_frames.frame_type, "H"};
-  spec.strain_channel = cfg.strain_channel;
-  spec.witness_channels = cfg.witnesses;
-  const auto data = deepclean::train::load_dataset(cfg, [&](std::uint64_t gps) {
-    const auto in = deepclean::daemon::read_second(spec, gps);
-    deepclean::train::RawSecond s;
-    s.good = in.good();
-    s.detail = in.detail;
-    if (!s.good) return s;
-    s.strain = deepclean::daemon::physical_values(*in.strain);
-    s.strain_rate = in.strain->sample_rate;
-    s.witnesses = in.witnesses;
-    s.witness_rates = in.witness_rates;
-    return s;
-  });
+  std::ostringstream log;
+  const auto data = deepclean::train::load_dataset(cfg, frame_reader(cfg), log);
+  ASSERT_EQ(data.segments.size(), 1u) << log.str();
   const auto ratio = deepclean::train::evaluate_bundle(dir_ / "bundle", data);
   ASSERT_EQ(ratio.size(), 1u);
   std::printf("held-out band ASD ratio cleaned/raw (55-65 Hz): %.4f\n", ratio[0]);
@@ -257,4 +271,134 @@ TEST_F(TrainEndToEnd, PythonLoadsTheBundleWithEqualOutputs) {
   std::printf("C++ vs Python torch.jit.load: max difference %.3g relative to max |y| %.3g\n", max_rel, scale);
   EXPECT_LE(max_rel, 1e-5);
   EXPECT_GT(scale, 0.0);
+}
+
+// Bad seconds in the training range (`deepclean simulate --faults`): training completes, the
+// summary counts what was injected, and no kernel covers a bad second.
+class TrainBadSeconds : public ::testing::Test {
+ protected:
+  static constexpr std::uint64_t kStart = 1300100000;
+  static constexpr int kSeconds = 100;
+  // The injected faults (docs/simulator.md): second after kStart -> the reason read_second gives
+  // and the file it names. `late` and `dup` leave every file complete by the time training reads.
+  struct Fault {
+    int second;
+    const char* reason;
+    const char* file;  // frame type of the file named in the warning
+  };
+  static constexpr const char* kFaults =
+      "missing@15,corrupt@30/witness,nan@44,svdrop@45:2,late@55:3,dup@60,nochan@70:H1:ASC-CHARD_P_OUT_DQ,"
+      "truncated@85/strain";
+  static std::vector<Fault> faults() {
+    return {{15, "missing", "H1_llhoft"},        {30, "corrupt", "H1_lldetchar"}, {44, "nonfinite", "H1_llhoft"},
+            {45, "state_mask", "H1_llhoft"},     {70, "missing_channel", "H1_lldetchar"},
+            {85, "corrupt", "H1_llhoft"}};
+  }
+  static fs::path dir_;
+  static std::string output_;
+  static int rc_;
+
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("dc_train_bad_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const std::string bin = sh_quote(DEEPCLEAN_BINARY);
+    std::string out;
+    ASSERT_EQ(run(bin + " simulate --out " + sh_quote((dir_ / "sim").string()) + " --start " + std::to_string(kStart) +
+                      " --duration " + std::to_string(kSeconds) + " --unrelated 0 --quiet --seed 4 --faults " +
+                      sh_quote(kFaults) + " 2>&1",
+                  &out),
+              0)
+        << out;
+    std::ofstream(dir_ / "train.yaml")
+        << "data:\n  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft}\n"
+        << "  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}\n"
+        << "  start: " << kStart << "\n  end: " << kStart + kSeconds << "\n"
+        << "  state: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+        << "channels:\n  strain: H1:GDS-CALIB_STRAIN\n"
+        << "  witnesses: [H1:PEM-CS_MAINSMON_EBAY_1_DQ, H1:ASC-CHARD_P_OUT_DQ, H1:ASC-DHARD_Y_OUT_DQ]\n"
+        << "model:\n  sample_rate: 512\n"
+        << "training:\n  kernel_seconds: 4\n  kernel_stride_seconds: 2\n  fftlength_seconds: 1\n  batch_size: 8\n"
+        << "  learning_rate: 0.05\n  epochs: 2\n  patience: 3\n  lr_patience: 1\n  seed: 7\n  threads: 2\n"
+        << "output:\n  bundle: bundle\n";
+    rc_ = run(bin + " train --config " + sh_quote((dir_ / "train.yaml").string()) + " 2>&1", &output_);
+    std::printf("%s", output_.c_str());
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+};
+fs::path TrainBadSeconds::dir_;
+std::string TrainBadSeconds::output_;
+int TrainBadSeconds::rc_ = -1;
+
+TEST_F(TrainBadSeconds, TrainingCompletesAndTheSummaryCountsTheInjectedFaults) {
+  ASSERT_EQ(rc_, 0) << output_;
+  deepclean::model::check_bundle(dir_ / "bundle", 512);
+  // One warning per bad second, naming the file and the reason.
+  std::map<std::string, int> by_reason;
+  for (const Fault& f : faults()) {
+    const std::string gps = std::to_string(kStart + static_cast<std::uint64_t>(f.second));
+    const std::string file = std::string("H-") + f.file + "-" + gps + "-1.gwf";
+    const std::string head = "warning: GPS " + gps + " skipped (" + f.reason + "): ";
+    const auto at = output_.find(head);
+    ASSERT_NE(at, std::string::npos) << head << "\n" << output_;
+    const std::string line = output_.substr(at, output_.find('\n', at) - at);
+    EXPECT_NE(line.find(file), std::string::npos) << line;
+    ++by_reason[f.reason];
+  }
+  std::size_t warnings = 0;
+  for (std::size_t p = output_.find("warning: GPS"); p != std::string::npos; p = output_.find("warning: GPS", p + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, faults().size());
+  // 100 s, 6 bad, 94 good; the bad seconds 44 and 45 are adjacent, so 6 runs of good seconds.
+  std::string reasons;
+  for (const auto& [why, n] : by_reason) reasons += (reasons.empty() ? "" : ", ") + why + " " + std::to_string(n);
+  const std::string summary = "frames: 100 s read (GPS " + std::to_string(kStart) + "-" +
+                              std::to_string(kStart + kSeconds) + "): 94 good, 6 bad (" + reasons + "); 6 good segments";
+  EXPECT_NE(output_.find(summary), std::string::npos) << summary << "\n" << output_;
+}
+
+TEST_F(TrainBadSeconds, NoKernelCoversABadSecond) {
+  ASSERT_EQ(rc_, 0) << output_;
+  const auto cfg = deepclean::train::load_train_config((dir_ / "train.yaml").string());
+  std::ostringstream log;
+  const auto data = deepclean::train::load_dataset(cfg, frame_reader(cfg), log);
+  EXPECT_EQ(data.seconds_read, 100u);
+  EXPECT_EQ(data.seconds_good, 94u);
+  EXPECT_EQ(data.good_runs, 6u);
+  std::set<std::uint64_t> bad;
+  for (const Fault& f : faults()) bad.insert(kStart + static_cast<std::uint64_t>(f.second));
+  // Runs [0,15) [16,30) [31,44) [46,70) [71,85) [86,100), less the first second of each.
+  const std::vector<std::pair<int, int>> runs{{0, 15}, {16, 30}, {31, 44}, {46, 70}, {71, 85}, {86, 100}};
+  ASSERT_EQ(data.segments.size(), runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(data.segments[i].begin, static_cast<std::size_t>(runs[i].first + 1) * 512) << i;
+    EXPECT_LE(data.segments[i].end, static_cast<std::size_t>(runs[i].second) * 512) << i;
+    EXPECT_GT(data.segments[i].end, static_cast<std::size_t>(runs[i].second) * 512 - 64) << i;  // resampler look-ahead
+  }
+  const auto plan = deepclean::train::plan_kernels(cfg, data);
+  const std::size_t k = plan.kernel;
+  ASSERT_EQ(k, 2048u);
+  const auto covers_bad = [&](std::size_t o) {
+    const auto first = static_cast<std::uint64_t>(std::floor(data.t0 + static_cast<double>(o) / 512));
+    const auto last = static_cast<std::uint64_t>(std::floor(data.t0 + static_cast<double>(o + k - 1) / 512));
+    for (std::uint64_t g = first; g <= last; ++g) {
+      if (bad.count(g)) return true;
+    }
+    return false;
+  };
+  const deepclean::train::OffsetSampler sampler(plan.split.train, k);
+  ASSERT_GT(sampler.count(), 0u);
+  for (std::size_t i = 0; i < sampler.count(); ++i) ASSERT_FALSE(covers_bad(sampler.at(i))) << sampler.at(i);
+  ASSERT_FALSE(plan.valid_offsets.empty());
+  for (std::size_t o : plan.valid_offsets) ASSERT_FALSE(covers_bad(o)) << o;
+  // Every kernel also lies inside one good segment (so never in a run's dropped start-up second).
+  for (std::size_t o : plan.valid_offsets) {
+    bool inside = false;
+    for (const auto& g : data.segments) inside = inside || (o >= g.begin && o + k <= g.end);
+    EXPECT_TRUE(inside) << o;
+  }
 }
