@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -84,6 +86,32 @@ inline const std::optional<fs::path>& fixture_dir(std::string* why = nullptr) {
   const auto& fixture_opt_ = ::deepclean::model::testing::fixture_dir(&fixture_reason_); \
   if (!fixture_opt_) GTEST_SKIP() << fixture_reason_;                     \
   const std::filesystem::path var = *fixture_opt_
+
+// The device the runner and device-estimator tests run on: $DEEPCLEAN_TEST_DEVICE, "cpu" when
+// unset or empty. A GPU machine sets it to "cuda" (or "cuda:N") with a -DDEEPCLEAN_CUDA=ON build
+// (tools/gpu/build-and-test.sh): those tests then run there and compare with the CPU and Python
+// references within kCudaRelativeRms instead of the CPU's tight limits. Tests that only make sense
+// on the CPU (thread pools, the CPU-only build's refusal of cuda) keep using the CPU.
+inline std::string test_device() {
+  const char* d = std::getenv("DEEPCLEAN_TEST_DEVICE");
+  return d != nullptr && *d != '\0' ? std::string(d) : std::string("cpu");
+}
+inline bool testing_on_cuda() { return test_device() != "cpu"; }
+
+// CUDA against the float32 CPU/Python references: the documented criterion for CUDA results
+// (docs/configuration.md, `fp16`; cuda_runner.cpp's kMaxRelativeRms), a relative RMS difference.
+constexpr double kCudaRelativeRms = 1e-3;
+
+// sqrt(sum (got - ref)^2 / sum ref^2), in double.
+inline double relative_rms(const std::vector<float>& got, const std::vector<float>& ref) {
+  double num = 0.0, den = 0.0;
+  for (std::size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
+    const double d = static_cast<double>(got[i]) - static_cast<double>(ref[i]);
+    num += d * d;
+    den += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
+  }
+  return std::sqrt(num / std::max(den, 1e-300));
+}
 
 inline std::vector<float> read_f32(const fs::path& p) {
   std::ifstream in(p, std::ios::binary | std::ios::ate);

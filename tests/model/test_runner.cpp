@@ -1,5 +1,7 @@
 // The LibTorch runner against Python: predictions of the imported ML4GW models equal what
-// Debian's python3-torch computes for the same input, and do not depend on batching.
+// Debian's python3-torch computes for the same input, and do not depend on batching. The runner
+// runs on the CPU unless DEEPCLEAN_TEST_DEVICE names a CUDA device (fixtures.hpp); the CudaRunner
+// tests at the end run only then.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -49,6 +51,7 @@ void expect_matches_python(const fs::path& fx, const std::string& tag) {
   const std::vector<float> input = testing::read_f32(fx / ("ref_" + tag) / "input.f32");
   const std::vector<float> ref = testing::read_f32(fx / ("ref_" + tag) / "output.f32");
   RunnerOptions o;
+  o.device = testing::test_device();
   o.kernel_length = k;
   o.max_batch = batch;
   LoadedModel m = load_model(bundle, o);
@@ -58,13 +61,19 @@ void expect_matches_python(const fs::path& fx, const std::string& tag) {
   m.predictor->predict(input.data(), batch, k, out.data());
   const Diff d = compare(out, ref);
   const Diff s = compare(out, testing::read_f32(fx / ("ref_" + tag) / "output_single.f32"));
-  std::cout << "[ model " << tag << " ] C++ vs Python batched call: max abs diff " << d.max_abs << ", max |ref| "
-            << d.max_ref << ", relative " << d.relative() << "; vs Python one call per kernel: relative "
-            << s.relative() << "\n";
+  std::cout << "[ model " << tag << " on " << o.device << " ] C++ vs Python batched call: max abs diff " << d.max_abs
+            << ", max |ref| " << d.max_ref << ", relative " << d.relative()
+            << "; vs Python one call per kernel: relative " << s.relative() << "\n";
   ::testing::Test::RecordProperty("max_relative_diff_vs_python_" + tag, std::to_string(d.relative()));
   EXPECT_GT(d.max_ref, 1e-3);  // the reference is not trivially zero
-  EXPECT_LE(d.relative(), 1e-5);
-  EXPECT_LE(s.relative(), 1e-5);
+  if (testing::testing_on_cuda()) {
+    const double rms = testing::relative_rms(out, ref);
+    std::cout << "[ model " << tag << " on " << o.device << " ] relative RMS vs Python (CPU) " << rms << "\n";
+    EXPECT_LE(rms, testing::kCudaRelativeRms);
+  } else {
+    EXPECT_LE(d.relative(), 1e-5);
+    EXPECT_LE(s.relative(), 1e-5);
+  }
 }
 
 TEST(Runner, ImportedModelMatchesPython3Witnesses) {
@@ -142,9 +151,10 @@ Diff batch_vs_single(const fs::path& bundle, bool kernel_by_kernel, Diff* partia
   const std::size_t k = 4096;
   const std::size_t batch = 8;
   RunnerOptions o;
+  o.device = testing::test_device();
   o.kernel_length = k;
   o.max_batch = batch;
-  o.cpu_kernel_by_kernel = kernel_by_kernel;
+  o.cpu_kernel_by_kernel = kernel_by_kernel;  // ignored on CUDA, which always runs (max_batch, C, K)
   LoadedModel m = load_model(bundle, o);
   const std::size_t c = m.predictor->channels();
   std::mt19937 rng(99);
@@ -171,18 +181,25 @@ TEST(Runner, BatchingDoesNotChangePredictionsKernelByKernel) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   Diff partial;
   const Diff d = batch_vs_single(fx / "bundle_c21", true, &partial);
-  std::cout << "[ batch invariance, kernel-by-kernel (default), C=21 K=4096 B=8 ] max abs diff " << d.max_abs
-            << ", partial batch " << partial.max_abs << "\n";
-  // One forward pass per kernel: bitwise identical, whatever the batch.
-  EXPECT_EQ(d.max_abs, 0.0);
-  EXPECT_EQ(partial.max_abs, 0.0);
+  std::cout << "[ batch invariance, kernel-by-kernel (default), C=21 K=4096 B=8, " << testing::test_device()
+            << " ] max abs diff " << d.max_abs << ", partial batch " << partial.max_abs << "\n";
+  if (testing::testing_on_cuda()) {
+    // CUDA pads every call to one shape; rows may still land in other cuDNN tiles.
+    EXPECT_LE(d.relative(), 1e-6);
+    EXPECT_LE(partial.relative(), 1e-6);
+  } else {
+    // One forward pass per kernel: bitwise identical, whatever the batch.
+    EXPECT_EQ(d.max_abs, 0.0);
+    EXPECT_EQ(partial.max_abs, 0.0);
+  }
 }
 
 TEST(Runner, BatchingDoesNotChangePredictionsBatchedForward) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   Diff partial;
   const Diff d = batch_vs_single(fx / "bundle_c21", false, &partial);
-  std::cout << "[ batch invariance, batched forward, C=21 K=4096 B=8 ] max abs diff " << d.max_abs << ", relative "
+  std::cout << "[ batch invariance, batched forward, C=21 K=4096 B=8, " << testing::test_device() << " ] max abs diff "
+            << d.max_abs << ", relative "
             << d.relative() << "; partial batch relative " << partial.relative() << "\n";
   ::testing::Test::RecordProperty("batched_forward_max_relative_diff", std::to_string(d.relative()));
   EXPECT_LE(d.relative(), 1e-6);
@@ -192,6 +209,7 @@ TEST(Runner, BatchingDoesNotChangePredictionsBatchedForward) {
 TEST(Runner, RejectsOversizedBatchAndBadKernelLength) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   RunnerOptions o;
+  o.device = testing::test_device();
   o.kernel_length = 256;
   o.max_batch = 2;
   o.warmup_calls = 1;
@@ -201,8 +219,13 @@ TEST(Runner, RejectsOversizedBatchAndBadKernelLength) {
   std::vector<float> in(3 * 3 * 256, 0.5F), out(3 * 256);
   EXPECT_THROW(p->predict(in.data(), 3, 256, out.data()), BundleError);
   EXPECT_THROW(p->predict(in.data(), 1, 250, out.data()), BundleError);
-  // Any other multiple of 16 works: the network is fully convolutional.
-  EXPECT_NO_THROW(p->predict(in.data(), 1, 512, out.data()));
+  if (testing::testing_on_cuda()) {
+    // The CUDA runner's static buffers (and a captured graph) exist for the loaded K only.
+    EXPECT_THROW(p->predict(in.data(), 1, 512, out.data()), BundleError);
+  } else {
+    // Any other multiple of 16 works: the network is fully convolutional.
+    EXPECT_NO_THROW(p->predict(in.data(), 1, 512, out.data()));
+  }
 }
 
 TEST(Runner, DeviceParsing) {
@@ -246,6 +269,154 @@ TEST(Runner, ThreadCountsAreFixedOncePerProcess) {
     FAIL() << "a different intra-op count after the first must be refused";
   } catch (const BundleError& e) {
     EXPECT_NE(std::string(e.what()).find("thread pools were already set"), std::string::npos) << e.what();
+  }
+}
+
+// ---- CUDA only: DEEPCLEAN_TEST_DEVICE=cuda[:N] with a -DDEEPCLEAN_CUDA=ON build ----------------
+// Skipped on the CPU. Random kernels through the CPU runner are the reference; the CUDA runner's
+// float32 path must stay within the documented 1e-3 relative RMS of it, and fp16 / CUDA-graph
+// variants within 1e-3 of the CUDA float32 path (what the runner checks at load on probe data).
+
+#define DEEPCLEAN_REQUIRE_CUDA_DEVICE()                                                          \
+  if (!testing::testing_on_cuda()) GTEST_SKIP() << "DEEPCLEAN_TEST_DEVICE is cpu";               \
+  ASSERT_TRUE(cuda_support_built()) << "DEEPCLEAN_TEST_DEVICE=" << testing::test_device()        \
+                                    << " but this deepclean was built without -DDEEPCLEAN_CUDA=ON"
+
+struct CudaCase {
+  std::size_t c = 0, k = 4096, batch = 16;
+  std::vector<float> kernels;  // (batch, c, k)
+  std::vector<float> cpu;      // (batch, k), the CPU runner's predictions
+};
+
+const CudaCase& cuda_case(const fs::path& bundle) {
+  static const CudaCase cc = [&] {
+    CudaCase r;
+    RunnerOptions o;  // cpu, one forward per kernel
+    o.kernel_length = r.k;
+    o.max_batch = r.batch;
+    o.warmup_calls = 1;
+    LoadedModel m = load_model(bundle, o);
+    r.c = m.predictor->channels();
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    r.kernels.resize(r.batch * r.c * r.k);
+    for (float& v : r.kernels) v = normal(rng);
+    r.cpu.resize(r.batch * r.k);
+    m.predictor->predict(r.kernels.data(), r.batch, r.k, r.cpu.data());
+    return r;
+  }();
+  return cc;
+}
+
+LoadedModel load_cuda(const fs::path& bundle, const CudaCase& cc, bool fp16, bool graph) {
+  RunnerOptions o;
+  o.device = testing::test_device();
+  o.kernel_length = cc.k;
+  o.max_batch = cc.batch;
+  o.cuda_fp16 = fp16;
+  o.cuda_graph = graph;
+  return load_model(bundle, o);
+}
+
+std::vector<float> predict_all(LoadedModel& m, const CudaCase& cc, std::size_t batch) {
+  std::vector<float> out(batch * cc.k);
+  m.predictor->predict(cc.kernels.data(), batch, cc.k, out.data());
+  return out;
+}
+
+TEST(CudaRunner, Float32MatchesCpuRunner) {
+  DEEPCLEAN_REQUIRE_CUDA_DEVICE();
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path bundle = fx / "bundle_c21";
+  const CudaCase& cc = cuda_case(bundle);
+  LoadedModel m = load_cuda(bundle, cc, false, false);
+  EXPECT_EQ(m.report.device, testing::test_device().find(':') == std::string::npos ? "cuda:0" : testing::test_device());
+  EXPECT_FALSE(m.report.fp16);
+  EXPECT_FALSE(m.report.cuda_graph);
+  const std::vector<float> out = predict_all(m, cc, cc.batch);
+  const double rms = testing::relative_rms(out, cc.cpu);
+  const Diff d = compare(out, cc.cpu);
+  // Deterministic cuDNN: the same input gives the same bits.
+  const std::vector<float> again = predict_all(m, cc, cc.batch);
+  // A partial batch (padded to max_batch inside the runner) gives the same rows.
+  const std::vector<float> part = predict_all(m, cc, 3);
+  const Diff dp = compare(part, std::vector<float>(out.begin(), out.begin() + 3 * static_cast<std::ptrdiff_t>(cc.k)));
+  std::cout << "[ cuda float32 vs cpu, C=" << cc.c << " K=" << cc.k << " B=" << cc.batch << " ] relative RMS " << rms
+            << ", max abs diff " << d.max_abs << " (max |y| " << d.max_ref << "); repeat max abs diff "
+            << compare(again, out).max_abs << "; partial batch max abs diff " << dp.max_abs << "\n";
+  ::testing::Test::RecordProperty("cuda_float32_relative_rms_vs_cpu", std::to_string(rms));
+  EXPECT_GT(d.max_ref, 1e-3);
+  EXPECT_LE(rms, testing::kCudaRelativeRms);
+  EXPECT_EQ(compare(again, out).max_abs, 0.0);
+  EXPECT_LE(dp.relative(), 1e-6);
+}
+
+// fp16 and/or graph capture: whatever the runner kept must be within 1e-3 relative RMS of the CUDA
+// float32 path, and what it dropped must say why in the report.
+void check_cuda_variant(bool fp16, bool graph) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  const fs::path bundle = fx / "bundle_c21";
+  const CudaCase& cc = cuda_case(bundle);
+  std::vector<float> f32;
+  {
+    LoadedModel m = load_cuda(bundle, cc, false, false);
+    f32 = predict_all(m, cc, cc.batch);
+  }
+  LoadedModel m = load_cuda(bundle, cc, fp16, graph);
+  const std::vector<float> out = predict_all(m, cc, cc.batch);
+  const std::vector<float> part = predict_all(m, cc, 5);
+  const double rms = testing::relative_rms(out, f32);
+  const double rms_cpu = testing::relative_rms(out, cc.cpu);
+  const double rms_part =
+      testing::relative_rms(part, std::vector<float>(out.begin(), out.begin() + 5 * static_cast<std::ptrdiff_t>(cc.k)));
+  std::cout << "[ cuda fp16=" << fp16 << " graph=" << graph << " ] kept fp16=" << m.report.fp16
+            << " graph=" << m.report.cuda_graph << "; relative RMS vs cuda float32 " << rms << ", vs cpu " << rms_cpu
+            << ", partial batch vs full " << rms_part << "; notes: " << m.report.notes << "\n";
+  ::testing::Test::RecordProperty("relative_rms_vs_cuda_float32", std::to_string(rms));
+  ::testing::Test::RecordProperty("kept_fp16", m.report.fp16 ? "1" : "0");
+  ::testing::Test::RecordProperty("kept_graph", m.report.cuda_graph ? "1" : "0");
+  EXPECT_TRUE(fp16 || !m.report.fp16);
+  EXPECT_TRUE(graph || !m.report.cuda_graph);
+  if (fp16) {
+    EXPECT_NE(m.report.notes.find("fp16 relative RMS"), std::string::npos) << m.report.notes;
+  }
+  if (graph) {
+    EXPECT_NE(m.report.notes.find("CUDA graph relative RMS"), std::string::npos) << m.report.notes;
+  }
+  EXPECT_LE(rms, testing::kCudaRelativeRms);
+  EXPECT_LE(rms_cpu, 2 * testing::kCudaRelativeRms);
+  EXPECT_LE(rms_part, testing::kCudaRelativeRms);
+  if (!m.report.fp16) {
+    EXPECT_LE(rms, 1e-6);  // plain float32, eager or replayed: the same kernels
+  }
+}
+
+TEST(CudaRunner, Fp16KeptOnlyWithinTolerance) {
+  DEEPCLEAN_REQUIRE_CUDA_DEVICE();
+  check_cuda_variant(true, false);
+}
+
+TEST(CudaRunner, GraphKeptOnlyWithinTolerance) {
+  DEEPCLEAN_REQUIRE_CUDA_DEVICE();
+  check_cuda_variant(false, true);
+}
+
+TEST(CudaRunner, Fp16AndGraphTogether) {
+  DEEPCLEAN_REQUIRE_CUDA_DEVICE();
+  check_cuda_variant(true, true);
+}
+
+TEST(CudaRunner, MissingDeviceIsAClearError) {
+  DEEPCLEAN_REQUIRE_CUDA_DEVICE();
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  RunnerOptions o;
+  o.device = "cuda:99";
+  o.kernel_length = 256;
+  try {
+    (void)load_model(fx / "bundle_c3", o);
+    FAIL() << "cuda:99 must be refused";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("CUDA device(s) present"), std::string::npos) << e.what();
   }
 }
 
