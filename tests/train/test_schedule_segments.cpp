@@ -102,35 +102,48 @@ TEST(PlateauSchedule, MatchesPyTorchReduceLROnPlateau) {
   cases.push_back({1e-3, 0.1, 5, 0.0, curve});
   cases.push_back({0.05, 0.2, 0, 1e-4, curve});
 
+  // One Python process for all cases (importing torch is slow): a line per case
+  // "lr factor patience min_lr loss..." in, a line of learning rates out.
   const auto dir = std::filesystem::temp_directory_path() / ("dc_plateau_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "oracle.py") << "import sys, torch\n"
-                                      "lr, factor, patience, min_lr = float(sys.argv[1]), float(sys.argv[2]), "
-                                      "int(sys.argv[3]), float(sys.argv[4])\n"
-                                      "p = torch.nn.Parameter(torch.zeros(1))\n"
-                                      "opt = torch.optim.Adam([p], lr=lr)\n"
-                                      "s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode='min', factor=factor, "
+                                      "for line in sys.stdin:\n"
+                                      "    v = line.split()\n"
+                                      "    lr, factor, patience, min_lr = float(v[0]), float(v[1]), int(v[2]), float(v[3])\n"
+                                      "    p = torch.nn.Parameter(torch.zeros(1))\n"
+                                      "    opt = torch.optim.Adam([p], lr=lr)\n"
+                                      "    s = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode='min', factor=factor, "
                                       "patience=patience, min_lr=min_lr)\n"
-                                      "for l in sys.stdin.read().split():\n"
-                                      "    print(repr(opt.param_groups[0]['lr']))\n"
-                                      "    s.step(float(l))\n";
-  for (const Case& c : cases) {
-    std::ostringstream in;
+                                      "    out = []\n"
+                                      "    for l in v[4:]:\n"
+                                      "        out.append(repr(opt.param_groups[0]['lr']))\n"
+                                      "        s.step(float(l))\n"
+                                      "    print(' '.join(out))\n";
+  {
+    std::ofstream in(dir / "cases.txt");
     in.precision(17);
-    for (double l : c.losses) in << l << "\n";
-    std::ofstream(dir / "losses.txt") << in.str();
-    std::ostringstream cmd;
-    cmd.precision(17);
-    cmd << DEEPCLEAN_PYTHON << " " << (dir / "oracle.py").string() << " " << c.lr << " " << c.factor << " " << c.patience
-        << " " << c.min_lr << " < " << (dir / "losses.txt").string() << " 2>&1";
-    std::string out;
-    ASSERT_EQ(run(cmd.str(), &out), 0) << out;
-    std::istringstream py(out);
+    for (const Case& c : cases) {
+      in << c.lr << " " << c.factor << " " << c.patience << " " << c.min_lr;
+      for (double l : c.losses) in << " " << l;
+      in << "\n";
+    }
+  }
+  std::string out;
+  ASSERT_EQ(run(std::string(DEEPCLEAN_PYTHON) + " " + (dir / "oracle.py").string() + " < " +
+                    (dir / "cases.txt").string() + " 2>&1",
+                &out),
+            0)
+      << out;
+  std::istringstream py(out);
+  for (const Case& c : cases) {
+    std::string line;
+    ASSERT_TRUE(std::getline(py, line)) << out;
+    std::istringstream theirs_line(line);
     const auto ours = plateau_lrs(c.losses, c.lr, c.factor, c.patience, c.min_lr);
     int reductions = 0;
     for (std::size_t i = 0; i < ours.size(); ++i) {
       double theirs = 0;
-      ASSERT_TRUE(py >> theirs) << out;
+      ASSERT_TRUE(theirs_line >> theirs) << line;
       EXPECT_NEAR(ours[i], theirs, 1e-15 * c.lr) << "epoch " << i + 1 << " of case lr " << c.lr << " patience "
                                                  << c.patience;
       if (i > 0 && ours[i] != ours[i - 1]) ++reductions;

@@ -156,7 +156,8 @@ class TrainEndToEnd : public ::testing::Test {
       << "              H1:ASC-PRC2_P_OUT_DQ, H1:ASC-SRC1_Y_OUT_DQ, H1:ASC-MICH_P_OUT_DQ]\n"
       << "model:\n  sample_rate: 512\n  bands: [[55, 65]]\n"
       << "training:\n  kernel_seconds: 4\n  kernel_stride_seconds: 0.5\n  fftlength_seconds: 1\n  batch_size: 16\n"
-      << "  learning_rate: 0.05\n  epochs: 20\n  patience: 5\n  validation_fraction: 0.2\n  seed: 7\n  threads: 2\n"
+      << "  learning_rate: 0.05\n  lr_patience: 1\n  epochs: 18\n  patience: 3\n  validation_fraction: 0.2\n  seed: 7\n"
+      << "  threads: 2\n"
       << "output:\n  bundle: bundle\n  version: test-train\n";
     return s.str();
   }
@@ -188,6 +189,7 @@ int TrainEndToEnd::train_rc_ = -1;
 TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
   ASSERT_EQ(train_rc_, 0) << train_output_;
   EXPECT_NE(train_output_.find("ETA"), std::string::npos);
+  EXPECT_NE(train_output_.find("epoch 1/18  lr 0.05 "), std::string::npos) << train_output_;
   const auto info = deepclean::model::check_bundle(dir_ / "bundle", 512);
   EXPECT_EQ(info.sample_rate, 512);
   EXPECT_EQ(info.channels(), 6u);
