@@ -32,7 +32,8 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>* stage_last = nullptr;
   prometheus::Family<prometheus::Counter>* stage_total = nullptr;
   prometheus::Family<prometheus::Gauge>* asd_ratio = nullptr;
-  prometheus::Gauge* gpu_memory = nullptr;
+  prometheus::Gauge* gpu_memory = nullptr;  // registered on the first gpu_memory() call
+  prometheus::Counter* overflows = nullptr;
   prometheus::Gauge* output_queue = nullptr;
   prometheus::Family<prometheus::Gauge>* info = nullptr;
   prometheus::Gauge* info_gauge = nullptr;
@@ -120,11 +121,12 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                        .Help("Rolling ASD ratio cleaned/raw averaged over each cleaning band "
                              "(below 1: noise removed)")
                        .Register(r);
-  f_->gpu_memory = &BuildGauge()
-                        .Name("deepclean_gpu_memory_bytes")
-                        .Help("GPU memory allocated by the model runner (0 on CPU)")
-                        .Register(r)
-                        .Add({});
+  f_->overflows = &BuildCounter()
+                       .Name("deepclean_inotify_overflows_total")
+                       .Help("inotify event queue overflows (events lost); each one rescans the input "
+                             "directories")
+                       .Register(r)
+                       .Add({});
   f_->output_queue = &BuildGauge()
                           .Name("deepclean_output_queue_seconds")
                           .Help("Output frames computed but not yet written (output directory "
@@ -155,7 +157,18 @@ void Metrics::stage_time(const std::string& stage, double seconds) {
 void Metrics::band_asd_ratio(const std::string& band, double ratio) {
   f_->asd_ratio->Add({{"band", band}}).Set(ratio);
 }
-void Metrics::gpu_memory(double bytes) { f_->gpu_memory->Set(bytes); }
+void Metrics::gpu_memory(double bytes) {
+  if (f_->gpu_memory == nullptr) {
+    f_->gpu_memory = &BuildGauge()
+                          .Name("deepclean_gpu_memory_bytes")
+                          .Help("Device memory held by LibTorch tensors (CUDA caching allocator, "
+                                "allocated bytes); absent on CPU")
+                          .Register(*registry_)
+                          .Add({});
+  }
+  f_->gpu_memory->Set(bytes);
+}
+void Metrics::inotify_overflow() { f_->overflows->Increment(); }
 void Metrics::output_errors(std::uint64_t n) { f_->output_errors->Increment(static_cast<double>(n)); }
 void Metrics::reload(bool ok) { f_->reloads->Add({{"result", ok ? "ok" : "rejected"}}).Increment(); }
 void Metrics::model(const std::string& model_id, const std::string& model_version) {

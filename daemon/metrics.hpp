@@ -35,7 +35,10 @@ class Metrics {
   void output_written(std::uint64_t gps, double latency_s);  // latency: input arrival → rename
   void stage_time(const std::string& stage, double seconds);
   void band_asd_ratio(const std::string& band, double ratio);
+  // Device memory held by the model's tensors. The gauge exists only once this was called: the
+  // service calls it on CUDA only, so a CPU service has no deepclean_gpu_memory_bytes at all.
   void gpu_memory(double bytes);
+  void inotify_overflow();  // the input watch lost events and rescanned the directories
   void output_errors(std::uint64_t n = 1);
   void reload(bool ok);
   void model(const std::string& model_id, const std::string& model_version);

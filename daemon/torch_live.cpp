@@ -185,6 +185,7 @@ class Service {
 
   config::Config cfg_;
   std::string device_;
+  model::DeviceSpec device_spec_;  // where the model runs (deepclean_gpu_memory_bytes on CUDA)
   std::unique_ptr<Pipeline> pipeline_;
   InputSpec spec_;
   std::size_t sources_ = 1;
@@ -258,6 +259,12 @@ bool Service::start_up() {
     wo.poll = cfg_.poll;
     wo.poll_interval = std::chrono::milliseconds(
         std::max<long long>(1, std::llround(cfg_.poll_interval_seconds * 1000.0)));
+    wo.on_overflow = [this](std::size_t files) {
+      if (metrics_) metrics_->inotify_overflow();
+      warn_.warn("overflow", "inotify event queue overflowed (events were lost): rescanned the input directories, " +
+                                 std::to_string(files) + " frame files listed; files already seen are ignored");
+      post_step();
+    };
     watcher_ = std::make_unique<watch::FrameWatcher>(io_, types, wo,
                                                      [this](const watch::FrameArrival& a) { on_arrival(a); });
     // Watch first, then list: a file landing in between is reported twice, never missed. Both
@@ -274,6 +281,7 @@ bool Service::start_up() {
     const model::BundleInfo info = model::read_bundle_info(cfg_.bundle);
     model::LoadedModel loaded = model::load_model(cfg_.bundle, runner_options(cfg_, info));
     device_ = loaded.report.device;
+    device_spec_ = model::parse_device(cfg_.device);
     spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s{}", loaded.info.version,
                  loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
                  loaded.report.warmup_seconds, loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
@@ -661,6 +669,7 @@ void Service::account(const StageTimes& before, double read_s, double write_s) {
     metrics_->segment_started();
     ++segments_seen_;
   }
+  if (const auto bytes = model::device_memory_in_use(device_spec_)) metrics_->gpu_memory(static_cast<double>(*bytes));
 }
 
 void Service::write_metrics() {
@@ -810,6 +819,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     try {
       outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor));
       cfg_ = *r->cfg;
+      device_spec_ = model::parse_device(cfg_.device);
       spec_ = input_spec(cfg_, pipeline_->bundle());
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::duration<double>(cfg_.timeout_seconds)));

@@ -1,18 +1,29 @@
-// Helpers shared by the test suites: a per-test scratch directory and running the built binary.
+// Helpers shared by the test suites: a per-test scratch directory, reading and writing files,
+// waiting for a condition, running the built binary (to completion, or as a background process such
+// as `deepclean run`) and reading a Prometheus text file.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace deepclean::testing {
 
@@ -69,6 +80,111 @@ inline CliResult run_deepclean(const std::string& args, const std::filesystem::p
   std::ifstream e(err_file);
   r.err.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
   return r;
+}
+
+// The whole file as text ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// Polls `cond` every 20 ms until it holds (true) or `seconds` passed (false). Use generous
+// limits: a loaded 2-core CI host can be many times slower than a workstation.
+inline bool eventually(const std::function<bool()>& cond, double seconds = 30) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// The built `deepclean` started in the background with `args`, stdout and stderr appended to
+// `log`, the environment of this process minus the names in `unset` plus `extra_env` ("K=V").
+// Killed (SIGKILL) at scope exit if still running.
+class DeepcleanProcess {
+ public:
+  DeepcleanProcess(const std::vector<std::string>& args, const std::filesystem::path& log,
+                   const std::vector<std::string>& extra_env = {},
+                   const std::vector<std::string>& unset = {})
+      : log_(log) {
+    // Everything the child needs is prepared before fork(): other threads may run meanwhile.
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string v = *e;
+      bool drop = false;
+      for (const auto& u : unset) drop = drop || v.rfind(u + "=", 0) == 0;
+      if (!drop) env_text.push_back(v);
+    }
+    for (const auto& e : extra_env) env_text.push_back(e);
+    std::vector<char*> envp;
+    for (auto& v : env_text) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    std::string bin = DEEPCLEAN_BINARY, arg0 = "deepclean";
+    std::vector<std::string> arg_text = args;
+    std::vector<char*> argv = {arg0.data()};
+    for (auto& a : arg_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execve(bin.c_str(), argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+  }
+  ~DeepcleanProcess() {
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  DeepcleanProcess(const DeepcleanProcess&) = delete;
+  DeepcleanProcess& operator=(const DeepcleanProcess&) = delete;
+
+  bool running() {
+    if (exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // Exit status (128 + N after signal N), or -1 when still running after `seconds`.
+  int wait_exit(double seconds) {
+    if (!eventually([this] { return !running(); }, seconds)) return -1;
+    return exit_code_;
+  }
+  std::string log() const { return read_file(log_); }
+  bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path log_;
+  bool exited_ = false;
+  int exit_code_ = -1;
+};
+
+// The samples of a Prometheus text file: "name{labels}" -> value (comments skipped).
+inline std::map<std::string, double> parse_prometheus_text(const std::string& text) {
+  std::map<std::string, double> m;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    m[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return m;
 }
 
 }  // namespace deepclean::testing

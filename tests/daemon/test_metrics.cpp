@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <set>
+#include <string>
 #include <sstream>
 
 #include "daemon/metrics.hpp"
@@ -106,4 +109,50 @@ TEST(Metrics, UnwritableDirectoryIsReportedNotThrown) {
   std::string error;
   EXPECT_FALSE(sample()->write("/nonexistent-dir/x.prom", error));
   EXPECT_NE(error.find("/nonexistent-dir/x.prom.tmp."), std::string::npos) << error;
+}
+
+TEST(Metrics, GpuMemoryGaugeOnlyOnceReported) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  EXPECT_EQ(m.render().find("deepclean_gpu_memory_bytes"), std::string::npos)
+      << "a CPU service has no GPU memory metric";
+  m.gpu_memory(123456789.0);
+  EXPECT_NE(m.render().find("deepclean_gpu_memory_bytes 123456789\n"), std::string::npos) << m.render();
+  m.gpu_memory(1024.0);
+  EXPECT_NE(m.render().find("deepclean_gpu_memory_bytes 1024\n"), std::string::npos) << m.render();
+}
+
+TEST(Metrics, InotifyOverflowCounter) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  EXPECT_NE(m.render().find("deepclean_inotify_overflows_total 0\n"), std::string::npos);
+  m.inotify_overflow();
+  m.inotify_overflow();
+  EXPECT_NE(m.render().find("deepclean_inotify_overflows_total 2\n"), std::string::npos);
+}
+
+// Every metric the service can write is named in the operator guide's table and in the README.
+TEST(Metrics, EveryMetricIsDocumented) {
+  auto m = sample();
+  m->gpu_memory(1.0);  // the CUDA-only gauge too
+  m->reload(true);
+  std::set<std::string> families;
+  std::istringstream lines(m->render());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    std::istringstream f(line.substr(7));
+    std::string name;
+    f >> name;
+    families.insert(name);
+  }
+  EXPECT_EQ(families.size(), 14u) << "the rows of the table in docs/operations.md#metrics";
+  const auto read = [](const std::string& rel) {
+    std::ifstream in(std::string(DEEPCLEAN_SOURCE_DIR) + "/" + rel);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string ops = read("docs/operations.md"), readme = read("README.md");
+  ASSERT_FALSE(ops.empty());
+  ASSERT_FALSE(readme.empty());
+  for (const auto& name : families) {
+    EXPECT_NE(ops.find("| `" + name + "` |"), std::string::npos) << name << " missing from docs/operations.md#metrics";
+    EXPECT_NE(readme.find("`" + name), std::string::npos) << name << " missing from README.md";
+  }
 }

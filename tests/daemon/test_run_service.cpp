@@ -29,6 +29,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../common/test_support.hpp"
 #include "../model/fixtures.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
@@ -36,23 +37,16 @@
 namespace fs = std::filesystem;
 namespace gwf = deepclean::gwf;
 using deepclean::model::testing::fixture_dir;
-using deepclean::model::testing::read_text;
-using deepclean::model::testing::write_text;
+using deepclean::testing::DeepcleanProcess;
+using deepclean::testing::eventually;
+using deepclean::testing::parse_prometheus_text;
+using deepclean::testing::read_file;
+using deepclean::testing::write_file;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 constexpr std::uint64_t kG = 1300000000;
-constexpr double kWait = 30;  // seconds any awaited condition may take on a loaded 2-core CI host
-
-bool eventually(const std::function<bool()>& cond, double seconds = kWait) {
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  for (;;) {
-    if (cond()) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
 
 void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -117,80 +111,23 @@ class NotifyListener {
   std::thread reader_;
 };
 
-// One `deepclean run` process with stdout and stderr in a log file.
-class Daemon {
+// One `deepclean run` process with stdout and stderr in a log file and NOTIFY_SOCKET set.
+class Daemon : public DeepcleanProcess {
  public:
   Daemon(const fs::path& config, const fs::path& log, const fs::path& notify,
          const std::vector<std::string>& extra_env = {})
-      : log_(log) {
-    // Everything the child needs is prepared before fork(): the listener's thread runs meanwhile.
-    std::vector<std::string> env_text;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string v = *e;
-      if (v.rfind("NOTIFY_SOCKET=", 0) != 0 && v.rfind("JOURNAL_STREAM=", 0) != 0) env_text.push_back(v);
-    }
-    env_text.push_back("NOTIFY_SOCKET=" + notify.string());
-    for (const auto& e : extra_env) env_text.push_back(e);
-    std::vector<char*> envp;
-    for (auto& v : env_text) envp.push_back(v.data());
-    envp.push_back(nullptr);
-    std::string bin = DEEPCLEAN_BINARY, arg0 = "deepclean", run = "run", opt = "--config", cfg = config.string();
-    std::vector<char*> argv = {arg0.data(), run.data(), opt.data(), cfg.data(), nullptr};
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execve(bin.c_str(), argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~Daemon() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool running() {
-    if (exited_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return false;
-    }
-    return true;
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  // Exit status, or -1 when the process is still running after `seconds`.
-  int wait_exit(double seconds) {
-    if (!eventually([this] { return !running(); }, seconds)) return -1;
-    return exit_code_;
-  }
-  std::string log() const { return read_text(log_); }
-  bool logged(const std::string& text) const { return log().find(text) != std::string::npos; }
+      : DeepcleanProcess({"run", "--config", config.string()}, log, with_notify(notify, extra_env),
+                         {"NOTIFY_SOCKET", "JOURNAL_STREAM"}) {}
 
  private:
-  pid_t pid_ = -1;
-  fs::path log_;
-  bool exited_ = false;
-  int exit_code_ = -1;
+  static std::vector<std::string> with_notify(const fs::path& notify, std::vector<std::string> env) {
+    env.push_back("NOTIFY_SOCKET=" + notify.string());
+    return env;
+  }
 };
 
 // Metric samples of a Prometheus text file: "name{labels}" -> value.
-std::map<std::string, double> parse_metrics(const fs::path& file) {
-  std::map<std::string, double> m;
-  std::istringstream in(read_text(file));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    m[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
-  }
-  return m;
-}
+std::map<std::string, double> parse_metrics(const fs::path& file) { return parse_prometheus_text(read_file(file)); }
 
 enum class Fault { None, NanWitness, MissingChannel, StateFail };
 enum class Delivery { Rename, InPlace };
@@ -244,7 +181,7 @@ class Site {
          "subtraction: {taper_seconds: 0.25}\n"
          "logging: {level: debug}\n"
          "metrics: {path: metrics/deepclean.prom}\n";
-    write_text(config(), c.str());
+    write_file(config(), c.str());
   }
 
   bool with_state = false;
@@ -418,7 +355,7 @@ TEST(RunService, FramesOneByOneByRenameAndInPlace) {
   }
   // After the last frame the stream stalls: the segment is ended so its last seconds are written too.
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 7); })) << d.log();
-  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 8; })) << read_text(site.metrics_file());
+  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 8; })) << read_file(site.metrics_file());
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(10), 0) << d.log();
   EXPECT_GE(notify.count("STOPPING=1"), 1u) << notify.all();
@@ -439,7 +376,31 @@ TEST(RunService, FramesOneByOneByRenameAndInPlace) {
   EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 7));
   EXPECT_EQ(site.metric("deepclean_latency_seconds_count"), 8);
   EXPECT_GT(site.metric("deepclean_algorithmic_latency_seconds"), 0.5);
+  EXPECT_EQ(site.metric("deepclean_latency_seconds_bucket{le=\"+Inf\"}"), 8);
+  EXPECT_GT(site.metric("deepclean_latency_seconds_sum"), 0);
+  for (const char* stage : {"read", "clean", "model", "write"}) {
+    EXPECT_GT(site.metric("deepclean_stage_seconds_total{stage=\"" + std::string(stage) + "\"}"), 0) << stage;
+    EXPECT_GE(site.metric("deepclean_stage_last_seconds{stage=\"" + std::string(stage) + "\"}"), 0) << stage;
+  }
+  bool info_cpu = false, asd_ratio = false, gpu = false;
+  for (const auto& [k, v] : m) {
+    if (k.rfind("deepclean_info{", 0) == 0) info_cpu = k.find("device=\"cpu\"") != std::string::npos && v == 1;
+    // 6 fully cleaned seconds of white noise: some ratio, finite and positive (its value is
+    // checked against scipy in test_asd_monitor).
+    if (k.rfind("deepclean_band_asd_ratio{band=", 0) == 0) asd_ratio = std::isfinite(v) && v > 0;
+    gpu = gpu || k.rfind("deepclean_gpu_memory_bytes", 0) == 0;
+  }
+  EXPECT_TRUE(info_cpu) << read_file(site.metrics_file());
+  EXPECT_TRUE(asd_ratio) << read_file(site.metrics_file());
+  EXPECT_FALSE(gpu) << "no GPU memory metric on the CPU";
+  EXPECT_EQ(site.metric("deepclean_inotify_overflows_total"), 0);
   EXPECT_TRUE(d.logged("first input frame")) << d.log();
+  EXPECT_TRUE(d.logged("; inotify (events), timeout")) << d.log();
+  // logging.level debug: one summary line per second.
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + k) + ": good, read ")) << k << d.log();
+  }
+  EXPECT_TRUE(d.logged("output second(s) ready, 0 queued; last output GPS")) << d.log();
 }
 
 TEST(RunService, OutOfOrderMissingLateAndDuplicate) {
@@ -561,6 +522,9 @@ TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {
   EXPECT_TRUE(d.logged("(corrupt)")) << d.log();
   EXPECT_TRUE(d.logged("channel H1:PEM-WIT_01_DQ not found (missing_channel)")) << d.log();
   EXPECT_TRUE(d.logged("(nonfinite)")) << d.log();
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + 6) + ": ")) << d.log();
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf")) << "the truncated strain file is named";
+  EXPECT_TRUE(d.logged("(corrupt); no output for this second")) << d.log();
   EXPECT_TRUE(d.logged("(state_mask)")) << d.log();
 }
 
@@ -600,7 +564,7 @@ TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
   // Make the output directory unwritable in a way that holds for root too: a regular file takes
   // its place (chmod does not stop root).
   const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved", blocker = site.dir() / "out.blocker";
-  write_text(blocker, "not a directory\n");
+  write_file(blocker, "not a directory\n");
   fs::rename(out, moved);
   fs::rename(blocker, out);
   for (std::uint64_t k = 3; k < 7; ++k) {
@@ -632,12 +596,12 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
   const fs::path a = site.dir() / "bundle_a", b = site.dir() / "bundle_b", bad = site.dir() / "bundle_bad";
   for (const auto& p : {a, b, bad}) fs::copy(fixture_bundle, p, fs::copy_options::recursive);
   {
-    std::string y = read_text(b / "bundle.yaml");
+    std::string y = read_file(b / "bundle.yaml");
     const auto at = y.find("version: fixture-c3");
     ASSERT_NE(at, std::string::npos);
     y.replace(at, std::strlen("version: fixture-c3"), "version: fixture-c3-reloaded");
-    write_text(b / "bundle.yaml", y);
-    write_text(bad / "model.pt", "this is not a TorchScript archive");
+    write_file(b / "bundle.yaml", y);
+    write_file(bad / "model.pt", "this is not a TorchScript archive");
   }
   const std::string start = "  start: " + std::to_string(kG) + "\n";
   // A long input timeout: waiting for the reloads must not end segments by the stall rule, so the
@@ -688,7 +652,7 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
   for (const auto& [k, v] : m) {
     if (k.rfind("deepclean_info{", 0) == 0) new_label = k.find("model_version=\"fixture-c3-reloaded\"") != std::string::npos;
   }
-  EXPECT_TRUE(new_label) << read_text(site.metrics_file());
+  EXPECT_TRUE(new_label) << read_file(site.metrics_file());
   EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit)) << "the rejected reload did not break the segment";
   EXPECT_TRUE(all_bits(site.state(kG + 8), kCleanedBit)) << "the new model cleans";
 }
@@ -739,10 +703,10 @@ TEST(RunService, VanishedFileRetentionAndWatchdog) {
   Site site("vanish");
   site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
   {
-    std::string y = read_text(site.config());
+    std::string y = read_file(site.config());
     y.replace(y.find("output: {directory: out}"), std::strlen("output: {directory: out}"),
               "output: {directory: out, retention_seconds: 2}");
-    write_text(site.config(), y);
+    write_file(site.config(), y);
   }
   NotifyListener notify(site.notify());
   // As systemd would with WatchdogSec=1: pings are expected every half period.
@@ -772,10 +736,10 @@ TEST(RunService, WitnessesInsideTheStrainFrames) {
   Site site("combined");
   site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
   {
-    std::string y = read_text(site.config());
+    std::string y = read_file(site.config());
     const std::string w = "  witness: {directory: witness, frame_type: H1_lldetchar}\n";
     y.erase(y.find(w), w.size());
-    write_text(site.config(), y);
+    write_file(site.config(), y);
   }
   NotifyListener notify(site.notify());
   START_DAEMON(d, site, notify);
@@ -790,6 +754,108 @@ TEST(RunService, WitnessesInsideTheStrainFrames) {
   EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
   EXPECT_TRUE(all_bits(site.state(kG + 1), kCleanedBit | kInputOkBit));
   EXPECT_TRUE(d.logged("witnesses in the strain frames")) << d.log();
+}
+
+TEST(RunService, StartAtTheNewestSecondOnDisk) {
+  REQUIRE_MODEL(bundle);
+  Site site("newest");
+  for (std::uint64_t k = 0; k < 5; ++k) site.write(kG + k);
+  site.write_config(bundle, "  start: newest\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("starting at GPS " + std::to_string(kG + 4) + " (the newest input second)")) << d.log();
+  site.write(kG + 5);
+  site.write(kG + 6);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 4, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 4, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("late"), 0) << "files older than the start point are not late";
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+}
+
+TEST(RunService, ConfiguredStartBeforeTheInputOnDiskGivesUpTheSecondsInBetween) {
+  REQUIRE_MODEL(bundle);
+  Site site("gpsstart");
+  for (std::uint64_t k = 3; k < 6; ++k) site.write(kG + k);
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("starting at GPS " + std::to_string(kG) + " (configured start)")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.seconds("missing") == 3 && site.has_outputs(kG + 3, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 3, kG + 4, kG + 5};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 3) << "one give-up for the run of three absent seconds";
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG) + ": no frame")) << d.log();
+  EXPECT_TRUE(d.logged("3 seconds missing through GPS " + std::to_string(kG + 2))) << d.log();
+}
+
+TEST(RunService, ResumeAfterADowntimeLongerThanTheInputOnDisk) {
+  REQUIRE_MODEL(bundle);
+  Site site("downtime");
+  // The newest output of an earlier run is GPS kG+1 (only its name matters for resuming); the input
+  // ring buffer now begins at kG+5.
+  write_file(site.out_path(kG + 1), "");
+  for (std::uint64_t k = 5; k < 8; ++k) site.write(kG + k);
+  site.write_config(bundle, "");  // start: resume
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("outputs end at GPS " + std::to_string(kG + 1) + " but the input on disk begins at GPS " +
+                       std::to_string(kG + 5) + ": 3 seconds can no longer be cleaned"))
+      << d.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 7); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 1, kG + 5, kG + 6, kG + 7};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+}
+
+// A real inotify queue overflow (no root needed): the daemon is stopped (SIGSTOP) while more files
+// than fs.inotify.max_queued_events are written into its strain directory, then the frames of the
+// next three seconds, whose events the kernel drops. After SIGCONT the overflow's rescan finds them.
+TEST(RunService, InotifyQueueOverflowRescanFindsTheFramesWhoseEventsWereLost) {
+  long limit = 0;
+  std::ifstream("/proc/sys/fs/inotify/max_queued_events") >> limit;
+  if (limit <= 0 || limit > 65536) GTEST_SKIP() << "fs.inotify.max_queued_events is " << limit;
+  REQUIRE_MODEL(bundle);
+  Site site("overflow");
+  // A long timeout: the pause must not end the segment (stall rule) or give anything up.
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  site.write(kG);
+  site.write(kG + 1);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
+  d.signal(SIGSTOP);
+  for (long i = 0; i < limit + 16; ++i) {
+    std::FILE* f = std::fopen((site.dir() / "strain" / ("junk" + std::to_string(i))).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  for (std::uint64_t k = 2; k < 5; ++k) site.write(kG + k);
+  d.signal(SIGCONT);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_GE(site.metric("deepclean_inotify_overflows_total"), 1);
+  EXPECT_EQ(site.seconds("in"), 5);
+  EXPECT_EQ(site.seconds("duplicate"), 0) << "files seen before the overflow are not new";
+  EXPECT_EQ(site.seconds("late"), 0);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 4; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  EXPECT_TRUE(d.logged("inotify event queue overflowed (events were lost): rescanned the input directories, 10 frame "
+                       "files listed"))
+      << d.log();
 }
 
 #endif  // DEEPCLEAN_WITH_TORCH
