@@ -27,7 +27,7 @@
 #   DC_TEST_DEVICE        DEEPCLEAN_TEST_DEVICE for test-cuda (cuda; empty: skip it)
 #   DC_TIME_LIMIT         seconds after which test and bench passes are cut (570: one run call)
 #   DC_BENCH_SECONDS      seconds of frames for the benchmark (300)
-#   DC_CXX20=auto|ON|OFF  compile as C++20 (tools/gpu/cxx20.cmake); auto: when LibTorch refuses C++17
+#   DC_CXX20=auto|ON|OFF  compile as C++20 (tools/gpu/gpu-project.cmake); auto: when LibTorch refuses C++17
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -145,10 +145,12 @@ phase_build() {
     abi=$(python3 -c 'import torch;print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
     [ "$abi" = 1 ] || die "this PyTorch uses _GLIBCXX_USE_CXX11_ABI=$abi; the Debian libraries in gpu-debs need 1 (PyTorch >= 2.7 wheels). See docs/gpu.md."
     # Only our C++ is compiled; keep Caffe2's CUDA arch detection quiet and deterministic.
+    # (and CMake's own CUDA language check, should PyTorch's cmake enable it): H100/H200 are sm_90.
     export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+    export CUDAARCHS=${CUDAARCHS:-90}
   fi
   # PyTorch 2.14 and later need C++20 for their headers; CMakeLists.txt pins C++17. Probe the
-  # headers once per build tree and, if C++17 is refused, compile as C++20 (tools/gpu/cxx20.cmake).
+  # headers once per build tree and, if C++17 is refused, compile as C++20 (tools/gpu/gpu-project.cmake).
   local cxx20=${DC_CXX20:-auto} inc
   if [ "$cxx20" = auto ]; then
     mkdir -p "$BUILD_DIR"
@@ -161,7 +163,7 @@ phase_build() {
         cxx20=OFF
       else
         cxx20=ON
-        log "build: LibTorch headers refuse C++17 ($(grep -m1 -E 'error' "$OUT/cxx17-probe.log")); compiling as C++20"
+        log "build: LibTorch headers refuse C++17 ($(grep -m1 -E 'error' "$OUT/cxx17-probe.log")); compiling as C++20 (tools/gpu/gpu-project.cmake)"
       fi
       echo "$cxx20" > "$BUILD_DIR/.cxx20"
     fi
@@ -183,11 +185,18 @@ phase_build() {
     # Indirect deps of the prefix's .so files (libspdlog -> libfmt ...) at link time.
     -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$DC_PREFIX/usr/lib/$MULTIARCH"
   )
-  if [ "$cxx20" = ON ]; then
-    cmake_args+=(-DCMAKE_PROJECT_INCLUDE="$ROOT/tools/gpu/cxx20.cmake")
-  else
-    cmake_args+=(-UCMAKE_PROJECT_INCLUDE)
+  # Workarounds injected after project() (tools/gpu/gpu-project.cmake), each only when needed.
+  local nvtx_stub=OFF cuda_root
+  if [ "$DC_CUDA" = ON ] && command -v nvcc >/dev/null; then
+    cuda_root=$(cd "$(dirname "$(command -v nvcc)")/.." && pwd)
+    if ! ls "$cuda_root"/lib64/libnvToolsExt.so* "$cuda_root"/lib/libnvToolsExt.so* >/dev/null 2>&1 &&
+       ! ls "$cuda_root"/targets/*/lib/libnvToolsExt.so* >/dev/null 2>&1; then
+      nvtx_stub=ON
+      log "build: $cuda_root has no libnvToolsExt (CUDA >= 12.9): empty CUDA::nvToolsExt for PyTorch's cmake"
+    fi
   fi
+  cmake_args+=(-DCMAKE_PROJECT_INCLUDE="$ROOT/tools/gpu/gpu-project.cmake"
+               -DDC_FORCE_CXX20="$cxx20" -DDC_NVTOOLSEXT_STUB="$nvtx_stub")
   log "build: configuring $BUILD_DIR (DEEPCLEAN_CUDA=$DC_CUDA, torch prefix '${torch_prefix:-system}')"
   cmake "${cmake_args[@]}" > "$OUT/configure.log" 2>&1 || { tail -40 "$OUT/configure.log"; die "cmake configure (see configure.log)"; }
   # Where each library was found: every one must be inside the prefix.
