@@ -29,9 +29,10 @@ if [ "${DEMO_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 echo "== 2/5 build deepclean (Release) in $BUILD =="
+mkdir -p "$BUILD"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF > "$BUILD.configure.log" 2>&1 \
-  || { cat "$BUILD.configure.log"; exit 1; }
+  -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF > "$BUILD/demo-configure.log" 2>&1 \
+  || { cat "$BUILD/demo-configure.log"; exit 1; }
 cmake --build "$BUILD" -j "$JOBS" --target deepclean
 DC=$REPO/$BUILD/daemon/deepclean
 t_built=$(date +%s)

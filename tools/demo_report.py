@@ -60,22 +60,6 @@ def metric(values, name, labels=""):
     return values.get((name, labels))
 
 
-def histogram_quantile(values, name, q):
-    """Quantile from a Prometheus histogram: the upper bound of the bucket holding it (coarse)."""
-    buckets = sorted(
-        (float(re.search(r'le="([^"]+)"', k[1]).group(1).replace("+Inf", "inf")), v)
-        for k, v in values.items()
-        if k[0] == name + "_bucket"
-    )
-    if not buckets or buckets[-1][1] == 0:
-        return None
-    total = buckets[-1][1]
-    for le, count in buckets:
-        if count >= q * total:
-            return le
-    return None
-
-
 def export(deepclean, channel, files):
     with tempfile.NamedTemporaryFile(suffix=".f64", delete=False) as tmp:
         path = tmp.name
@@ -184,21 +168,29 @@ def main():
         f.write("gps,completing_input_to_output_s,input_same_second_to_output_s,end_of_second_to_output_s\n")
         for r in rows:
             f.write("%d,%.6f,%.6f,%.6f\n" % r)
-    say("latency input arrival -> output rename (the input second g+%d that completes output g; %d frames):"
-        % (d, len(rows)))
+    say("latency input arrival -> output rename (input second g+%d completes output g; %d frames):" % (d, len(rows)))
     say("            p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (1e3 * pct(trig, 50), 1e3 * pct(trig, 99),
                                                                1e3 * max(trig) if trig else float("nan")))
-    say("            algorithmic latency %.3f s (daemon); output g needs input up to second g+%d" % (alg or float("nan"), d))
+    if alg is not None:
+        need = int(np.ceil(alg - 1e-9))  # output g ends at g+1 and needs data up to g+1+alg: input second g+need
+        say("            algorithmic latency %.3f s (daemon): output g needs data from input second g+%d; published on "
+            "the arrival of input second g+%d" % (alg, need, d))
     say("            input second g arrival -> output g rename: p50 %.3f s, p99 %.3f s" % (pct(same, 50), pct(same, 99)))
     say("            end of second g (GPS clock) -> output g rename: p50 %.3f s, p99 %.3f s" % (pct(data, 50), pct(data, 99)))
+    if flushed:
+        say("            (%d output frame(s) written by the end-of-stream flush, not by an input arrival: not counted)" % flushed)
+    # Cross-check with the daemon's own histogram, which counts every output frame: a flushed frame
+    # from the newest input arrival before it (the stall timeout is then part of its latency).
+    every = []
+    for g, t in published.items():
+        before = [ta for _, ta in arrived if ta <= t]
+        if before:
+            every.append((t - max(before)) / 1e9)
     hc = metric(values, "deepclean_latency_seconds_count")
     hs = metric(values, "deepclean_latency_seconds_sum")
     if hc:
-        say("            daemon's own histogram: %d frames, mean %.1f ms (files above: mean %.1f ms), p50 <= %s s"
-            % (hc, 1e3 * hs / hc, 1e3 * float(np.mean(trig)) if trig else float("nan"),
-               histogram_quantile(values, "deepclean_latency_seconds", 0.5)))
-    if flushed:
-        say("            (%d output frame(s) written by the end-of-stream flush, not by an input arrival: not counted)" % flushed)
+        say("            cross-check, every output frame: daemon histogram %d frames, mean %.1f ms; files %d frames, "
+            "mean %.1f ms" % (hc, 1e3 * hs / hc, len(every), 1e3 * float(np.mean(every)) if every else float("nan")))
     stages = {}
     for st in ("read", "clean", "model", "write"):
         v = metric(values, "deepclean_stage_seconds_total", '{stage="%s"}' % st)
