@@ -48,6 +48,18 @@ MULTIARCH=x86_64-linux-gnu
 log() { echo "[gpu $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/summary.txt"; }
 die() { log "FAILED: $*"; exit 1; }
 
+# dpkg -x DEB DIR, or ar + tar where the image has no dpkg.
+deb_x() {
+  if command -v dpkg >/dev/null; then
+    dpkg -x "$1" "$2"
+  else
+    local t
+    t=$(mktemp -d) && (cd "$t" && ar x "$1" && mkdir -p "$2" && tar -xf data.tar.* -C "$2") ; local rc=$?
+    rm -rf "$t"
+    return $rc
+  fi
+}
+
 # ---- prefix: unpack the carried .debs ------------------------------------------------------------
 phase_prefix() {
   [ -d "$DEBS" ] && ls "$DEBS"/*.deb >/dev/null 2>&1 || die "no $DEBS/*.deb: run tools/gpu/fetch-debs.sh on the dev machine and carry gpu-debs"
@@ -60,7 +72,7 @@ phase_prefix() {
   rm -rf "$DC_PREFIX"
   mkdir -p "$DC_PREFIX/bin"
   local d
-  for d in "$DEBS"/*.deb; do dpkg -x "$d" "$DC_PREFIX" || die "dpkg -x $d"; done
+  for d in "$DEBS"/*.deb; do deb_x "$d" "$DC_PREFIX" || die "unpacking $d"; done
   # pkg-config files say prefix=/usr: point them at the prefix (only libsystemd.pc is used).
   find "$DC_PREFIX/usr" -name '*.pc' -path '*/pkgconfig/*' -print0 |
     xargs -0 -r sed -i -e "s|^prefix=/usr\$|prefix=$DC_PREFIX/usr|" \
@@ -69,7 +81,7 @@ phase_prefix() {
   # not shadow what the host already has.
   local fb="$DC_PREFIX/fallback"
   if [ -n "${DC_FORCE_FALLBACK:-}" ] || ! command -v pkg-config >/dev/null; then
-    for d in "$DEBS"/fallback/pkgconf-bin_*.deb "$DEBS"/fallback/libpkgconf3_*.deb; do dpkg -x "$d" "$fb"; done
+    for d in "$DEBS"/fallback/pkgconf-bin_*.deb "$DEBS"/fallback/libpkgconf3_*.deb; do deb_x "$d" "$fb"; done
     cat > "$DC_PREFIX/bin/pkg-config" <<EOF
 #!/bin/sh
 LD_LIBRARY_PATH="$fb/usr/lib/$MULTIARCH\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$fb/usr/bin/pkgconf" "\$@"
@@ -80,7 +92,7 @@ EOF
   local py
   py=$(command -v python3 || true)
   if [ -n "${DC_FORCE_FALLBACK:-}" ] || [ -z "$py" ] || ! "$py" -c 'import yaml' 2>/dev/null; then
-    dpkg -x "$DEBS"/fallback/python3-yaml_*.deb "$fb"
+    deb_x "$(ls "$DEBS"/fallback/python3-yaml_*.deb)" "$fb"
     echo "$fb/usr/lib/python3/dist-packages" > "$DC_PREFIX/pythonpath"
     log "prefix: PyYAML from gpu-debs/fallback (pure-Python part)"
   fi
