@@ -266,12 +266,13 @@ class CpuRunner final : public stream::Predictor {
   }
 
   // Warm-up of the edge-crop shape, so the profiling executor has optimised it before serving.
-  void warm_crop(const torch::Tensor& x, std::size_t kernel_length) {
+  void warm_crop(std::size_t kernel_length, int calls) {
     if (edge_crop_ == 0 || edge_crop_ > kernel_length) return;
     std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode guard;
-    const std::int64_t b = kernel_by_kernel_ ? 1 : std::min<std::int64_t>(x.size(0), i64(max_batch_));
-    (void)forward_checked(module_, x.narrow(0, 0, b).narrow(2, 0, i64(edge_crop_)).contiguous(), file_);
+    const std::size_t b = kernel_by_kernel_ ? 1 : max_batch_;
+    const torch::Tensor x = detail::probe_input(b, channels_, edge_crop_, 12);
+    for (int i = 0; i < calls; ++i) (void)forward_checked(module_, x, file_);
   }
 
  private:
@@ -446,8 +447,17 @@ class CpuRunner final : public stream::Predictor {
 // them: (batch, C, K).
 torch::Tensor probe_windows(std::size_t batch, std::size_t channels, std::size_t kernel_length, std::size_t s,
                             std::uint64_t seed) {
-  const torch::Tensor stream = detail::probe_input(1, channels, (batch - 1) * s + kernel_length, seed);
-  return stream[0].unfold(1, i64(kernel_length), i64(s)).permute({1, 0, 2}).contiguous();
+  const std::size_t n = (batch - 1) * s + kernel_length;
+  const torch::Tensor stream = detail::probe_input(1, channels, n, seed);
+  torch::Tensor out = torch::empty({i64(batch), i64(channels), i64(kernel_length)}, torch::kFloat32);
+  const float* src = stream.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (std::size_t j = 0; j < batch; ++j) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      std::memcpy(dst + (j * channels + c) * kernel_length, src + c * n + j * s, kernel_length * sizeof(float));
+    }
+  }
+  return out;
 }
 
 // Largest |shared - per kernel| over the largest |per kernel| on probe windows, at two strides.
@@ -581,8 +591,7 @@ LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptio
                       std::to_string(2 * kEdge));
   }
   if (options.cpu_shared_interior && crop < options.kernel_length) {
-    const torch::Tensor x = detail::probe_input(options.max_batch, channels, options.kernel_length, 12);
-    for (int i = 0; i < options.warmup_calls; ++i) runner->warm_crop(x, options.kernel_length);
+    runner->warm_crop(options.kernel_length, options.warmup_calls);
     runner->set_shared(true);
     const double dev = shared_deviation(*runner, channels, options.kernel_length, options.max_batch);
     std::ostringstream note;
