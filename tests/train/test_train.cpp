@@ -111,6 +111,9 @@ TEST(TrainConfig, GoodConfigDefaultsAndSortedWitnesses) {
   EXPECT_EQ(c.witnesses[0], "H1:ASC-CHARD_P_OUT_DQ");  // sorted like ML4GW
   EXPECT_EQ(c.kernel_samples(), 4096u);
   EXPECT_EQ(c.epochs, 30);
+  EXPECT_EQ(c.lr_factor, 0.2);  // DC-2022's factor and min lr = lr * factor^2
+  EXPECT_EQ(c.lr_patience, 2);
+  EXPECT_DOUBLE_EQ(c.min_learning_rate, 0.01 * 0.2 * 0.2);
   const auto unsorted = parse_train_config(
       replace(kGood, "  witnesses: [", "  sort_witnesses: false\n  witnesses: ["), "/cfg/train.yaml");
   EXPECT_EQ(unsorted.witnesses[0], "H1:PEM-CS_MAINSMON_EBAY_1_DQ");
@@ -127,6 +130,12 @@ TEST(TrainConfig, ErrorsNameFileLineColumn) {
             "/cfg/train.yaml:5:8: `data.end` must be after `data.start`");
   EXPECT_EQ(error_of(kGood + std::string("training:\n  epochs: 0\n")),
             "/cfg/train.yaml:15:11: `training.epochs` = 0 is out of range [1, 100000]");
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  patience: 3\n  lr_patience: 2\n")),
+            "/cfg/train.yaml:16:16: `training.lr_patience` must be less than `training.patience` - 1, or early "
+            "stopping ends training before the learning rate is ever reduced (or set `lr_factor: 1` for no schedule)");
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  lr_factor: 1.5\n")),
+            "/cfg/train.yaml:15:14: `training.lr_factor` = 1.5 is out of range (> 0, <= 1)");
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  patience: 3\n  lr_patience: 2\n  lr_factor: 1\n")), "(no error)");
   EXPECT_EQ(error_of(replace(kGood, "  strain: H1:GDS-CALIB_STRAIN\n", "")),
             "/cfg/train.yaml:7:3: missing required key `channels.strain`");
   EXPECT_EQ(error_of(replace(kGood, "ASC-CHARD_P_OUT_DQ]", "PEM-CS_MAINSMON_EBAY_1_DQ]")),
