@@ -2,9 +2,9 @@
 # The one-command demo (README, first command; docs/demo.md):
 #   1. installs the Debian 12 packages (tools/install-deps.sh; uses sudo when not root),
 #   2. builds `deepclean` (Release, tests and benchmarks off) in build-demo/,
-#   3. starts `deepclean run` (demo/run.yaml, the committed bundle demo/bundle, CPU) and, once it
-#      waits for input, `deepclean simulate --realtime` from the current GPS second: two real
-#      processes, the simulator publishing one strain and one witness frame per second,
+#   3. starts `deepclean run` (demo/run.yaml, the committed bundle demo/bundle, CPU; told to start at
+#      GPS now + 3) and `deepclean simulate --realtime` from that GPS second: two real processes, the
+#      simulator publishing one strain and one witness frame per second,
 #   4. when the simulator is done and the daemon has written the output of the last input second
 #      (bounded wait), stops the daemon with SIGTERM,
 #   5. writes the report (tools/demo_report.py): frames in and out, latency input arrival -> output
@@ -44,9 +44,12 @@ rm -rf "$DEMO_DIR/sim" "$DEMO_DIR/cleaned" "$DEMO_DIR"/*.log "$DEMO_DIR"/*.prom 
   "$DEMO_DIR/asd.png" "$DEMO_DIR/latency.csv" "$DEMO_DIR/run.yaml" "$DEMO_DIR/loadavg.txt" \
   "$DEMO_DIR/simulate.err"
 mkdir -p "$DEMO_DIR/sim/kafka/H1" "$DEMO_DIR/sim/lldetchar/H1" "$DEMO_DIR/cleaned"
+# The simulator starts 3 s from now on the GPS clock (Unix - 315964800 + 18, as deepclean simulate),
+# and the daemon is told to start at that second, so no second is skipped however long it loads.
+START=$(( $(date +%s) - 315964800 + 18 + 3 ))
 # The effective configuration: demo/run.yaml with its paths made absolute (under $DEMO_DIR).
 sed -e "s#\.\./demo-output#$DEMO_DIR#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo/bundle #" \
-  demo/run.yaml > "$DEMO_DIR/run.yaml"
+  -e "s#^\(  start: \)newest #\1$START #" demo/run.yaml > "$DEMO_DIR/run.yaml"
 "$DC" check-config "$DEMO_DIR/run.yaml" | tee "$DEMO_DIR/check-config.log"
 
 DAEMON_PID="" SIM_PID=""
@@ -67,16 +70,10 @@ trap 'exit 143' TERM
 export OMP_WAIT_POLICY=PASSIVE
 "$DC" run --config "$DEMO_DIR/run.yaml" > "$DEMO_DIR/daemon.log" 2>&1 &
 DAEMON_PID=$!
-# Start the simulator once the daemon has loaded and warmed up its model and watches the input.
-for _ in $(seq 600); do
-  grep -q "starting at the first one that arrives" "$DEMO_DIR/daemon.log" && break
-  kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$DEMO_DIR/daemon.log"; echo "demo: the daemon exited" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q "starting at the first one that arrives" "$DEMO_DIR/daemon.log" \
-  || { cat "$DEMO_DIR/daemon.log"; echo "demo: the daemon did not start within 60 s" >&2; exit 1; }
-echo "daemon ready (pid $DAEMON_PID); simulator starting at the next GPS second"
-"$DC" simulate --out "$DEMO_DIR/sim" --start now --duration "$DEMO_SECONDS" --realtime --seed 2026 \
+sleep 1
+kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$DEMO_DIR/daemon.log"; echo "demo: the daemon exited" >&2; exit 1; }
+echo "daemon started (pid $DAEMON_PID); simulator starting at GPS $START"
+"$DC" simulate --out "$DEMO_DIR/sim" --start "$START" --duration "$DEMO_SECONDS" --realtime --seed 2026 \
   > "$DEMO_DIR/simulate.log" 2> "$DEMO_DIR/simulate.err" &
 SIM_PID=$!
 t_sim=$(date +%s)
