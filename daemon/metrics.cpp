@@ -171,7 +171,8 @@ void Metrics::gpu_memory(double bytes) {
 void Metrics::inotify_overflow() { f_->overflows->Increment(); }
 void Metrics::output_errors(std::uint64_t n) { f_->output_errors->Increment(static_cast<double>(n)); }
 void Metrics::reload(bool ok) { f_->reloads->Add({{"result", ok ? "ok" : "rejected"}}).Increment(); }
-void Metrics::model(const std::string& model_id, const std::string& model_version) {
+void Metrics::model(const std::string& model_id, const std::string& model_version, const std::string& device) {
+  if (!device.empty()) f_->device = device;
   if (f_->info_gauge) f_->info->Remove(f_->info_gauge);
   f_->info_gauge = &f_->info->Add({{"version", f_->version},
                                    {"device", f_->device},

@@ -41,7 +41,8 @@ class Metrics {
   void inotify_overflow();  // the input watch lost events and rescanned the directories
   void output_errors(std::uint64_t n = 1);
   void reload(bool ok);
-  void model(const std::string& model_id, const std::string& model_version);
+  // The deepclean_info labels after a reload; an empty `device` keeps the current one.
+  void model(const std::string& model_id, const std::string& model_version, const std::string& device = "");
   void algorithmic_latency(double seconds);  // after a reload changed the configuration
   void output_queue(std::size_t seconds);    // outputs waiting for the output directory
 

@@ -825,7 +825,8 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
           std::chrono::duration<double>(cfg_.timeout_seconds)));
       set_log_level(cfg_.log_level);
       const model::BundleInfo& info = pipeline_->bundle();
-      metrics_->model(info.id, info.version);
+      device_ = r->model.report.device;
+      metrics_->model(info.id, info.version, device_);
       metrics_->algorithmic_latency(pipeline_->latency_seconds());
       asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(cfg_, info), kAsdWindowSeconds);
       metrics_->reload(true);

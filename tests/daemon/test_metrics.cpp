@@ -156,3 +156,16 @@ TEST(Metrics, EveryMetricIsDocumented) {
     EXPECT_NE(readme.find("`" + name), std::string::npos) << name << " missing from README.md";
   }
 }
+
+TEST(Metrics, ReloadReplacesTheInfoLabels) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  m.model("def", "v2");
+  std::string text = m.render();
+  EXPECT_NE(text.find("deepclean_info{device=\"cpu\",model_id=\"def\",model_version=\"v2\",version=\"0.1.0\"} 1\n"),
+            std::string::npos) << text;
+  EXPECT_EQ(text.find("model_id=\"abc\""), std::string::npos) << "one info sample only";
+  m.model("ghi", "v3", "cuda:0");
+  text = m.render();
+  EXPECT_NE(text.find("deepclean_info{device=\"cuda:0\",model_id=\"ghi\",model_version=\"v3\",version=\"0.1.0\"} 1\n"),
+            std::string::npos) << text;
+}

@@ -573,6 +573,7 @@ TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
   }
   ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
   EXPECT_TRUE(d.logged("cannot write output frame")) << d.log();
+  EXPECT_TRUE(d.logged("retrying every second")) << d.log();
   EXPECT_GE(site.metric("deepclean_output_queue_seconds"), 1);
   EXPECT_TRUE(d.running());
   fs::remove(out);
