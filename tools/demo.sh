@@ -53,13 +53,14 @@ sed -e "s#\.\./demo-output#$DEMO_DIR#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo
 "$DC" check-config "$DEMO_DIR/run.yaml" | tee "$DEMO_DIR/check-config.log"
 
 DAEMON_PID="" SIM_PID=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local rc=$?
   for pid in $SIM_PID $DAEMON_PID; do
     if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
   done
   for pid in $SIM_PID $DAEMON_PID; do wait "$pid" 2>/dev/null || true; done
-  exit $rc
+  exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -89,7 +90,8 @@ SIM_PID=""
 echo "at its end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$DEMO_DIR/loadavg.txt"
 
 echo "== 4/5 wait for the daemon to write the last second, then SIGTERM =="
-last=$(ls "$DEMO_DIR/sim/kafka/H1" | sed -n 's/^H-H1_llhoft-\([0-9]*\)-1\.gwf$/\1/p' | sort -n | tail -1)
+last=$(find "$DEMO_DIR/sim/kafka/H1" -name 'H-H1_llhoft-*-1.gwf' -printf '%f\n' \
+  | sed -n 's/^H-H1_llhoft-\([0-9]*\)-1\.gwf$/\1/p' | sort -n | tail -1)
 # The daemon writes the seconds held back for look-ahead once no input has come for 1 s + the
 # 2-s timeout (docs/operations.md, "Stalls"); 30 s is a generous bound.
 for _ in $(seq 300); do

@@ -208,6 +208,9 @@ def main():
         run = run + [g] if run and g == run[-1] + 1 else [g]
         if len(run) > len(best):
             best = run
+    if len(best) < 8:
+        say("band ASD ratio: FAIL, only %d consecutive seconds with both raw and cleaned frames" % len(best))
+        return 1
     raw = export(a.deepclean, strain_ch, [strain[g] for g in best])
     cln = export(a.deepclean, clean_ch, [cleaned[g] for g in best])
     sv = export(a.deepclean, sv_ch, [cleaned[g] for g in best]).astype(np.uint32)
