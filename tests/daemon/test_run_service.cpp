@@ -757,6 +757,46 @@ TEST(RunService, WitnessesInsideTheStrainFrames) {
   EXPECT_TRUE(d.logged("witnesses in the strain frames")) << d.log();
 }
 
+TEST(RunService, SigtermWhileTheOutputDirectoryIsUnwritableExitsOneAndTheRestartRedoesTheSeconds) {
+  REQUIRE_MODEL(bundle);
+  Site site("stopfail");
+  site.write_config(bundle, "", 5.0);  // start: resume
+  NotifyListener notify(site.notify());
+  const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved", blocker = site.dir() / "out.blocker";
+  {
+    START_DAEMON(d, site, notify);
+    site.write(kG);
+    site.write(kG + 1);
+    ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
+    write_file(blocker, "not a directory\n");
+    fs::rename(out, moved);
+    fs::rename(blocker, out);
+    site.write(kG + 2);
+    site.write(kG + 3);
+    ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 1; })) << d.log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(20), 1) << "outputs left unwritten: exit status 1\n" << d.log();
+    EXPECT_TRUE(d.logged("could not be written before stopping")) << d.log();
+    EXPECT_GE(notify.count("STOPPING=1"), 1u) << notify.all();
+  }
+  fs::remove(out);
+  fs::rename(moved, out);
+  const std::vector<std::uint64_t> first = {kG};
+  EXPECT_EQ(site.outputs(), first);
+  fs::remove(site.log());
+  NotifyListener notify2(site.dir() / "notify2.sock");
+  START_DAEMON(d2, site, notify2);
+  EXPECT_TRUE(d2.logged("resuming after the newest output frame, GPS " + std::to_string(kG))) << d2.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d2.log();
+  d2.signal(SIGTERM);
+  EXPECT_EQ(d2.wait_exit(10), 0) << d2.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3};
+  EXPECT_EQ(site.outputs(), want) << "the restart redid the unwritten seconds";
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("duplicate"), 0);
+  EXPECT_EQ(site.seconds("missing"), 0);
+}
+
 TEST(RunService, StartAtTheNewestSecondOnDisk) {
   REQUIRE_MODEL(bundle);
   Site site("newest");
