@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
 # Benchmark of `deepclean clean` on the CPU (issue 4): DeepClean architecture with 21 witnesses,
-# K = 4096 at 4096 Hz, inference sampling rates 32, 64 and 128 Hz, 2 intra-op threads.
-# Usage: tools/bench-clean.sh BUILD_DIR [SECONDS]   (results go to docs/benchmarks.md by hand)
+# K = 4096 at 4096 Hz, inference sampling rates 32, 64 and 128 Hz, 2 intra-op threads by default.
+# Usage: tools/bench-clean.sh BUILD_DIR [SECONDS] [THREADS]
+#   (defaults 64 s of data, model.threads 2). Prints one table for the three rates; results go to
+#   docs/benchmarks.md by hand. × real time is the tool's own figure (model load and warm-up
+#   included); stage seconds are wall time of read / clean (DSP) / model / write (incl. the band ASD
+#   monitor and the fsynced atomic publish); CPU is the process's user + system time
+#   (/usr/bin/time), all threads; load is the 1-min load average before and after each run.
 set -euo pipefail
-build=${1:?build dir}; seconds=${2:-64}
+build=${1:?usage: tools/bench-clean.sh BUILD_DIR [SECONDS] [THREADS]}; seconds=${2:-64}; threads=${3:-2}
 here=$(cd "$(dirname "$0")/.." && pwd)
+bin="$build/daemon/deepclean"; frames="$build/bench/make_frames"
+[[ -x $bin && -x $frames ]] || { echo "need $bin and $frames (cmake --build $build --target deepclean make_frames)" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 "$here/tools/fixtures/make_test_models.py" --out "$work/models" >/dev/null
-"$build/bench/make_frames" "$work/models/bundle_c21" "$work/frames" 1400000000 "$seconds"
+"$frames" "$work/models/bundle_c21" "$work/frames" 1400000000 "$seconds"
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+echo "deepclean clean benchmark: $(date -u +%FT%TZ), $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+     "$(git -C "$here" diff --quiet 2>/dev/null || echo '(+ local changes)')"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "libblas.so.3 -> $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo '?')" \
+     "${LD_LIBRARY_PATH:+(LD_LIBRARY_PATH=$LD_LIBRARY_PATH)}"
+echo "model.threads $threads, OMP_WAIT_POLICY ${OMP_WAIT_POLICY:-unset (deepclean sets PASSIVE)}," \
+     "OPENBLAS_NUM_THREADS ${OPENBLAS_NUM_THREADS:-unset (deepclean uses 1)}, $seconds s of data per rate"
+rows=()
 for rate in 32 64 128; do
   cat > "$work/cfg-$rate.yaml" <<YAML
 ifo: H1
@@ -15,12 +32,33 @@ input:
   strain: {directory: $work/frames/strain, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}
   witness: {directory: $work/frames/witness, frame_type: H1_lldetchar}
 output: {directory: $work/out-$rate}
-model: {bundle: $work/models/bundle_c21, threads: 2, batch_size: 128}
+model: {bundle: $work/models/bundle_c21, threads: $threads, batch_size: 128}
 inference: {kernel_seconds: 1, sampling_rate: $rate, aggregation_seconds: 0.5}
 bandpass: {method: window, memory_seconds: 10, look_ahead_seconds: 0.5}
 logging: {level: warn}
 YAML
-  echo "== inference sampling rate $rate Hz, $seconds s of data =="
-  "$build/daemon/deepclean" clean --config "$work/cfg-$rate.yaml" --start 1400000000 \
-    --end $((1400000000 + seconds)) 2>/dev/null
+  l0=$(load1)
+  /usr/bin/time -v -o "$work/time-$rate" "$bin" clean --config "$work/cfg-$rate.yaml" --start 1400000000 \
+    --end $((1400000000 + seconds)) >"$work/out-$rate.txt" 2>"$work/err-$rate.txt" \
+    || { cat "$work/err-$rate.txt" >&2; exit 1; }
+  l1=$(load1)
+  rows+=("$(/usr/bin/python3 - "$rate" "$seconds" "$work/out-$rate.txt" "$work/time-$rate" "$l0" "$l1" <<'PY'
+import re, sys
+rate, seconds, out, tv, l0, l1 = sys.argv[1:]
+text = open(out).read()
+speed = re.search(r"speed:\s+([\d.]+)x real time \(([\d.]+) s wall", text)
+st = dict((k, float(v)) for k, v in re.findall(r"(read|clean|model|write) ([\d.]+) s", text))
+t = open(tv).read()
+cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t)[1]) + float(re.search(r"System time \(seconds\): ([\d.]+)", t)[1])
+total = sum(st.values())
+pct = lambda x: 100 * x / total if total else 0.0
+cells = " | ".join(f"{st[k]:.2f} ({pct(st[k]):.1f} %)" for k in ("read", "clean", "model", "write"))
+nonmodel = pct(total - st["model"])
+print(f"| {rate} Hz | {float(speed[1]):.1f}× | {float(speed[2]):.2f} | {cells} | {nonmodel:.1f} % | {cpu:.1f} | {l0}–{l1} |")
+PY
+)")
 done
+echo
+echo "| rate | × real time | wall s | read s | clean s | model s | write s | non-model | process CPU s | load 1-min |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
