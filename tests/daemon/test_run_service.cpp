@@ -797,6 +797,43 @@ TEST(RunService, SigtermWhileTheOutputDirectoryIsUnwritableExitsOneAndTheRestart
   EXPECT_EQ(site.seconds("missing"), 0);
 }
 
+// The other vanishing: the file was there when announced and when first tried, and is gone at the
+// retry (the attempt path, not the arrival path of VanishedFileRetentionAndWatchdog). The second
+// waits for it again and is cleaned normally when it comes back within the timeout.
+TEST(RunService, FileVanishingBetweenTwoAttemptsIsCountedAndAwaitedAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("vanish2");
+  // A long timeout: the steps below must all happen within it even on a slow host.
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  // 3: the strain frame is complete, the witness frame half written: attempts retry every 0.1 s.
+  const std::uint64_t g = kG + 3;
+  Site::put(site.strain_path(g), site.strain_bytes(g, Fault::None), Delivery::Rename);
+  auto wit = site.witness_bytes(g, Fault::None);
+  Site::put(site.witness_path(g), std::vector<std::byte>(wit.begin(), wit.begin() + static_cast<std::ptrdiff_t>(wit.size() / 2)),
+            Delivery::InPlace);
+  ASSERT_TRUE(eventually([&] { return d.logged("retrying until the timeout"); })) << d.log();
+  fs::remove(site.strain_path(g));  // gone before the next attempt reads it
+  ASSERT_TRUE(eventually([&] { return d.logged("vanished before it could be read (vanished); waiting for it"); }))
+      << d.log();
+  Site::put(site.witness_path(g), wit, Delivery::InPlace);
+  Site::put(site.strain_path(g), site.strain_bytes(g, Fault::None), Delivery::Rename);
+  site.write(kG + 4);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_EQ(site.seconds("vanished"), 1);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("corrupt"), 0);
+  EXPECT_EQ(site.seconds("in"), 5);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  EXPECT_TRUE(all_bits(site.state(g), kCleanedBit | kInputOkBit)) << "cleaned with the files that came back";
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(g) + "-1.gwf vanished before it could be read")) << d.log();
+}
+
 TEST(RunService, StartAtTheNewestSecondOnDisk) {
   REQUIRE_MODEL(bundle);
   Site site("newest");
