@@ -709,6 +709,11 @@ TEST(RunService, VanishedFileRetentionAndWatchdog) {
               "output: {directory: out, retention_seconds: 2}");
     write_file(site.config(), y);
   }
+  // Files retention must never touch: another frame type and a file that is not a frame.
+  const fs::path other_type = site.dir() / "out" / ("H-H1_OTHER-" + std::to_string(kG) + "-1.gwf"),
+                 not_frame = site.dir() / "out" / "notes.txt";
+  write_file(other_type, "x");
+  write_file(not_frame, "x");
   NotifyListener notify(site.notify());
   // As systemd would with WatchdogSec=1: pings are expected every half period.
   START_DAEMON_ENV(d, site, notify, std::vector<std::string>{"WATCHDOG_USEC=1000000"});
@@ -730,6 +735,11 @@ TEST(RunService, VanishedFileRetentionAndWatchdog) {
   // Retention 2 s: only the outputs of the newest three seconds are left.
   const std::vector<std::uint64_t> kept = {kG + 4, kG + 5, kG + 6};
   EXPECT_EQ(site.outputs(), kept);
+  EXPECT_TRUE(fs::exists(other_type)) << "another frame type is not ours";
+  EXPECT_TRUE(fs::exists(not_frame));
+  for (std::uint64_t k = 0; k < 4; ++k) {
+    EXPECT_TRUE(d.logged("retention: deleted the output frame of GPS " + std::to_string(kG + k))) << k << d.log();
+  }
 }
 
 TEST(RunService, WitnessesInsideTheStrainFrames) {
