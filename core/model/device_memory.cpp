@@ -3,6 +3,8 @@
 // LibTorch), which the development machine does not have.
 #include "core/model/runner.hpp"
 
+#include <cstdint>
+
 #ifdef DEEPCLEAN_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <torch/cuda.h>
@@ -13,8 +15,9 @@ namespace deepclean::model {
 std::optional<std::size_t> device_memory_in_use(const DeviceSpec& device) {
   if (!device.cuda) return std::nullopt;
 #ifdef DEEPCLEAN_CUDA
+  // device_count() is size_t in LibTorch 1.13 and a signed DeviceIndex in 2.x: compare as int64.
   if (!torch::cuda::is_available() || device.index < 0 ||
-      static_cast<std::size_t>(device.index) >= torch::cuda::device_count()) {
+      static_cast<std::int64_t>(device.index) >= static_cast<std::int64_t>(torch::cuda::device_count())) {
     return std::nullopt;
   }
   // Bytes in live tensors (not the larger cache the allocator reserved from the driver). Index 0

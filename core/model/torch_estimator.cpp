@@ -7,6 +7,7 @@
 #include <ATen/Context.h>
 #include <ATen/ops/col2im.h>
 #include <c10/core/StreamGuard.h>
+#include <c10/util/Optional.h>
 #include <torch/script.h>
 
 #include <algorithm>
