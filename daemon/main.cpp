@@ -2,6 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cstring>
 #include <exception>
@@ -53,6 +56,17 @@ __attribute__((section(".preinit_array"), used)) void (*const passive_openmp_wai
 #endif
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Each second allocates and frees buffers from 128 KB to tens of MB (frames, resampler and
+  // filter blocks, the noise estimator's kernels, LibTorch's activations). With glibc's dynamic
+  // thresholds many of them are mmap()ed and unmapped, or trimmed off the heap, and fault their
+  // pages in again the next second. Keeping blocks below 64 MiB in the heap and up to 128 MiB of
+  // freed heap reserved halved the `clean` stage of `deepclean clean` (docs/benchmarks.md); a
+  // service reuses that memory every second. (A trim threshold alone, which also freezes the mmap
+  // threshold at 128 KiB, is much worse: every LibTorch activation is then mmap()ed.)
+  const int mmap_ok = ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  if (mmap_ok == 1) ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
   CLI::App app{"deepclean: removes witness-predicted noise from gravitational-wave strain frames"};
   app.set_version_flag("--version", std::string("deepclean ") + deepclean::kVersion);
   app.require_subcommand(1);
