@@ -20,6 +20,14 @@
 #include "core/model/scaler_detail.hpp"
 #include "core/model/torch_detail.hpp"
 
+// ATen's at::parallel_for is a header template whose `#pragma omp parallel` is compiled in the
+// caller's file: without -fopenmp it silently becomes a serial loop, and every op inside then opens
+// its own OpenMP region (measured: 2 threads slower than 1; docs/benchmarks.md). core/CMakeLists.txt
+// compiles this file with the flag.
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+#error "core/model/torch_model.cpp must be compiled with -fopenmp when LibTorch uses OpenMP"
+#endif
+
 namespace deepclean::model {
 namespace {
 
@@ -372,6 +380,8 @@ class CpuRunner final : public stream::Predictor {
     // Chunks and crops are independent forward passes: with several intra-op threads they run side
     // by side, each single-threaded inside at::parallel_for (LibTorch runs nested parallel regions
     // inline), which avoids a barrier per layer on these small shapes. They write disjoint outputs.
+    // at::parallel_for's OpenMP pragma is compiled here, hence -fopenmp for this file (see the
+    // check after the includes).
     std::vector<float> interior(total, 0.0F);
     at::parallel_for(0, i64(p.chunks.size()), 1, [&](std::int64_t b, std::int64_t e) {
       c10::InferenceMode worker_guard;
