@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/dsp/welch.hpp"
 #include "daemon/asd_monitor.hpp"
 
 using deepclean::daemon::BandAsdMonitor;
@@ -69,4 +70,46 @@ TEST(BandAsdMonitor, RollingWindowForgetsOldSeconds) {
   }
   EXPECT_EQ(m.seconds(), 2u);
   EXPECT_NEAR(m.ratio(0), 0.1, 1e-9);
+}
+
+// The monitor computes only the band bins (a direct DFT); the figure must be what the full Welch
+// PSD of dsp::welch_psd (held to scipy.signal.welch in tests/dsp) gives, bin for bin. Power-of-two
+// and other lengths (dsp::welch_psd then uses Bluestein), bands with fractional edges, several
+// seconds accumulated.
+TEST(BandAsdMonitor, EqualsTheRatioFromTheFullWelchSpectrum) {
+  for (const double rate : {16384.0, 1000.0, 4096.0}) {
+    std::mt19937 rng(static_cast<unsigned>(rate));
+    const std::vector<std::pair<double, double>> bands{{55, 65}, {9.5, 20.25}, {1, 3}};
+    BandAsdMonitor m(bands);
+    std::vector<double> sum_r, sum_c, freqs;
+    for (int sec = 0; sec < 3; ++sec) {
+      const auto raw = noise_second(rng, rate, 20.0);
+      std::vector<double> clean(raw.size());
+      for (std::size_t i = 0; i < raw.size(); ++i) clean[i] = 0.3 * raw[i] + (i ? 0.2 * raw[i - 1] : 0.0) + 0.01;
+      m.add(raw, clean, rate);
+      const auto r = deepclean::dsp::welch_psd(raw.data(), raw.size(), rate, raw.size());
+      const auto c = deepclean::dsp::welch_psd(clean.data(), clean.size(), rate, clean.size());
+      if (sum_r.empty()) {
+        sum_r.assign(r.value.size(), 0.0);
+        sum_c.assign(c.value.size(), 0.0);
+        freqs = r.freqs;
+      }
+      for (std::size_t k = 0; k < r.value.size(); ++k) {
+        sum_r[k] += r.value[k];
+        sum_c[k] += c.value[k];
+      }
+    }
+    for (std::size_t b = 0; b < bands.size(); ++b) {
+      double sum = 0;
+      std::size_t n = 0;
+      for (std::size_t k = 0; k < freqs.size(); ++k) {
+        if (freqs[k] < bands[b].first || freqs[k] > bands[b].second) continue;
+        sum += std::sqrt(sum_c[k] / sum_r[k]);
+        ++n;
+      }
+      ASSERT_GT(n, 0u);
+      EXPECT_NEAR(m.ratio(b), sum / static_cast<double>(n), 1e-11 * sum / static_cast<double>(n))
+          << "rate " << rate << " band " << b;
+    }
+  }
 }
