@@ -21,6 +21,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -52,6 +53,20 @@ inline std::string sh_quote(const std::string& s) {
   return q + "'";
 }
 
+// Runs `command` through /bin/sh; its stdout goes to *out when given. Returns the exit status, or -1
+// when the command did not exit normally (or could not be started).
+inline int run_shell(const std::string& command, std::string* out = nullptr) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return -1;
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  const int status = ::pclose(p);
+  if (out != nullptr) *out = std::move(text);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 struct CliResult {
   int rc = -1;
   std::string out, err;
@@ -70,13 +85,7 @@ inline CliResult run_deepclean(const std::string& args, const std::filesystem::p
   const std::string cmd =
       sh_quote(DEEPCLEAN_BINARY) + " " + args + " 2>" + sh_quote(err_file.string());
   CliResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.rc = run_shell(cmd, &r.out);
   std::ifstream e(err_file);
   r.err.assign(std::istreambuf_iterator<char>(e), std::istreambuf_iterator<char>());
   return r;

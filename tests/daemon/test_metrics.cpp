@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "daemon/metrics.hpp"
+#include "../common/test_support.hpp"
 
 using deepclean::daemon::Metrics;
 using deepclean::daemon::SecondEvent;
@@ -19,12 +20,7 @@ namespace {
 
 std::string run(const std::string& cmd) {
   std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
+  deepclean::testing::run_shell(cmd, &out);
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "io/gwf/compress.hpp"
 #include "io/gwf/writer.hpp"
 #include "tests/gwf/test_writer_walk.hpp"
+#include "../common/test_support.hpp"
 
 namespace gwf = deepclean::gwf;
 using gwf::testing::Cursor;
@@ -240,11 +241,7 @@ TEST(GwfWriterBytes, FileChecksumsAgreeWithTheCksumProgram) {
   }
   auto run = [](const std::string& cmd) {
     std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return out;
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
+    deepclean::testing::run_shell(cmd, &out);
     return out;
   };
   const auto header = std::stoul(run("head -c 40 '" + file.string() + "' | cksum"));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/model/sha256.hpp"
+#include "../common/test_support.hpp"
 
 namespace deepclean::model::testing {
 
@@ -33,13 +34,7 @@ struct CommandResult {
 
 inline CommandResult run_command(const std::string& command) {
   CommandResult r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.exit_code = deepclean::testing::run_shell(command + " 2>&1", &r.output);
   return r;
 }
 

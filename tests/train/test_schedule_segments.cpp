@@ -15,6 +15,7 @@
 
 #include "train/schedule.hpp"
 #include "train/segments.hpp"
+#include "../common/test_support.hpp"
 
 using deepclean::train::OffsetSampler;
 using deepclean::train::PlateauSchedule;
@@ -24,17 +25,7 @@ using deepclean::train::split_segments;
 
 namespace {
 
-int run(const std::string& cmd, std::string* out) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  std::size_t n;
-  std::string o;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = o;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return deepclean::testing::run_shell(cmd, out); }
 
 }  // namespace
 

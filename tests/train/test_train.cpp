@@ -20,6 +20,7 @@
 #include "daemon/input.hpp"
 #include "train/config.hpp"
 #include "train/trainer.hpp"
+#include "../common/test_support.hpp"
 
 namespace fs = std::filesystem;
 using deepclean::train::TrainConfigError;
@@ -27,23 +28,9 @@ using deepclean::train::parse_train_config;
 
 namespace {
 
-std::string sh_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using deepclean::testing::sh_quote;
 
-int run(const std::string& cmd, std::string* out = nullptr) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  std::size_t n;
-  std::string o;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) o.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = o;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+int run(const std::string& cmd, std::string* out = nullptr) { return deepclean::testing::run_shell(cmd, out); }
 
 const char* kGood = R"(data:
   strain: {directory: sim/kafka/H1, frame_type: H1_llhoft}
