@@ -9,6 +9,8 @@
 #ifdef DEEPCLEAN_WITH_TORCH
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -589,6 +591,93 @@ TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
   // Only the output side failed: the segment was never broken.
   EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
   for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+namespace {
+
+// Puts this test process (and so the daemon it starts) in its own mount namespace, entering a user
+// namespace first when not root, so that a small tmpfs can be mounted without touching the host.
+// Returns "" on success, else why it is not possible here (the test then skips).
+std::string enter_private_mount_namespace() {
+  const uid_t uid = ::getuid();
+  const gid_t gid = ::getgid();
+  if (::unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    return std::string("unshare: ") + std::strerror(errno);
+  }
+  if (uid != 0) {
+    write_file("/proc/self/setgroups", "deny");
+    write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+    write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+  }
+  // Mounts made below stay in this namespace.
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return std::string("mount --make-rprivate /: ") + std::strerror(errno);
+  }
+  return "";
+}
+
+}  // namespace
+
+// The output file system full (ENOSPC), then space again: each failed second is logged with the
+// reason, counted and retried every second; no second is lost and the segment is not broken. The
+// output directory is a 4 MiB tmpfs in a private mount namespace, filled up by a filler file.
+TEST(RunService, OutputFileSystemFullThenSpaceAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outfull");
+  const fs::path out = site.dir() / "out";
+  if (const std::string why = enter_private_mount_namespace(); !why.empty()) {
+    GTEST_SKIP() << "cannot make a private tmpfs here (" << why << ")";
+  }
+  if (::mount("tmpfs", out.c_str(), "tmpfs", 0, "size=4m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs on " << out << ": " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{out};
+  // Fill it: write until the file system says ENOSPC.
+  const fs::path filler = out / "filler.bin";
+  {
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    const std::vector<char> block(65536, 'x');
+    int err = 0;
+    for (int i = 0; i < 1000 && err == 0; ++i) {
+      if (::write(fd, block.data(), block.size()) < 0) err = errno;
+    }
+    ::close(fd);
+    ASSERT_EQ(err, ENOSPC) << "the 4 MiB tmpfs did not fill up";
+  }
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 4; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
+  EXPECT_TRUE(d.logged("cannot write output frame")) << d.log();
+  EXPECT_TRUE(d.logged("No space left on device")) << d.log();
+  EXPECT_TRUE(d.logged("retrying every second")) << d.log();
+  EXPECT_GE(site.metric("deepclean_output_queue_seconds"), 1);
+  EXPECT_TRUE(d.running());
+  EXPECT_TRUE(site.outputs().empty());
+  // Space again: the queued seconds go out, in order, and the stream carries on.
+  fs::remove(filler);
+  site.write(kG + 4);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  EXPECT_TRUE(d.logged("output directory writable again")) << d.log();
+  d.signal(SIGTERM);  // flushes the seconds held back for look-ahead
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_EQ(site.metric("deepclean_output_queue_seconds"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 4; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  // No temporary file was left behind by the failed attempts.
+  for (const auto& e : fs::directory_iterator(out)) {
+    EXPECT_EQ(e.path().extension(), ".gwf") << e.path();
+    EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
+  }
 }
 
 TEST(RunService, ReloadWithBrokenThenValidBundle) {
