@@ -175,6 +175,18 @@ TEST(SharedInterior, NeededFromGivesTheSamePredictionsOnTheUsedRange) {
   }
 }
 
+// Contract steps 3-5 through each estimator, fed `seconds` 1-s blocks of x (C channels, leading
+// dimension seconds * kK) as the pipeline does; returns every estimate it pops.
+std::vector<std::vector<double>> estimate(std::vector<stream::CpuNoiseEstimator*> estimators,
+                                          const std::vector<float>& x, std::size_t seconds) {
+  std::vector<std::vector<double>> y(estimators.size());
+  for (std::size_t t = 0; t < seconds; ++t) {
+    for (auto* e : estimators) e->push(x.data() + t * kK, kK, seconds * kK);
+  }
+  for (std::size_t i = 0; i < estimators.size(); ++i) estimators[i]->pop(y[i]);
+  return y;
+}
+
 TEST(SharedInterior, NoiseEstimateIsTheSameWithAndWithoutTheHint) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   auto shared = make_runner(fx / "bundle_c21", options(true, 1024, true));
@@ -183,14 +195,9 @@ TEST(SharedInterior, NoiseEstimateIsTheSameWithAndWithoutTheHint) {
     const stream::KernelGeometry g{kK, s, kK / 2 / s};  // 0.5 s averaged: a = 2048
     stream::CpuNoiseEstimator with(g, *shared, 128), without(g, plain, 128);
     const std::size_t c = 21, seconds = 3;
-    const std::vector<float> x = witness_stream(c, seconds * kK, 11);
-    std::vector<double> y1, y2;
-    for (std::size_t t = 0; t < seconds; ++t) {
-      with.push(x.data() + t * kK, kK, seconds * kK);
-      without.push(x.data() + t * kK, kK, seconds * kK);
-    }
-    with.pop(y1);
-    without.pop(y2);
+    const auto y = estimate({&with, &without}, witness_stream(c, seconds * kK, 11), seconds);
+    const std::vector<double>& y1 = y[0];
+    const std::vector<double>& y2 = y[1];
     ASSERT_GT(y1.size(), kK);
     EXPECT_EQ(y1, y2) << "s = " << s;  // bit for bit
   }
@@ -204,14 +211,9 @@ TEST(SharedInterior, NoiseEstimateEqualsPerKernelContract) {
   const stream::KernelGeometry g{kK, 64, 32};  // 64 Hz, 0.5 s averaged
   stream::CpuNoiseEstimator a(g, *reference, 128), b(g, *shared, 128);
   const std::size_t c = 21, seconds = 4;
-  const std::vector<float> x = witness_stream(c, seconds * kK, 9);
-  std::vector<double> ya, yb;
-  for (std::size_t t = 0; t < seconds; ++t) {
-    a.push(x.data() + t * kK, kK, seconds * kK);
-    b.push(x.data() + t * kK, kK, seconds * kK);
-  }
-  a.pop(ya);
-  b.pop(yb);
+  const auto y = estimate({&a, &b}, witness_stream(c, seconds * kK, 9), seconds);
+  const std::vector<double>& ya = y[0];
+  const std::vector<double>& yb = y[1];
   ASSERT_EQ(ya.size(), yb.size());
   ASSERT_GT(ya.size(), kK);
   double diff = 0.0, scale = 0.0;
