@@ -252,10 +252,13 @@ class CpuRunner final : public stream::Predictor {
     c10::InferenceMode guard;
     if (shared_) {
       const std::size_t s = consecutive_stride(kernels, batch, kernel_length);
-      if (s > 0 && shared_pays(batch, kernel_length, s, needed_from)) {
-        predict_shared(kernels, batch, kernel_length, s, needed_from, out);
-        ++shared_calls_;
-        return;
+      if (s > 0 && shared_shapes_ok(kernel_length, s)) {
+        const Plan p = plan(batch, kernel_length, s, needed_from);
+        if (shared_pays(p, batch, kernel_length)) {
+          predict_shared(kernels, batch, kernel_length, s, p, out);
+          ++shared_calls_;
+          return;
+        }
       }
     }
     predict_each(kernels, batch, kernel_length, out);
@@ -350,17 +353,18 @@ class CpuRunner final : public stream::Predictor {
     return p;
   }
 
-  bool shared_pays(std::size_t batch, std::size_t kl, std::size_t s, std::size_t needed_from) const {
-    if (s % 16 != 0 || edge_crop_ % 16 != 0 || edge_crop_ < 2 * kEdge || edge_crop_ >= kl || kl < 4 * kEdge) {
-      return false;
-    }
-    const Plan p = plan(batch, kl, s, needed_from);
+  // The shared path's geometric preconditions (stride on the 16-sample grid, crops that fit).
+  bool shared_shapes_ok(std::size_t kl, std::size_t s) const {
+    return s % 16 == 0 && edge_crop_ % 16 == 0 && edge_crop_ >= 2 * kEdge && edge_crop_ < kl && kl >= 4 * kEdge;
+  }
+
+  bool shared_pays(const Plan& p, std::size_t batch, std::size_t kl) const {
     // Forward cost ~ samples, plus a fixed per-call cost of about 32 samples' worth for small crops.
     const double cost = static_cast<double>(p.chunks.size() * kl + p.crops.size() * (edge_crop_ + 32));
     return cost < 0.8 * static_cast<double>(batch * kl);
   }
 
-  void predict_shared(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s, std::size_t needed_from,
+  void predict_shared(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s, const Plan& p,
                       float* out) {
     const std::size_t total = (batch - 1) * s + kl;
     const std::size_t kernel_size = channels_ * kl;
@@ -374,7 +378,6 @@ class CpuRunner final : public stream::Predictor {
                     s * sizeof(float));
       }
     }
-    const Plan p = plan(batch, kl, s, needed_from);
 
     // Interiors: one long prediction over [interior_from, total - kEdge), in K-long chunks.
     // Chunks and crops are independent forward passes: with several intra-op threads they run side
