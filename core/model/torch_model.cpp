@@ -241,13 +241,7 @@ class CpuRunner final : public stream::Predictor {
   void predict_from(const float* kernels, std::size_t batch, std::size_t kernel_length, std::size_t needed_from,
                     float* out) override {
     if (batch == 0) return;
-    if (batch > max_batch_) {
-      throw BundleError(file_ + ": batch of " + std::to_string(batch) + " kernels exceeds max_batch " +
-                        std::to_string(max_batch_));
-    }
-    if (kernel_length == 0 || kernel_length % 16 != 0) {
-      throw BundleError(file_ + ": kernel length " + std::to_string(kernel_length) + " is not a positive multiple of 16");
-    }
+    check_call(batch, kernel_length);
     std::lock_guard<std::mutex> lock(mutex_);
     c10::InferenceMode guard;
     if (shared_) {
@@ -255,13 +249,37 @@ class CpuRunner final : public stream::Predictor {
       if (s > 0 && shared_shapes_ok(kernel_length, s)) {
         const Plan p = plan(batch, kernel_length, s, needed_from);
         if (shared_pays(p, batch, kernel_length)) {
-          predict_shared(kernels, batch, kernel_length, s, p, out);
+          predict_shared(stitched(kernels, batch, kernel_length, s), batch, kernel_length, s, p, out);
           ++shared_calls_;
           return;
         }
       }
     }
     predict_each(kernels, batch, kernel_length, out);
+  }
+
+  // Kernels read in place from the caller's stream (stream::CpuNoiseEstimator's ring): the shared
+  // path takes the stream as a strided view, so neither the (batch, C, K) copy nor the check that
+  // the kernels are consecutive is needed; the forward passes see the same values as through
+  // predict_from(), so the positions it defines are bit for bit the same (tests/model).
+  void predict_windows(const float* x, std::size_t ld, std::size_t stride, std::size_t batch,
+                       std::size_t kernel_length, std::size_t needed_from, float* out) override {
+    if (batch == 0) return;
+    check_call(batch, kernel_length);
+    if (shared_ && batch >= 2 && stride < kernel_length && shared_shapes_ok(kernel_length, stride)) {
+      const Plan p = plan(batch, kernel_length, stride, needed_from);
+      if (shared_pays(p, batch, kernel_length)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        c10::InferenceMode guard;
+        const std::size_t total = (batch - 1) * stride + kernel_length;
+        const torch::Tensor view = torch::from_blob(const_cast<float*>(x), {1, i64(channels_), i64(total)},
+                                                    {i64(channels_ * ld), i64(ld), 1}, torch::kFloat32);
+        predict_shared(view, batch, kernel_length, stride, p, out);
+        ++shared_calls_;
+        return;
+      }
+    }
+    stream::Predictor::predict_windows(x, ld, stride, batch, kernel_length, needed_from, out);
   }
 
   // One forward pass per kernel (or one batched pass), whatever the kernels hold.
@@ -287,6 +305,16 @@ class CpuRunner final : public stream::Predictor {
   }
 
  private:
+  void check_call(std::size_t batch, std::size_t kernel_length) const {
+    if (batch > max_batch_) {
+      throw BundleError(file_ + ": batch of " + std::to_string(batch) + " kernels exceeds max_batch " +
+                        std::to_string(max_batch_));
+    }
+    if (kernel_length == 0 || kernel_length % 16 != 0) {
+      throw BundleError(file_ + ": kernel length " + std::to_string(kernel_length) + " is not a positive multiple of 16");
+    }
+  }
+
   // s > 0 when every kernel j+1 equals kernel j moved by s samples in every channel, s a multiple of
   // 16 below K; 0 otherwise. The check is exact (bitwise), so the stitched stream below is exactly
   // what every kernel holds.
@@ -364,11 +392,11 @@ class CpuRunner final : public stream::Predictor {
     return cost < 0.8 * static_cast<double>(batch * kl);
   }
 
-  void predict_shared(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s, const Plan& p,
-                      float* out) {
+  // The stream (1, C, (batch - 1) s + K) that consecutive kernels at stride s were cut from:
+  // kernel 0, then the last s samples of every further kernel.
+  torch::Tensor stitched(const float* kernels, std::size_t batch, std::size_t kl, std::size_t s) const {
     const std::size_t total = (batch - 1) * s + kl;
     const std::size_t kernel_size = channels_ * kl;
-    // The stitched stream (1, C, total): kernel 0, then the last s samples of every further kernel.
     torch::Tensor stream = torch::empty({1, i64(channels_), i64(total)}, torch::kFloat32);
     float* st = stream.data_ptr<float>();
     for (std::size_t c = 0; c < channels_; ++c) {
@@ -378,6 +406,13 @@ class CpuRunner final : public stream::Predictor {
                     s * sizeof(float));
       }
     }
+    return stream;
+  }
+
+  // `stream` (1, C, total), contiguous or a strided view: kernel j is stream[..., j s : j s + K].
+  void predict_shared(const torch::Tensor& stream, std::size_t batch, std::size_t kl, std::size_t s, const Plan& p,
+                      float* out) {
+    const std::size_t total = (batch - 1) * s + kl;
 
     // Interiors: one long prediction over [interior_from, total - kEdge), in K-long chunks.
     // Chunks and crops are independent forward passes: with several intra-op threads they run side

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace deepclean::stream {
 
@@ -77,6 +78,22 @@ std::size_t KernelRing::pop(float* out, std::size_t max_kernels) {
     ++next_kernel_;
   }
   return count;
+}
+
+KernelRing::Windows KernelRing::peek(std::size_t max_kernels) const {
+  Windows w;
+  w.count = std::min(ready(), max_kernels);
+  w.ld = capacity_;
+  w.data = store_.data() + (next_kernel_ * stride_ - base_);
+  return w;
+}
+
+void KernelRing::skip(std::size_t n) {
+  if (n > ready()) {
+    throw std::invalid_argument("KernelRing::skip: " + std::to_string(n) + " kernels asked, " +
+                                std::to_string(ready()) + " ready");
+  }
+  next_kernel_ += n;
 }
 
 }  // namespace deepclean::stream

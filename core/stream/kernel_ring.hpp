@@ -30,6 +30,19 @@ class KernelRing {
   // Returns how many were written.
   std::size_t pop(float* out, std::size_t max_kernels);
 
+  // The next ready kernels in place, for a reader that does not want them copied: kernel
+  // next_kernel() + j (j < count) of channel c is the K samples starting at
+  // data[c * ld + j * stride()]. count = min(ready(), max_kernels). Valid until the next push() or
+  // reset(); skip(count) then consumes them (what pop() would have returned).
+  struct Windows {
+    const float* data = nullptr;
+    std::size_t ld = 0;
+    std::size_t count = 0;
+  };
+  Windows peek(std::size_t max_kernels) const;
+  // Consume n <= ready() kernels without copying them. Throws std::invalid_argument past ready().
+  void skip(std::size_t n);
+
   std::size_t channels() const { return channels_; }
   std::size_t kernel_length() const { return kernel_length_; }
   std::size_t stride() const { return stride_; }

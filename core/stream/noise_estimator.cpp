@@ -36,17 +36,15 @@ void CpuNoiseEstimator::push(const float* x, std::size_t n, std::size_t ld) {
   ring_.push(x, n, ld);
   const std::size_t k = ring_.kernel_length();
   while (ring_.ready() > 0) {
-    const std::size_t batch = std::min(ring_.ready(), batch_size_);
-    // Grow only: resizing down and up again would zero-fill up to max_batch * C * K floats
-    // (44 MB at 128 kernels of (21, 4096)) whenever the batch size changes.
-    if (kernels_.size() < batch * ring_.channels() * k) kernels_.resize(batch * ring_.channels() * k);
-    if (predictions_.size() < batch * k) predictions_.resize(batch * k);
-    ring_.pop(kernels_.data(), batch);
+    // The kernels are read in place from the ring (predict_windows); nothing is copied here.
+    const KernelRing::Windows w = ring_.peek(batch_size_);
+    if (predictions_.size() < w.count * k) predictions_.resize(w.count * k);
     // The averager reads positions [a, K) of each prediction only (contract step 5).
-    predictor_.predict_from(kernels_.data(), batch, k, averager_.geometry().first_used(),
-                            predictions_.data());
+    predictor_.predict_windows(w.data, w.ld, ring_.stride(), w.count, k, averager_.geometry().first_used(),
+                               predictions_.data());
+    ring_.skip(w.count);
     ++calls_;
-    averager_.add(predictions_.data(), batch);
+    averager_.add(predictions_.data(), w.count);
   }
 }
 

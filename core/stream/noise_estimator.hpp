@@ -33,8 +33,8 @@ class NoiseEstimator {
 
 class CpuNoiseEstimator final : public NoiseEstimator {
  public:
-  // Predictions are requested with predictor.predict_from(..., a, ...): only positions [a, K) of
-  // each are averaged (a = geometry.first_used()). `predictor` must outlive the estimator. batch_size 0 means predictor.max_batch(); any value
+  // Predictions are requested with predictor.predict_windows(..., a, ...) on the kernels in place
+  // in the ring: only positions [a, K) of each are averaged (a = geometry.first_used()). `predictor` must outlive the estimator. batch_size 0 means predictor.max_batch(); any value
   // gives the same y (contract step 4). Throws std::invalid_argument for a bad geometry.
   CpuNoiseEstimator(const KernelGeometry& geometry, Predictor& predictor, std::size_t batch_size = 0);
 
@@ -53,7 +53,6 @@ class CpuNoiseEstimator final : public NoiseEstimator {
   std::size_t batch_size_;
   KernelRing ring_;
   PredictionAverager averager_;
-  std::vector<float> kernels_;
   std::vector<float> predictions_;
   std::size_t calls_ = 0;
 };

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <iostream>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "core/model/runner.hpp"
 #include "core/stream/noise_estimator.hpp"
@@ -129,6 +131,29 @@ TEST(SharedInterior, OtherKernelsTakeThePerKernelPath) {
   reference->predict(k.data(), batch, kK, ref.data());
   shared->predict(k.data(), batch, kK, got.data());
   EXPECT_EQ(max_relative(got, ref), 0.0);  // same forward passes, bit for bit
+}
+
+TEST(SharedInterior, WindowsReadInPlaceGiveWhatTheCopiedKernelsGive) {
+  // predict_windows() on kernels left in a ring-like buffer (leading dimension larger than the
+  // stream) against predict_from() on the same kernels copied out, bit for bit on [a, K): strides
+  // on the 16-sample grid take the strided shared path, stride 40 and a single kernel the copy.
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  auto runner = make_runner(fx / "bundle_c21", options(true, 1024, true));
+  const std::size_t c = 21, a = 2048;
+  for (const auto& [s, batch] : std::vector<std::pair<std::size_t, std::size_t>>{
+           {64, 64}, {32, 128}, {128, 3}, {40, 20}, {64, 1}}) {
+    const std::size_t n = (batch - 1) * s + kK, ld = n + 300;
+    const std::vector<float> x = witness_stream(c, ld, static_cast<unsigned>(s + batch));
+    const std::vector<float> k = windows(x, c, ld, batch, s);
+    std::vector<float> copied(batch * kK), in_place(batch * kK, -7.0F);
+    runner->predict_from(k.data(), batch, kK, a, copied.data());
+    runner->predict_windows(x.data(), ld, s, batch, kK, a, in_place.data());
+    std::size_t differing = 0;
+    for (std::size_t j = 0; j < batch; ++j) {
+      for (std::size_t i = a; i < kK; ++i) differing += in_place[j * kK + i] != copied[j * kK + i] ? 1U : 0U;
+    }
+    EXPECT_EQ(differing, 0U) << "s = " << s << ", " << batch << " kernels";
+  }
 }
 
 // The runner behind the plain Predictor interface only: predict_from falls back to predict(), the

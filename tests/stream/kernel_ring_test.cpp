@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -12,9 +13,10 @@ namespace {
 
 // Pushes x (C x total) in chunks of `chunk` samples, popping at most `batch` kernels at a time, and
 // returns every kernel in emission order, checking none is emitted before its last sample exists.
+// in_place: kernels are read through peek()/skip() instead of being copied out by pop().
 std::vector<std::vector<float>> stream_kernels(const std::vector<float>& x, std::size_t channels,
                                                std::size_t total, std::size_t k, std::size_t s,
-                                               std::size_t chunk, std::size_t batch) {
+                                               std::size_t chunk, std::size_t batch, bool in_place = false) {
   KernelRing ring(channels, k, s);
   std::vector<std::vector<float>> out;
   std::vector<float> buf;
@@ -29,6 +31,19 @@ std::vector<std::vector<float>> stream_kernels(const std::vector<float>& x, std:
       const std::size_t j = ring.next_kernel();
       // Emitted exactly when its last sample arrived: the previous push had not completed it.
       EXPECT_LE(j * s + k, start + n);
+      if (in_place) {
+        const KernelRing::Windows w = ring.peek(batch);
+        EXPECT_EQ(w.count, std::min(batch, ring.ready()));
+        for (std::size_t b = 0; b < w.count; ++b) {
+          std::vector<float> kern(channels * k);
+          for (std::size_t c = 0; c < channels; ++c) {
+            std::copy_n(w.data + c * w.ld + b * s, k, kern.begin() + static_cast<std::ptrdiff_t>(c * k));
+          }
+          out.push_back(kern);
+        }
+        ring.skip(w.count);
+        continue;
+      }
       buf.resize(batch * channels * k);
       const std::size_t got = ring.pop(buf.data(), batch);
       for (std::size_t b = 0; b < got; ++b)
@@ -48,9 +63,12 @@ TEST(KernelRing, KernelsEqualLiteralSlicesForAnyChunking) {
     const auto expected = testing::literal_kernels(x, channels, total, k, s);
     for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{333}, total}) {
       for (std::size_t batch : {std::size_t{1}, std::size_t{4}, std::size_t{1000}}) {
-        const auto got = stream_kernels(x, channels, total, k, s, chunk, batch);
-        ASSERT_EQ(got.size(), expected.size()) << "K=" << k << " s=" << s << " chunk=" << chunk;
-        for (std::size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], expected[j]) << "kernel " << j;
+        for (const bool in_place : {false, true}) {
+          const auto got = stream_kernels(x, channels, total, k, s, chunk, batch, in_place);
+          ASSERT_EQ(got.size(), expected.size())
+              << "K=" << k << " s=" << s << " chunk=" << chunk << " in place " << in_place;
+          for (std::size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], expected[j]) << "kernel " << j;
+        }
       }
     }
   }
@@ -83,6 +101,19 @@ TEST(KernelRing, NoKernelBeforeKSamplesAndNoneAfterReset) {
   EXPECT_EQ(ring.ready(), 0u);
   ring.push(one.data(), 1, 1);
   EXPECT_EQ(ring.ready(), 1u);
+}
+
+TEST(KernelRing, SkipPastTheReadyKernelsIsRefused) {
+  KernelRing ring(1, 8, 4);
+  std::vector<float> x(12, 1.0f);
+  ring.push(x.data(), 12, 12);  // kernels 0 and 1 complete
+  ASSERT_EQ(ring.ready(), 2u);
+  EXPECT_EQ(ring.peek(5).count, 2u);
+  EXPECT_THROW(ring.skip(3), std::invalid_argument);
+  ring.skip(2);
+  EXPECT_EQ(ring.ready(), 0u);
+  EXPECT_EQ(ring.next_kernel(), 2u);
+  EXPECT_EQ(ring.peek(5).count, 0u);
 }
 
 TEST(KernelRing, RejectsBadShapes) {

@@ -125,6 +125,22 @@ TEST(Predictor, PredictFromDefaultsToTheWholePrediction) {
   EXPECT_EQ(from, all);
 }
 
+TEST(Predictor, PredictWindowsDefaultsToPredictFromOnTheCopiedKernels) {
+  // Three windows at stride 5 of a 2-channel stream stored with leading dimension 100 (a ring
+  // buffer with room to spare): the default copies kernel j = x[c * 100 + 5 j + i] and predicts.
+  testing::FakePredictor model(2, 4);
+  const std::size_t k = 32, s = 5, ld = 100;
+  const auto x = testing::random_channels(2, ld, 9);
+  std::vector<float> kernels(3 * 2 * k);
+  for (std::size_t j = 0; j < 3; ++j)
+    for (std::size_t c = 0; c < 2; ++c)
+      for (std::size_t i = 0; i < k; ++i) kernels[(j * 2 + c) * k + i] = x[c * ld + j * s + i];
+  std::vector<float> expected(3 * k), got(3 * k, -1.0f);
+  model.predict(kernels.data(), 3, k, expected.data());
+  static_cast<Predictor&>(model).predict_windows(x.data(), ld, s, 3, k, 0, got.data());
+  EXPECT_EQ(got, expected);
+}
+
 TEST(CpuNoiseEstimator, SegmentShorterThanKHasNoEstimate) {
   const KernelGeometry g{64, 8, 4};
   testing::FakePredictor model(2, 8);
