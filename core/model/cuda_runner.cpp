@@ -54,7 +54,7 @@ double relative_rms(const torch::Tensor& got, const torch::Tensor& ref) {
   return std::sqrt(num / std::max(den, 1e-300));
 }
 
-class CudaRunner final : public stream::Predictor {
+class CudaRunner final : public stream::Predictor, public DeviceForward {
  public:
   CudaRunner(torch::jit::Module module, const DeviceSpec& spec, std::size_t channels, const RunnerOptions& options,
              LoadReport& report)
@@ -128,12 +128,7 @@ class CudaRunner final : public stream::Predictor {
 
   void predict(const float* kernels, std::size_t batch, std::size_t kernel_length, float* out) override {
     if (batch == 0) return;
-    if (batch > max_batch_) throw BundleError("cuda runner: batch of " + std::to_string(batch) + " exceeds max_batch");
-    // The static buffers (and a captured graph) exist for one K only.
-    if (kernel_length != kernel_length_) {
-      throw BundleError("cuda runner: kernel length " + std::to_string(kernel_length) + " differs from the " +
-                        std::to_string(kernel_length_) + " it was loaded for");
-    }
+    check_shape(batch, kernel_length);
     std::lock_guard<std::mutex> lock(mutex_);
     c10::cuda::CUDAGuard device_guard(device_);
     c10::cuda::CUDAStreamGuard stream_guard(stream_);
@@ -142,20 +137,49 @@ class CudaRunner final : public stream::Predictor {
     std::memcpy(in_host_.data_ptr<float>(), kernels, in_count * sizeof(float));
     in_dev_.narrow(0, 0, i64(batch)).copy_(in_host_.narrow(0, 0, i64(batch)), /*non_blocking=*/true);
     if (batch < max_batch_) in_dev_.narrow(0, i64(batch), i64(max_batch_ - batch)).zero_();
-    torch::Tensor y;
-    if (graph_) {
-      graph_->replay();
-      y = graph_out_;
-    } else {
-      y = eager(use_half_ ? half_ : module_, use_half_);
-    }
+    const torch::Tensor y = run_static();
     out_host_.narrow(0, 0, i64(batch)).copy_(y.narrow(0, 0, i64(batch)), /*non_blocking=*/true);
     // One host sync per call: the copy into out_host_ must be complete before we read it.
     stream_.synchronize();
     std::memcpy(out, out_host_.data_ptr<float>(), batch * kernel_length_ * sizeof(float));
   }
 
+  // DeviceForward, for the device noise estimator: kernels already on the GPU go through the same
+  // static input buffer, fixed shape, fp16 and graph decisions as predict(), with no host copy.
+  torch::Device forward_device() const override { return device_; }
+  c10::optional<c10::Stream> forward_stream() const override { return c10::Stream(stream_); }
+  torch::Tensor forward_kernels(const torch::Tensor& kernels) override {
+    const auto batch = static_cast<std::size_t>(kernels.size(0));
+    check_shape(batch, static_cast<std::size_t>(kernels.size(2)));
+    std::lock_guard<std::mutex> lock(mutex_);
+    c10::cuda::CUDAGuard device_guard(device_);
+    c10::cuda::CUDAStreamGuard stream_guard(stream_);
+    c10::InferenceMode inference;
+    in_dev_.narrow(0, 0, i64(batch)).copy_(kernels);
+    if (batch < max_batch_) in_dev_.narrow(0, i64(batch), i64(max_batch_ - batch)).zero_();
+    // A copy: the graph's output buffer is overwritten by the next replay.
+    return run_static().narrow(0, 0, i64(batch)).clone();
+  }
+
  private:
+  void check_shape(std::size_t batch, std::size_t kernel_length) const {
+    if (batch > max_batch_) throw BundleError("cuda runner: batch of " + std::to_string(batch) + " exceeds max_batch");
+    // The static buffers (and a captured graph) exist for one K only.
+    if (kernel_length != kernel_length_) {
+      throw BundleError("cuda runner: kernel length " + std::to_string(kernel_length) + " differs from the " +
+                        std::to_string(kernel_length_) + " it was loaded for");
+    }
+  }
+
+  // The model over in_dev_ on our stream: the captured graph when kept, else an eager pass.
+  torch::Tensor run_static() {
+    if (graph_) {
+      graph_->replay();
+      return graph_out_;
+    }
+    return eager(use_half_ ? half_ : module_, use_half_);
+  }
+
   // Forward pass over the whole static input on the current (our) stream, float32 result.
   torch::Tensor eager(torch::jit::Module& m, bool half) {
     const torch::Tensor in = half ? in_dev_.to(torch::kHalf) : in_dev_;

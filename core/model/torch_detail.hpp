@@ -20,6 +20,21 @@ struct CheckedModule {
 };
 CheckedModule load_checked(const std::filesystem::path& directory, std::size_t kernel_length);
 
+// What the device noise estimator (torch_estimator.cpp) drives in a runner made by load_model():
+// forward passes on kernels that already live on the runner's device, on the runner's stream,
+// with the runner's decisions (CUDA: fp16, graph capture, fixed batch shape; CPU: one forward per
+// kernel). CpuRunner and CudaRunner implement it.
+class DeviceForward {
+ public:
+  virtual ~DeviceForward() = default;
+  virtual torch::Device forward_device() const = 0;
+  // The stream the runner works on (CUDA), or nullopt (CPU).
+  virtual c10::optional<c10::Stream> forward_stream() const = 0;
+  // kernels: (b, C, K) float32 on forward_device(), 1 <= b <= max_batch. Returns (b, K) float32 on
+  // that device; valid until the next call. Called with forward_stream() current.
+  virtual torch::Tensor forward_kernels(const torch::Tensor& kernels) = 0;
+};
+
 // Applies RunnerOptions' thread counts once per process (see RunnerOptions).
 void configure_threads(int intra_op, int interop);
 

@@ -25,23 +25,18 @@ std::int64_t i64(std::size_t v) { return static_cast<std::int64_t>(v); }
 
 class TorchNoiseEstimator final : public stream::NoiseEstimator {
  public:
-  TorchNoiseEstimator(torch::jit::Module module, torch::Device device, std::size_t channels,
-                      const stream::KernelGeometry& geometry, std::size_t max_batch,
-                      c10::optional<c10::Stream> device_stream, std::string file)
-      : module_(std::move(module)),
-        device_(device),
-        stream_(device_stream),
-        channels_(channels),
+  // `runner` is a predictor made by load_model() (a CpuRunner or CudaRunner, which also implement
+  // detail::DeviceForward); `owned` keeps it alive when the estimator loaded it itself.
+  TorchNoiseEstimator(stream::Predictor& runner, std::unique_ptr<stream::Predictor> owned,
+                      const stream::KernelGeometry& geometry)
+      : owned_(std::move(owned)),
+        forward_(as_device_forward(runner)),
+        device_(forward_.forward_device()),
+        stream_(forward_.forward_stream()),
+        channels_(runner.channels()),
         geometry_(geometry),
         a_(geometry.first_used()),
-        max_batch_(max_batch),
-        file_(std::move(file)) {
-    {
-      // Parameters are converted outside InferenceMode so that they stay ordinary tensors.
-      torch::NoGradGuard no_grad;
-      module_.to(device_);
-      module_.eval();
-    }
+        max_batch_(runner.max_batch()) {
     reset();
   }
 
@@ -141,26 +136,20 @@ class TorchNoiseEstimator final : public stream::NoiseEstimator {
   }
 
   torch::Tensor predict(const torch::Tensor& kernels) {
-    const std::int64_t b = kernels.size(0);
-    // On the CPU, one forward per kernel, as the CPU runner does (bitwise batch independence).
-    if (!device_.is_cuda() && b > 1) {
-      std::vector<torch::Tensor> parts;
-      for (std::int64_t j = 0; j < b; ++j) parts.push_back(predict(kernels.narrow(0, j, 1)));
-      return torch::cat(parts, 0);
+    const torch::Tensor p = forward_.forward_kernels(kernels);
+    if (p.dim() != 2 || p.size(0) != kernels.size(0) || p.size(1) != kernels.size(2)) {
+      throw BundleError("device noise estimator: unexpected output shape from the runner");
     }
-    // On a GPU every forward runs at the one shape (max_batch, C, K), zero rows padding a short
-    // batch: cuDNN then uses one algorithm for all calls, so a kernel's prediction cannot depend on
-    // how many kernels came with it (as in cuda_runner.cpp).
-    torch::Tensor in = kernels;
-    if (device_.is_cuda() && b < i64(max_batch_)) {
-      in = torch::zeros({i64(max_batch_), kernels.size(1), kernels.size(2)}, kernels.options());
-      in.narrow(0, 0, b).copy_(kernels);
+    return p;
+  }
+
+  static detail::DeviceForward& as_device_forward(stream::Predictor& runner) {
+    auto* f = dynamic_cast<detail::DeviceForward*>(&runner);
+    if (!f) {
+      throw BundleError("device noise estimator: the predictor was not made by load_model() (a wrapper cannot "
+                        "be driven on the device)");
     }
-    const torch::Tensor p = module_.forward({in}).toTensor();
-    if (p.dim() != 2 || p.size(0) != in.size(0) || p.size(1) != kernels.size(2)) {
-      throw BundleError(file_ + ": unexpected output shape from the model");
-    }
-    return p.narrow(0, 0, b).to(torch::kFloat32);
+    return *f;
   }
 
   // Overlap-add of the used part [a, K) of each prediction into the float64 running sums: kernel j
@@ -185,14 +174,14 @@ class TorchNoiseEstimator final : public stream::NoiseEstimator {
     y_len_ = std::max(y_len_, n0 + span - y_base_);
   }
 
-  torch::jit::Module module_;
+  std::unique_ptr<stream::Predictor> owned_;
+  detail::DeviceForward& forward_;
   torch::Device device_;
   c10::optional<c10::Stream> stream_;
   std::size_t channels_;
   stream::KernelGeometry geometry_;
   std::size_t a_;
   std::size_t max_batch_;
-  std::string file_;
 
   torch::Tensor x_;             // (C, capacity) witness samples; column 0 is segment sample x_start_
   std::size_t x_start_ = 0;
@@ -207,6 +196,12 @@ class TorchNoiseEstimator final : public stream::NoiseEstimator {
 
 }  // namespace
 
+std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(stream::Predictor& runner,
+                                                                    const stream::KernelGeometry& geometry) {
+  geometry.validate(16);
+  return std::make_unique<TorchNoiseEstimator>(runner, nullptr, geometry);
+}
+
 std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(const std::filesystem::path& directory,
                                                                     const RunnerOptions& options,
                                                                     const stream::KernelGeometry& geometry) {
@@ -215,27 +210,10 @@ std::unique_ptr<stream::NoiseEstimator> make_device_noise_estimator(const std::f
     throw BundleError(directory.string() + ": geometry kernel length " + std::to_string(geometry.kernel_length) +
                       " differs from RunnerOptions::kernel_length " + std::to_string(options.kernel_length));
   }
-  if (options.max_batch == 0) throw BundleError(directory.string() + ": max_batch must be at least 1");
-  const DeviceSpec spec = parse_device(options.device);
-  detail::configure_threads(options.intra_op_threads, options.interop_threads);
-  detail::CheckedModule checked = detail::load_checked(directory, options.kernel_length);
-  c10::optional<c10::Stream> device_stream;
-  torch::Device device(torch::kCPU);
-  if (spec.cuda) {
-#ifdef DEEPCLEAN_CUDA
-    device_stream = detail::cuda_stream_from_pool(spec);
-    // Reproducible output: the same data give the same bits on every run.
-    at::globalContext().setDeterministicCuDNN(true);
-    at::globalContext().setBenchmarkCuDNN(false);
-    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(spec.index));
-#else
-    throw BundleError("device '" + options.device + "': this deepclean was built without CUDA (configure with "
-                      "-DDEEPCLEAN_CUDA=ON and DEEPCLEAN_TORCH_PREFIX pointing at a CUDA PyTorch)");
-#endif
-  }
-  return std::make_unique<TorchNoiseEstimator>(std::move(checked.module), device, checked.info.channels(), geometry,
-                                               options.max_batch, device_stream,
-                                               (directory / kModelFile).string());
+  // The full load: checks, warm-up and, on CUDA, the fp16 / graph decisions of the runner.
+  LoadedModel loaded = load_model(directory, options);
+  stream::Predictor& runner = *loaded.predictor;
+  return std::make_unique<TorchNoiseEstimator>(runner, std::move(loaded.predictor), geometry);
 }
 
 }  // namespace deepclean::model

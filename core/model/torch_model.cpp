@@ -212,7 +212,7 @@ Checked load_and_check(const std::filesystem::path& directory, std::size_t kerne
 // any K that is a multiple of 16; 96 covers both and keeps chunk starts on the 16-sample grid.
 constexpr std::size_t kEdge = 96;
 
-class CpuRunner final : public stream::Predictor {
+class CpuRunner final : public stream::Predictor, public detail::DeviceForward {
  public:
   CpuRunner(torch::jit::Module module, std::size_t channels, std::size_t max_batch, bool kernel_by_kernel,
             std::size_t edge_crop, std::string file)
@@ -292,6 +292,23 @@ class CpuRunner final : public stream::Predictor {
       const torch::Tensor y = forward_checked(module_, in, file_).contiguous();
       std::memcpy(out + j * kernel_length, y.data_ptr<float>(), step * kernel_length * sizeof(float));
     }
+  }
+
+  torch::Device forward_device() const override { return torch::Device(torch::kCPU); }
+  c10::optional<c10::Stream> forward_stream() const override { return c10::nullopt; }
+  // One forward pass per kernel when kernel_by_kernel_ (predictions independent of the batch, bit
+  // for bit, as in predict_each), else one batched pass.
+  torch::Tensor forward_kernels(const torch::Tensor& kernels) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    c10::InferenceMode guard;
+    const std::int64_t b = kernels.size(0);
+    if (!kernel_by_kernel_ || b == 1) return forward_checked(module_, kernels.contiguous(), file_);
+    std::vector<torch::Tensor> parts;
+    parts.reserve(static_cast<std::size_t>(b));
+    for (std::int64_t j = 0; j < b; ++j) {
+      parts.push_back(forward_checked(module_, kernels.narrow(0, j, 1).contiguous(), file_));
+    }
+    return torch::cat(parts, 0);
   }
 
   // Warm-up of the edge-crop shape, so the profiling executor has optimised it before serving.

@@ -13,7 +13,10 @@
 namespace deepclean::model {
 namespace {
 
-void run_both(const std::filesystem::path& bundle, const stream::KernelGeometry& g, std::size_t max_batch) {
+// over_loaded: the estimator drives a runner from load_model() (what daemon/pipeline does on CUDA)
+// instead of loading the bundle itself.
+void run_both(const std::filesystem::path& bundle, const stream::KernelGeometry& g, std::size_t max_batch,
+              bool over_loaded = false) {
   RunnerOptions o;
   o.kernel_length = g.kernel_length;
   o.max_batch = max_batch;
@@ -22,7 +25,14 @@ void run_both(const std::filesystem::path& bundle, const stream::KernelGeometry&
   stream::CpuNoiseEstimator reference(g, *runner);
   RunnerOptions od = o;
   od.device = testing::test_device();
-  auto device = make_device_noise_estimator(bundle, od, g);
+  LoadedModel loaded;
+  std::unique_ptr<stream::NoiseEstimator> device;
+  if (over_loaded) {
+    loaded = load_model(bundle, od);
+    device = make_device_noise_estimator(*loaded.predictor, g);
+  } else {
+    device = make_device_noise_estimator(bundle, od, g);
+  }
   ASSERT_EQ(device->channels(), reference.channels());
   const std::size_t c = device->channels();
 
@@ -89,6 +99,38 @@ TEST(DeviceNoiseEstimator, MatchesCpuNoiseEstimatorAllOfKernelAveraged) {
 TEST(DeviceNoiseEstimator, MatchesCpuNoiseEstimatorStrideEqualsKernel) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   run_both(fx / "bundle_c3", {64, 64, 1}, 2);  // no overlap at all
+}
+
+TEST(DeviceNoiseEstimator, OverALoadedRunnerMatchesCpuNoiseEstimator) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  run_both(fx / "bundle_c3", {256, 32, 4}, 3, /*over_loaded=*/true);
+}
+
+// A Predictor that is not a runner from load_model(): the device estimator cannot drive it.
+class Wrapper final : public stream::Predictor {
+ public:
+  explicit Wrapper(stream::Predictor& inner) : inner_(inner) {}
+  std::size_t channels() const override { return inner_.channels(); }
+  std::size_t max_batch() const override { return inner_.max_batch(); }
+  void predict(const float* k, std::size_t b, std::size_t n, float* out) override { inner_.predict(k, b, n, out); }
+
+ private:
+  stream::Predictor& inner_;
+};
+
+TEST(DeviceNoiseEstimator, RefusesAPredictorItCannotDrive) {
+  DEEPCLEAN_REQUIRE_FIXTURES(fx);
+  RunnerOptions o;
+  o.kernel_length = 256;
+  o.warmup_calls = 1;
+  auto runner = make_runner(fx / "bundle_c3", o);
+  Wrapper wrapped(*runner);
+  try {
+    (void)make_device_noise_estimator(wrapped, {256, 32, 4});
+    FAIL() << "a wrapped predictor was accepted";
+  } catch (const BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("load_model"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DeviceNoiseEstimator, RejectsMismatchedKernelLength) {
