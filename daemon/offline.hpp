@@ -39,7 +39,14 @@ struct CleanSummary {
   double cleaned_fraction = 0;  // strain samples with g == 1 / samples written
   std::vector<std::pair<std::string, double>> band_asd_ratio;
   double wall_seconds = 0;
+  // Busy time of each stage, measured on the thread that does it: read on the read-ahead thread,
+  // clean and model on the main thread, write (frame building, band ASD monitor, durable publish)
+  // on the writer thread. Reading and writing overlap the model, so they are not on the critical path.
   double read = 0, clean = 0, model = 0, write = 0;
+  // Time the main thread was blocked waiting for the next input second (read_wait) or for room in
+  // the write queue and, at the end, for the last frames to be published (write_wait).
+  double read_wait = 0, write_wait = 0;
+  double loop_seconds = 0;  // wall time of the per-second loop and the final flush (model load excluded)
 };
 
 // `deepclean clean`: cleans [start, end) from the configured input directories into the output

@@ -5,10 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <filesystem>
 #include <iomanip>
+#include <mutex>
 #include <ostream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 #include "core/model/runner.hpp"
@@ -54,6 +59,202 @@ std::vector<std::uint64_t> strain_seconds(const config::Config& cfg) {
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// How far reading may run ahead of the second being pushed, and how many output seconds may wait
+// for the writer before the main thread blocks.
+constexpr std::size_t kReadAhead = 2;
+constexpr std::size_t kWriteQueue = 4;
+
+// Reads the input seconds [start, end) in GPS order on its own thread, at most `depth` seconds
+// ahead of the one the caller took last (read_second only reads files, so it can run beside the
+// model). An exception from reading is handed to the caller after the seconds read before it.
+class ReadAhead {
+ public:
+  ReadAhead(InputSpec spec, std::uint64_t start, std::uint64_t end, std::size_t depth)
+      : spec_(std::move(spec)), start_(start), end_(end), depth_(depth), thread_([this] { run(); }) {}
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+  ~ReadAhead() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+
+  // The next second in GPS order (call at most end - start times); blocks until it has been read
+  // and adds the time blocked to `waited`.
+  SecondInput next(double& waited) {
+    const auto t0 = Clock::now();
+    std::unique_lock<std::mutex> lk(m_);
+    ready_.wait(lk, [&] { return !queue_.empty() || error_; });
+    waited += since(t0);
+    if (queue_.empty()) std::rethrow_exception(error_);
+    SecondInput in = std::move(queue_.front());
+    queue_.pop_front();
+    lk.unlock();
+    space_.notify_one();
+    return in;
+  }
+  // Time spent reading (final once every second has been taken).
+  double busy() const {
+    std::lock_guard<std::mutex> lk(m_);
+    return busy_;
+  }
+
+ private:
+  void run() {
+    try {
+      for (std::uint64_t gps = start_; gps < end_; ++gps) {
+        {
+          std::unique_lock<std::mutex> lk(m_);
+          space_.wait(lk, [&] { return stop_ || queue_.size() < depth_; });
+          if (stop_) return;
+        }
+        // Only this thread adds to the queue, so there is still room after the unlocked read.
+        const auto t0 = Clock::now();
+        SecondInput in = read_second(spec_, gps);
+        const double dt = since(t0);
+        {
+          std::lock_guard<std::mutex> lk(m_);
+          busy_ += dt;
+          queue_.push_back(std::move(in));
+        }
+        ready_.notify_one();
+      }
+    } catch (...) {
+      {
+        std::lock_guard<std::mutex> lk(m_);
+        error_ = std::current_exception();
+      }
+      ready_.notify_one();
+    }
+  }
+
+  const InputSpec spec_;
+  const std::uint64_t start_, end_;
+  const std::size_t depth_;
+  mutable std::mutex m_;
+  std::condition_variable ready_, space_;  // a second was queued; room in the queue (or stop)
+  std::deque<SecondInput> queue_;           // guarded by m_, as are the three below
+  bool stop_ = false;
+  double busy_ = 0;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above are constructed
+};
+
+// What the writer thread counted; read by the main thread only after the join.
+struct WriteCounts {
+  std::uint64_t seconds_out = 0, seconds_cleaned = 0, write_errors = 0;
+  std::uint64_t samples_written = 0, samples_cleaned = 0;
+  double busy = 0;  // building, monitoring and publishing
+};
+
+// Publishes output seconds in the order given on its own thread, with at most `depth` waiting
+// (push blocks when full). The writer thread alone touches the band ASD monitor and the counts
+// until finish() (or the destructor) has joined it. A failed publish is logged with the GPS and
+// the reason and counted, as before; any other exception stops the writer and is rethrown by the
+// next push or by finish().
+class WriteBehind {
+ public:
+  WriteBehind(const config::Config& cfg, OutputNames names, BandAsdMonitor& asd, gwf::WriteOptions wopt,
+              std::size_t depth)
+      : cfg_(cfg), names_(std::move(names)), asd_(asd), wopt_(wopt), depth_(depth), thread_([this] { run(); }) {}
+  WriteBehind(const WriteBehind&) = delete;
+  WriteBehind& operator=(const WriteBehind&) = delete;
+  // Also on the way out of an exception: the frames queued so far are still published.
+  ~WriteBehind() { join(); }
+
+  // Queue one output second; adds the time blocked for room to `waited`.
+  void push(OutputSecond&& o, double& waited) {
+    const auto t0 = Clock::now();
+    std::unique_lock<std::mutex> lk(m_);
+    space_.wait(lk, [&] { return queue_.size() < depth_ || error_; });
+    waited += since(t0);
+    if (error_) std::rethrow_exception(error_);
+    queue_.push_back(std::move(o));
+    lk.unlock();
+    ready_.notify_one();
+  }
+  // Publishes what is queued, joins the thread (the time it takes is added to `waited`) and
+  // returns the counts.
+  const WriteCounts& finish(double& waited) {
+    const auto t0 = Clock::now();
+    join();
+    waited += since(t0);
+    if (error_) std::rethrow_exception(error_);  // joined: no lock needed
+    return counts_;
+  }
+
+ private:
+  void join() noexcept {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      closing_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+  }
+
+  void run() {
+    for (;;) {
+      OutputSecond o;
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        ready_.wait(lk, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // closing, and everything is published
+        o = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      space_.notify_one();
+      try {
+        write(o);
+      } catch (...) {
+        {
+          std::lock_guard<std::mutex> lk(m_);
+          error_ = std::current_exception();
+        }
+        space_.notify_one();
+        return;
+      }
+    }
+  }
+
+  void write(const OutputSecond& o) {
+    const auto t0 = Clock::now();
+    const std::size_t cleaned_samples = static_cast<std::size_t>(
+        std::count_if(o.state.begin(), o.state.end(), [](std::uint32_t b) { return b & kCleaned; }));
+    if (cleaned_samples == o.state.size()) {
+      asd_.add(physical_values(o.raw_strain), o.cleaned, o.raw_strain.sample_rate);
+      ++counts_.seconds_cleaned;
+    }
+    counts_.samples_written += o.cleaned.size();
+    counts_.samples_cleaned += cleaned_samples * o.cleaned.size() / o.state.size();
+    try {
+      gwf::write_frame_file(output_path(cfg_, o.gps), {build_output_frame(o, names_, cfg_.ifo)}, wopt_);
+      ++counts_.seconds_out;
+    } catch (const std::exception& e) {
+      ++counts_.write_errors;
+      spdlog::error("GPS {}: {}", o.gps, e.what());
+    }
+    counts_.busy += since(t0);
+  }
+
+  const config::Config& cfg_;
+  const OutputNames names_;
+  BandAsdMonitor& asd_;  // writer thread only, until joined
+  const gwf::WriteOptions wopt_;
+  const std::size_t depth_;
+  WriteCounts counts_;  // writer thread only, until joined
+  std::mutex m_;
+  std::condition_variable ready_, space_;  // a second was queued (or closing); room (or an error)
+  std::deque<OutputSecond> queue_;          // guarded by m_, as are the two below
+  bool closing_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above are constructed
+};
 
 }  // namespace
 
@@ -180,36 +381,15 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   gwf::WriteOptions wopt;
   wopt.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
   wopt.zlib_level = cfg.zlib_level;
-  std::uint64_t samples_written = 0, samples_cleaned = 0;
-  double read_s = 0, write_s = 0;
 
-  auto write_all = [&](std::vector<OutputSecond>& outs) {
-    for (auto& o : outs) {
-      const auto t0 = Clock::now();
-      const std::size_t cleaned_samples = static_cast<std::size_t>(
-          std::count_if(o.state.begin(), o.state.end(), [](std::uint32_t b) { return b & kCleaned; }));
-      if (cleaned_samples == o.state.size()) {
-        asd.add(physical_values(o.raw_strain), o.cleaned, o.raw_strain.sample_rate);
-        ++s.seconds_cleaned;
-      }
-      samples_written += o.cleaned.size();
-      samples_cleaned += cleaned_samples * o.cleaned.size() / o.state.size();
-      try {
-        gwf::write_frame_file(output_path(cfg, o.gps), {build_output_frame(o, pipeline.names(), cfg.ifo)}, wopt);
-        ++s.seconds_out;
-      } catch (const std::exception& e) {
-        ++s.write_errors;
-        spdlog::error("GPS {}: {}", o.gps, e.what());
-      }
-      write_s += since(t0);
-    }
-  };
-
+  // Reading runs ahead and writing behind on their own threads, so the main thread's critical path
+  // is the clean DSP and the model (plus any wait for an input second or for room to write).
+  const auto t_loop = Clock::now();
+  ReadAhead reader(spec, start, end, kReadAhead);
+  WriteBehind writer(cfg, pipeline.names(), asd, wopt, kWriteQueue);
   auto last_progress = Clock::now();
   for (std::uint64_t gps = start; gps < end; ++gps) {
-    const auto t0 = Clock::now();
-    const SecondInput in = read_second(spec, gps);
-    read_s += since(t0);
+    const SecondInput in = reader.next(s.read_wait);
     if (in.strain) ++s.seconds_in;
     if (!in.good()) {
       if (in.problem == InputProblem::MissingFile && !in.strain) ++s.missing;
@@ -220,7 +400,7 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
     for (const auto& w : in.warnings) spdlog::warn("GPS {}: {}", gps, w);
     Pipeline::PushResult r = pipeline.push(in);
     if (!r.rejected.empty()) spdlog::warn("GPS {}: cannot clean: {}; writing the raw strain", gps, r.rejected);
-    write_all(r.outputs);
+    for (auto& o : r.outputs) writer.push(std::move(o), s.write_wait);
     if (progress && (since(last_progress) >= 1.0 || gps + 1 == end)) {
       last_progress = Clock::now();
       const double done = static_cast<double>(gps + 1 - start);
@@ -232,18 +412,24 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
                 << std::defaultfloat << std::flush;
     }
   }
-  auto rest = pipeline.finish();
-  write_all(rest);
+  for (auto& o : pipeline.finish()) writer.push(std::move(o), s.write_wait);
+  const WriteCounts& written = writer.finish(s.write_wait);
+  s.loop_seconds = since(t_loop);
   if (progress) *progress << "\n";
 
+  s.seconds_out = written.seconds_out;
+  s.seconds_cleaned = written.seconds_cleaned;
+  s.write_errors = written.write_errors;
   s.segments = pipeline.segments_started();
-  s.cleaned_fraction = samples_written ? static_cast<double>(samples_cleaned) / static_cast<double>(samples_written) : 0;
+  s.cleaned_fraction = written.samples_written ? static_cast<double>(written.samples_cleaned) /
+                                                     static_cast<double>(written.samples_written)
+                                               : 0;
   for (std::size_t b = 0; b < bands.size(); ++b) {
     s.band_asd_ratio.emplace_back(BandAsdMonitor::label(bands[b]), asd.ratio(b));
   }
   s.wall_seconds = since(t_start);
-  s.read = read_s;
-  s.write = write_s;
+  s.read = reader.busy();
+  s.write = written.busy;
   s.clean = pipeline.stages().clean;
   s.model = pipeline.stages().model;
   return s;
@@ -269,7 +455,12 @@ void print_summary(const CleanSummary& s, std::ostream& out) {
       << "%), clean " << std::setprecision(3) << s.clean << " s (" << std::setprecision(1) << pct(s.clean)
       << "%), model " << std::setprecision(3) << s.model << " s (" << std::setprecision(1) << pct(s.model)
       << "%), write " << std::setprecision(3) << s.write << " s (" << std::setprecision(1) << pct(s.write)
-      << "%)\n"
+      << "%)\n";
+  // The main thread's time: what is not the model here is what reading and writing did not hide.
+  const double non_model = s.loop_seconds > 0 ? 100.0 * (s.loop_seconds - s.model) / s.loop_seconds : 0.0;
+  out << std::setprecision(3) << "critical path: model " << s.model << " s, clean " << s.clean
+      << " s, read wait " << s.read_wait << " s, write wait " << s.write_wait << " s, loop " << s.loop_seconds
+      << " s: non-model " << std::setprecision(1) << non_model << "% of the loop's wall time\n"
       << std::defaultfloat;
 }
 

@@ -3,10 +3,14 @@
 // witness frame. Skips when Debian's python3 with torch is absent (the model cannot be made).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <regex>
+#include <sstream>
 
 #ifdef DEEPCLEAN_WITH_TORCH
 #include "../model/fixtures.hpp"
@@ -74,6 +78,60 @@ std::string config_text(const fs::path& dir, const fs::path& bundle) {
   (void)dir;
 }
 
+std::string gps_of(int k) { return std::to_string(kGps0 + static_cast<std::uint64_t>(k)); }
+fs::path output_of(const fs::path& dir, int k) {
+  return dir / "out" / ("H-H1_llhoft_DEEPCLEAN-" + gps_of(k) + "-1.gwf");
+}
+
+// A fresh directory with the frames and the configuration; nullopt (with the reason) without fixtures.
+std::optional<fs::path> make_case(const std::string& name, std::string* why) {
+  const auto& fixtures = fixture_dir(why);
+  if (!fixtures) return std::nullopt;
+  const fs::path dir = fs::temp_directory_path() / ("deepclean-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  write_frames(dir);
+  std::ofstream(dir / "H1.yaml") << config_text(dir, *fixtures / "bundle_c3");
+  return dir;
+}
+
+deepclean::model::testing::CommandResult clean_range(const fs::path& dir) {
+  return run_command("'" + std::string(DEEPCLEAN_BINARY) + "' clean --config '" + (dir / "H1.yaml").string() +
+                     "' --start " + std::to_string(kGps0) + " --end " + std::to_string(kGps0 + kSeconds));
+}
+
+// The line of `text` holding `needle` (empty when none does).
+std::string line_with(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find(needle) != std::string::npos) return line;
+  }
+  return {};
+}
+
+// The summary's stage lines parse as tools/bench-clean.sh expects, and the critical path is
+// consistent: the model and the waits fit in the loop's wall time.
+void expect_stage_lines(const std::string& output) {
+  std::smatch m;
+  const std::string stages = line_with(output, "stages:");
+  ASSERT_TRUE(std::regex_search(stages, m, std::regex(R"(^stages: +read ([\d.]+) s \([\d.]+%\), clean ([\d.]+) s )"
+                                                      R"(\([\d.]+%\), model ([\d.]+) s \([\d.]+%\), write ([\d.]+) s )"
+                                                      R"(\([\d.]+%\)$)")))
+      << output;
+  const double model = std::stod(m[3]), clean = std::stod(m[2]);
+  EXPECT_GT(std::stod(m[4]), 0.0) << stages;  // timed on the writer thread (encode + fsync: > 1 ms)
+  const std::string crit = line_with(output, "critical path:");
+  ASSERT_TRUE(std::regex_search(crit, m, std::regex(R"(^critical path: model ([\d.]+) s, clean ([\d.]+) s, read wait )"
+                                                    R"(([\d.]+) s, write wait ([\d.]+) s, loop ([\d.]+) s: non-model )"
+                                                    R"(([\d.]+)% of the loop's wall time$)")))
+      << output;
+  EXPECT_DOUBLE_EQ(std::stod(m[1]), model) << crit;
+  EXPECT_DOUBLE_EQ(std::stod(m[2]), clean) << crit;
+  const double loop = std::stod(m[5]);
+  EXPECT_GT(loop, 0.0) << crit;
+  EXPECT_LE(model + clean + std::stod(m[3]) + std::stod(m[4]), loop + 0.01) << crit;
+  EXPECT_NEAR(std::stod(m[6]), 100.0 * (loop - model) / loop, 0.1 + 0.2 / loop) << crit;  // 3 decimals
+}
+
 }  // namespace
 
 TEST(CleanCommand, EverySecondWithStrainIsWrittenAndBadWitnessFramesAreCounted) {
@@ -100,6 +158,8 @@ TEST(CleanCommand, EverySecondWithStrainIsWrittenAndBadWitnessFramesAreCounted) 
   EXPECT_NE(r.output.find("H-H1_lldetchar-1300000006-1.gwf: no such file"), std::string::npos) << r.output;
   // Seconds 0-3, 5 and 7 are three segments: the corrupt (4) and missing (6) witness frames end them.
   EXPECT_NE(r.output.find("segments:  3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 write errors"), std::string::npos) << r.output;
+  expect_stage_lines(r.output);
 
   // Every output verifies; the unusable seconds are raw strain, bit for bit.
   for (int k = 0; k < kSeconds; ++k) {
@@ -121,5 +181,83 @@ TEST(CleanCommand, EverySecondWithStrainIsWrittenAndBadWitnessFramesAreCounted) 
     }
   }
   fs::remove_all(dir);
+}
+
+// Publishing happens on a writer thread: a failed publish is still logged with its GPS and path,
+// counted once per second, and not fatal; the exit status says there were write errors. Here every
+// output path is taken by a directory (works as root too, where permissions would not stop us).
+TEST(CleanCommand, EveryFailedPublishIsCountedAndNamed) {
+  std::string why;
+  const auto dir = make_case("clean-unwritable", &why);
+  if (!dir) GTEST_SKIP() << why;
+  for (int k = 0; k < kSeconds; ++k) fs::create_directories(output_of(*dir, k));
+
+  const auto r = clean_range(*dir);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("8 requested, 8 in (with strain), 0 out"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 missing, 2 unusable, 8 write errors"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("segments:  3"), std::string::npos) << r.output;
+  for (int k = 0; k < kSeconds; ++k) {
+    const std::string line = line_with(r.output, "GPS " + gps_of(k) + ": cannot");
+    EXPECT_NE(line.find(output_of(*dir, k).filename().string()), std::string::npos) << r.output;
+    EXPECT_NE(line.find("error"), std::string::npos) << line;
+  }
+  expect_stage_lines(r.output);
+  // Nothing but the squatting directories: no temporary files left behind.
+  std::size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(*dir / "out")) {
+    ++entries;
+    EXPECT_TRUE(e.is_directory()) << e.path();
+  }
+  EXPECT_EQ(entries, static_cast<std::size_t>(kSeconds));
+  fs::remove_all(*dir);
+}
+
+// Some publishes fail, the others go through in the same run; a rerun of the range once the
+// paths are free writes every frame. Checks the writer thread's counts against the fixture's
+// known bad seconds (4 corrupt, 6 missing witness: raw strain, not fully cleaned).
+TEST(CleanCommand, FailedPublishesDoNotStopTheOthersAndARerunWritesEveryFrame) {
+  std::string why;
+  const auto dir = make_case("clean-partial", &why);
+  if (!dir) GTEST_SKIP() << why;
+  fs::create_directories(output_of(*dir, 1));
+  fs::create_directories(output_of(*dir, 5));
+
+  const auto r = clean_range(*dir);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("8 requested, 8 in (with strain), 6 out"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("0 missing, 2 unusable, 2 write errors"), std::string::npos) << r.output;
+  for (int k = 0; k < kSeconds; ++k) {
+    const std::string line = line_with(r.output, "GPS " + gps_of(k) + ": cannot");
+    if (k == 1 || k == 5) {
+      EXPECT_NE(line.find(output_of(*dir, k).filename().string()), std::string::npos) << r.output;
+    } else {
+      EXPECT_EQ(line, "") << r.output;
+      ASSERT_TRUE(fs::is_regular_file(output_of(*dir, k))) << gps_of(k);
+      EXPECT_TRUE(gwf::FrameFile::open(output_of(*dir, k).string()).verify().empty()) << gps_of(k);
+    }
+  }
+
+  fs::remove_all(*dir / "out");
+  const auto again = clean_range(*dir);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("8 requested, 8 in (with strain), 8 out"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("0 missing, 2 unusable, 0 write errors"), std::string::npos) << again.output;
+  expect_stage_lines(again.output);
+  // Fully cleaned seconds: every one but the unusable ones (4, 6) and the seconds their segments'
+  // tapers reach; the summary's count is the number of output frames whose state says so.
+  int fully = 0;
+  std::size_t gwf_files = 0;
+  for (const auto& e : fs::directory_iterator(*dir / "out")) gwf_files += e.path().extension() == ".gwf";
+  EXPECT_EQ(gwf_files, static_cast<std::size_t>(kSeconds));
+  for (int k = 0; k < kSeconds; ++k) {
+    const auto out = gwf::FrameFile::open(output_of(*dir, k).string());
+    EXPECT_TRUE(out.verify().empty()) << gps_of(k);
+    const auto state = out.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double();
+    fully += std::all_of(state.begin(), state.end(), [](double b) { return (static_cast<int>(b) & 1) != 0; });
+  }
+  EXPECT_NE(again.output.find("8 out, " + std::to_string(fully) + " fully cleaned"), std::string::npos)
+      << again.output;
+  fs::remove_all(*dir);
 }
 #endif
