@@ -1,6 +1,7 @@
 #include "daemon/input.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -26,13 +27,22 @@ std::string frame_path(const config::FrameSource& source, std::uint64_t gps) {
          std::to_string(gps) + "-1.gwf";
 }
 
-std::vector<double> physical_values(const gwf::Channel& c) {
-  std::vector<double> v = c.data.to_double();
+namespace {
+
+// Stored values `v` of channel `c` turned into physical values in place (physical_values).
+void calibrate(const gwf::Channel& c, std::vector<double>& v) {
   if (c.kind == gwf::ChannelKind::Adc && (c.adc.slope != 0.0f || c.adc.bias != 0.0f)) {
     const double slope = static_cast<double>(c.adc.slope);
     const double bias = static_cast<double>(c.adc.bias);
     for (double& x : v) x = x * slope + bias;
   }
+}
+
+}  // namespace
+
+std::vector<double> physical_values(const gwf::Channel& c) {
+  std::vector<double> v = c.data.to_double();
+  calibrate(c, v);
   return v;
 }
 
@@ -93,13 +103,34 @@ gwf::Channel read_channel(const gwf::FrameFile& f, const std::string& path, cons
   return c;
 }
 
-void require_finite(const std::vector<double>& v, const std::string& path, const std::string& name) {
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!std::isfinite(v[i])) {
-      throw Problem{InputProblem::NonFinite,
-                    path + ": channel " + name + " sample " + std::to_string(i) + " is not finite"};
-    }
+// Index of the first NaN or Inf in `v`, or v.size() when every sample is finite.
+std::size_t first_nonfinite(const std::vector<double>& v) {
+  // A branch-free pass over the whole vector in integer arithmetic, which compilers vectorise; the
+  // index is looked up only when something was found, which good seconds never need. A double is
+  // NaN or ±Inf exactly when its exponent field is all ones (e == kExp below); adding one to the
+  // exponent field then carries into the top bit, which nothing else sets.
+  constexpr std::uint64_t kExp = 0x7ff0000000000000ULL;
+  constexpr std::uint64_t kOne = 0x0010000000000000ULL;
+  std::uint64_t any = 0;
+  for (const double x : v) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    any |= (bits & kExp) + kOne;
   }
+  if ((any >> 63) == 0) return v.size();
+  std::size_t i = 0;
+  while (i < v.size() && std::isfinite(v[i])) ++i;
+  return i;
+}
+
+Problem nonfinite(std::size_t i, const std::string& path, const std::string& name) {
+  return Problem{InputProblem::NonFinite,
+                 path + ": channel " + name + " sample " + std::to_string(i) + " is not finite"};
+}
+
+void require_finite(const std::vector<double>& v, const std::string& path, const std::string& name) {
+  const std::size_t i = first_nonfinite(v);
+  if (i != v.size()) throw nonfinite(i, path, name);
 }
 
 // 16 slots per second; a slot passes when every state sample inside it has all mask bits set.
@@ -134,7 +165,12 @@ SecondInput read_second(const InputSpec& spec, std::uint64_t gps) {
         in.warnings.push_back(strain_path + ": pass-through channel " + name + ": " + e.what());
       }
     }
-    require_finite(in.strain->data.to_double(), strain_path, spec.strain_channel);
+    // One conversion serves the finiteness check (on the stored values, as before) and the
+    // physical values the pipeline cleans (SecondInput::strain_values).
+    in.strain_values = in.strain->data.to_double();
+    const std::size_t bad = first_nonfinite(in.strain_values);
+    calibrate(*in.strain, in.strain_values);
+    if (bad != in.strain_values.size()) throw nonfinite(bad, strain_path, spec.strain_channel);
     if (spec.state) {
       const gwf::Channel sv = read_channel(strain_file, strain_path, spec.state->channel);
       in.state_ok = state_slots(sv, spec.state->mask);

@@ -43,6 +43,11 @@ struct SecondInput {
   // Present whenever the strain frame could be read, even if the second is not cleanable, so the
   // raw strain can still be written out.
   std::optional<gwf::Channel> strain;
+  // physical_values(*strain), computed by read_second whenever it sets `strain` (the conversion it
+  // needs for the finiteness check anyway), so the pipeline does not convert the strain again.
+  // Empty in a SecondInput built by hand: Pipeline::push then converts `strain` itself. Whoever
+  // changes `strain` after read_second must update or clear this too.
+  std::vector<double> strain_values;
   // Witness samples in physical units (stored · slope + bias for ADC channels), model order.
   std::vector<std::vector<double>> witnesses;
   std::vector<double> witness_rates;

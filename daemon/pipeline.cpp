@@ -242,7 +242,9 @@ Pipeline::PushResult Pipeline::push(const SecondInput& in) {
   Pending p;
   p.gps = in.gps;
   p.raw = *in.strain;
-  p.cleaned = physical_values(*in.strain);
+  // read_second's conversion of the strain when it came with one (see SecondInput::strain_values).
+  p.cleaned = in.strain_values.size() == in.strain->data.size() ? in.strain_values
+                                                                : physical_values(*in.strain);
   p.weight.assign(p.cleaned.size(), 0.0);
   p.noise.assign(static_cast<std::size_t>(bundle_.sample_rate), 0.0);
   p.passthrough = in.passthrough;

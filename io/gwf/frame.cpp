@@ -127,11 +127,44 @@ double Vect::real_at(std::uint64_t i) const {
   throw std::logic_error("Vect::real_at: string vector " + name);
 }
 
+namespace {
+
+// out[i] = load_real<T>(element i) for i < n: the per-element conversion of real_at, with the type
+// switch and the bounds check hoisted out of the loop. Elements are read with memcpy (the byte
+// buffer has no alignment guarantee), which compilers turn into plain (vectorised) loads.
+template <typename T>
+void load_reals(const std::byte* p, std::size_t n, double* out) {
+  if constexpr (std::is_same_v<T, double>) {
+    if (n != 0) std::memcpy(out, p, n * sizeof(double));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) out[i] = load_real<T>(p + i * sizeof(T));
+  }
+}
+
+}  // namespace
+
 std::vector<double> Vect::to_double() const {
   const std::uint64_t n = size();
   std::vector<double> out(n);
-  for (std::uint64_t i = 0; i < n; ++i) out[i] = real_at(i);
-  return out;
+  if (n == 0) return out;
+  const std::byte* p = data.data();
+  double* o = out.data();
+  switch (type) {
+    case DataType::Int8: load_reals<std::int8_t>(p, n, o); return out;
+    case DataType::Int16: load_reals<std::int16_t>(p, n, o); return out;
+    case DataType::Float64: load_reals<double>(p, n, o); return out;
+    case DataType::Float32: load_reals<float>(p, n, o); return out;
+    case DataType::Int32: load_reals<std::int32_t>(p, n, o); return out;
+    case DataType::Int64: load_reals<std::int64_t>(p, n, o); return out;
+    case DataType::Complex64: load_reals<std::complex<float>>(p, n, o); return out;
+    case DataType::Complex128: load_reals<std::complex<double>>(p, n, o); return out;
+    case DataType::UInt16: load_reals<std::uint16_t>(p, n, o); return out;
+    case DataType::UInt32: load_reals<std::uint32_t>(p, n, o); return out;
+    case DataType::UInt64: load_reals<std::uint64_t>(p, n, o); return out;
+    case DataType::UInt8: load_reals<std::uint8_t>(p, n, o); return out;
+    case DataType::String: break;
+  }
+  throw std::logic_error("Vect::real_at: string vector " + name);
 }
 
 template <typename T>
