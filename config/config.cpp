@@ -329,6 +329,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     c.cuda_graph = m.boolean("cuda_graph", c.cuda_graph);
     require(!(c.fp16 || c.cuda_graph) || c.device != "cpu", m, m.node(),
             "`model.fp16` and `model.cuda_graph` need a CUDA device");
+    c.witness_buffer = m.str("witness_buffer", c.witness_buffer);
+    require(c.witness_buffer == "auto" || c.witness_buffer == "host" || c.witness_buffer == "device", m,
+            m.child("witness_buffer"),
+            "`model.witness_buffer` must be auto, host or device, got `" + c.witness_buffer + "`");
     m.finish();
   }
 

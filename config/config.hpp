@@ -61,6 +61,11 @@ struct Config {
   int batch_size = 64;
   bool fp16 = false;
   bool cuda_graph = false;
+  // Where the witness ring buffer and the averaging of predictions live: "host" (core/stream's
+  // CpuNoiseEstimator hands kernels to the runner), "device" (core/model's device estimator: only
+  // new samples go to the model's device, one noise block comes back), "auto" (device on CUDA,
+  // host on the CPU).
+  std::string witness_buffer = "auto";
   double kernel_seconds = 1.0;
   double inference_sampling_rate = 64;   // kernels per second: stride s = fs / rate
   double aggregation_seconds = 0.5;      // N = aggregation_seconds * rate

@@ -12,6 +12,7 @@
 #include "core/model/bundle.hpp"
 #include "core/model/runner.hpp"
 #include "core/stream/predictor.hpp"
+#include "daemon/pipeline.hpp"
 
 namespace deepclean::daemon {
 
@@ -26,6 +27,13 @@ ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& 
 
 // The model runner options a configuration asks for (shared by clean, check-config and run).
 model::RunnerOptions runner_options(const config::Config& cfg, const model::BundleInfo& info);
+// How the pipeline does contract steps 3-5 for `model.witness_buffer` (shared by clean and run):
+// "device", or "auto" on a CUDA device, gives core/model's device estimator over the loaded runner
+// (witness ring and averaging on the model's device); otherwise the host path (unset factory).
+EstimatorFactory estimator_factory(const config::Config& cfg);
+// "device" or "host": what estimator_factory(cfg) chose, for logs.
+std::string witness_buffer_in_use(const config::Config& cfg);
+
 // `<output directory>/<observatory>-<output frame type>-<gps>-1.gwf`: where second `gps` is published.
 std::string output_path(const config::Config& cfg, std::uint64_t gps);
 

@@ -50,6 +50,32 @@ class TimedPredictor final : public stream::Predictor {
   double& seconds_;
 };
 
+// Times a whole noise estimator (a device estimator: transfers, forward passes and averaging on
+// the model's device) into the model stage.
+class TimedEstimator final : public stream::NoiseEstimator {
+ public:
+  TimedEstimator(std::unique_ptr<stream::NoiseEstimator> inner, double& seconds)
+      : inner_(std::move(inner)), seconds_(seconds) {}
+  const stream::KernelGeometry& geometry() const override { return inner_->geometry(); }
+  std::size_t channels() const override { return inner_->channels(); }
+  void reset() override { inner_->reset(); }
+  void push(const float* x, std::size_t n, std::size_t ld) override {
+    const auto t0 = Clock::now();
+    inner_->push(x, n, ld);
+    seconds_ += seconds_since(t0);
+  }
+  void pop(std::vector<double>& y) override {
+    const auto t0 = Clock::now();
+    inner_->pop(y);
+    seconds_ += seconds_since(t0);
+  }
+  std::size_t next_sample() const override { return inner_->next_sample(); }
+
+ private:
+  std::unique_ptr<stream::NoiseEstimator> inner_;
+  double& seconds_;
+};
+
 }  // namespace
 
 stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::BundleInfo& bundle,
@@ -121,8 +147,8 @@ struct Pipeline::Pending {
 };
 
 Pipeline::Pipeline(config::Config cfg, model::BundleInfo bundle,
-                   std::unique_ptr<stream::Predictor> predictor)
-    : cfg_(std::move(cfg)), bundle_(std::move(bundle)) {
+                   std::unique_ptr<stream::Predictor> predictor, EstimatorFactory estimator)
+    : cfg_(std::move(cfg)), bundle_(std::move(bundle)), estimator_(std::move(estimator)) {
   if (!predictor) throw std::invalid_argument("Pipeline: no model");
   if (predictor->channels() != bundle_.witnesses.size()) {
     throw std::invalid_argument("the model takes " + std::to_string(predictor->channels()) +
@@ -171,9 +197,14 @@ void Pipeline::start_segment(const SecondInput& in) {
   const double strain_rate = in.strain->sample_rate;
   if (!cleaner_ || rates_ != in.witness_rates || strain_rate_ != strain_rate) {
     stream::CleanerConfig c = cleaner_config(cfg_, bundle_, in.witness_rates, strain_rate);
-    timed_ = std::make_unique<TimedPredictor>(*predictor_, stages_.model);
-    auto estimator = std::make_unique<stream::CpuNoiseEstimator>(
-        c.geometry, *timed_, static_cast<std::size_t>(cfg_.batch_size));
+    std::unique_ptr<stream::NoiseEstimator> estimator;
+    if (estimator_) {
+      estimator = std::make_unique<TimedEstimator>(estimator_(*predictor_, c.geometry), stages_.model);
+    } else {
+      timed_ = std::make_unique<TimedPredictor>(*predictor_, stages_.model);
+      estimator = std::make_unique<stream::CpuNoiseEstimator>(c.geometry, *timed_,
+                                                              static_cast<std::size_t>(cfg_.batch_size));
+    }
     cleaner_ = std::make_unique<stream::StrainCleaner>(std::move(c), std::move(estimator));
     rates_ = in.witness_rates;
     strain_rate_ = strain_rate;
@@ -296,15 +327,17 @@ std::vector<OutputSecond> Pipeline::finish() {
 }
 
 std::vector<OutputSecond> Pipeline::replace(config::Config cfg, model::BundleInfo bundle,
-                                            std::unique_ptr<stream::Predictor> predictor) {
+                                            std::unique_ptr<stream::Predictor> predictor,
+                                            EstimatorFactory estimator) {
   std::vector<OutputSecond> out = finish();
-  Pipeline fresh(std::move(cfg), std::move(bundle), std::move(predictor));
+  Pipeline fresh(std::move(cfg), std::move(bundle), std::move(predictor), std::move(estimator));
   cfg_ = std::move(fresh.cfg_);
   bundle_ = std::move(fresh.bundle_);
   names_ = fresh.names_;
   cleaner_.reset();
   timed_.reset();
   predictor_ = std::move(fresh.predictor_);
+  estimator_ = std::move(fresh.estimator_);
   rates_.clear();
   strain_rate_ = 0;
   return out;

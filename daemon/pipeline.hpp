@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "config/config.hpp"
 #include "core/model/bundle.hpp"
 #include "core/stream/cleaner.hpp"
+#include "core/stream/noise_estimator.hpp"
 #include "core/stream/predictor.hpp"
 #include "daemon/input.hpp"
 #include "daemon/output.hpp"
@@ -40,11 +42,20 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::Bun
 // The InputSpec of a configuration and bundle.
 InputSpec input_spec(const config::Config& cfg, const model::BundleInfo& bundle);
 
+// Builds contract steps 3-5 (witness ring, predictions, averaging) for a segment's geometry over
+// the loaded model. Unset: stream::CpuNoiseEstimator over the model (the host path).
+// daemon::estimator_factory() (torch_offline.cpp) gives core/model's device estimator when
+// `model.witness_buffer` asks for it (on CUDA by default).
+using EstimatorFactory =
+    std::function<std::unique_ptr<stream::NoiseEstimator>(stream::Predictor& model, const stream::KernelGeometry&)>;
+
 class Pipeline {
  public:
   // `predictor` is the loaded model (any Predictor; tests use fakes). Throws std::invalid_argument
-  // for a configuration that cannot work with this bundle.
-  Pipeline(config::Config cfg, model::BundleInfo bundle, std::unique_ptr<stream::Predictor> predictor);
+  // for a configuration that cannot work with this bundle. With `estimator` set, the estimator it
+  // makes does steps 3-5 and all of its time counts as the model stage.
+  Pipeline(config::Config cfg, model::BundleInfo bundle, std::unique_ptr<stream::Predictor> predictor,
+           EstimatorFactory estimator = {});
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;  // the model timer refers to stages_
   Pipeline& operator=(const Pipeline&) = delete;
@@ -64,7 +75,7 @@ class Pipeline {
   // Swap in a new model and configuration between two seconds (SIGHUP): the open segment ends
   // first, so outputs stay consistent; returns the flushed outputs.
   std::vector<OutputSecond> replace(config::Config cfg, model::BundleInfo bundle,
-                                    std::unique_ptr<stream::Predictor> predictor);
+                                    std::unique_ptr<stream::Predictor> predictor, EstimatorFactory estimator = {});
 
   // Algorithmic latency for the witness rates seen (or, before any input, for witnesses at fs).
   double latency_seconds() const;
@@ -87,6 +98,7 @@ class Pipeline {
   model::BundleInfo bundle_;
   std::unique_ptr<stream::Predictor> predictor_;   // the model
   std::unique_ptr<stream::Predictor> timed_;       // predictor_ timed into stages_.model
+  EstimatorFactory estimator_;                     // unset: CpuNoiseEstimator over timed_
   OutputNames names_;
   std::unique_ptr<stream::StrainCleaner> cleaner_;  // for the current rates
   std::vector<double> rates_;                       // witness rates of cleaner_

@@ -282,10 +282,11 @@ bool Service::start_up() {
     model::LoadedModel loaded = model::load_model(cfg_.bundle, runner_options(cfg_, info));
     device_ = loaded.report.device;
     device_spec_ = model::parse_device(cfg_.device);
-    spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s{}", loaded.info.version,
-                 loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
-                 loaded.report.warmup_seconds, loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
-    pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor));
+    spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
+                 loaded.info.version, loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
+                 loaded.report.warmup_seconds, witness_buffer_in_use(cfg_),
+                 loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+    pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}: {}", cfg_.bundle, e.what());
     return false;
@@ -817,7 +818,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       return;
     }
     try {
-      outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor));
+      outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor), estimator_factory(*r->cfg));
       cfg_ = *r->cfg;
       device_spec_ = model::parse_device(cfg_.device);
       spec_ = input_spec(cfg_, pipeline_->bundle());

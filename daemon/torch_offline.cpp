@@ -270,6 +270,18 @@ model::RunnerOptions runner_options(const config::Config& cfg, const model::Bund
   return o;
 }
 
+std::string witness_buffer_in_use(const config::Config& cfg) {
+  if (cfg.witness_buffer != "auto") return cfg.witness_buffer;
+  return model::parse_device(cfg.device).cuda ? "device" : "host";
+}
+
+EstimatorFactory estimator_factory(const config::Config& cfg) {
+  if (witness_buffer_in_use(cfg) != "device") return {};
+  return [](stream::Predictor& runner, const stream::KernelGeometry& g) {
+    return model::make_device_noise_estimator(runner, g);
+  };
+}
+
 std::string output_path(const config::Config& cfg, std::uint64_t gps) {
   gwf::FrameFileName n;
   n.observatory = cfg.strain_source.observatory;
@@ -366,10 +378,11 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   const auto t_start = Clock::now();
   model::BundleInfo info = model::read_bundle_info(cfg.bundle);
   model::LoadedModel loaded = model::load_model(cfg.bundle, runner_options(cfg, info));
-  spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s", loaded.info.version,
-               loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
-               loaded.report.warmup_seconds);
-  Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor));
+  spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
+               loaded.info.version, loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
+               loaded.report.warmup_seconds, witness_buffer_in_use(cfg),
+               loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+  Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor), estimator_factory(cfg));
   const InputSpec spec = input_spec(cfg, loaded.info);
   fs::create_directories(cfg.output_directory);
 

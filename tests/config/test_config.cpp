@@ -49,6 +49,7 @@ TEST(Config, MinimalFileGetsDocumentedDefaults) {
   EXPECT_DOUBLE_EQ(c.memory_seconds, 10.0);
   EXPECT_EQ(c.start, dc::StartFrom::Resume);
   EXPECT_FALSE(c.state.has_value());
+  EXPECT_EQ(c.witness_buffer, "auto");
 }
 
 TEST(Config, RelativePathsAreRelativeToTheConfigFile) {
@@ -94,6 +95,11 @@ TEST(Config, OutOfRangeValues) {
   EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n")
                 .find("must be none, causal or window, got `fir`"),
             std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "  witness_buffer: gpu\n")
+                .find("cfg.yaml:11:19: `model.witness_buffer` must be auto, host or device, got `gpu`"),
+            std::string::npos)
+      << error_of(std::string(kMinimal) + "  witness_buffer: gpu\n");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "  witness_buffer: device\n"), "");
   std::string dev = kMinimal;
   dev += "  device: gpu\n";
   EXPECT_NE(error_of(dev).find("cfg.yaml:11:11: `model.device` must be cpu, cuda or cuda:N"),

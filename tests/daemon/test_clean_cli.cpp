@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <random>
 #include <regex>
@@ -260,4 +261,60 @@ TEST(CleanCommand, FailedPublishesDoNotStopTheOthersAndARerunWritesEveryFrame) {
       << again.output;
   fs::remove_all(*dir);
 }
+// `model.witness_buffer: device` (the path a CUDA device takes by default, here on the CPU) gives
+// the cleaned strain and noise of the host path: the same kernels, one forward pass each, against
+// the host path's shared-interior evaluation (within 1e-6 of the largest prediction, checked at
+// load and in tests/model), with float64 sums that may add in another order.
+TEST(CleanCommand, DeviceWitnessBufferCleansLikeTheHostPath) {
+  std::string why;
+  const auto dir = make_case("clean-device-buffer", &why);
+  if (!dir) GTEST_SKIP() << why;
+  const auto host = clean_range(*dir);
+  ASSERT_EQ(host.exit_code, 0) << host.output;
+  fs::rename(*dir / "out", *dir / "out-host");
+  std::string text = config_text(*dir, *fixture_dir(&why) / "bundle_c3");
+  text.replace(text.find("batch_size: 32}"), 15, "batch_size: 32, witness_buffer: device}");
+  std::ofstream(*dir / "H1.yaml") << text;
+  const auto device = clean_range(*dir);
+  ASSERT_EQ(device.exit_code, 0) << device.output;
+  EXPECT_NE(device.output.find("witness buffer on the device"), std::string::npos) << device.output;
+  EXPECT_NE(host.output.find("witness buffer on the host"), std::string::npos) << host.output;
+  EXPECT_EQ(line_with(device.output, "segments:"), line_with(host.output, "segments:"));
+  const std::vector<std::string> channels{"H1:GDS-CALIB_STRAIN_DEEPCLEAN", "H1:GDS-CALIB_STRAIN_DEEPCLEAN_NOISE"};
+  std::vector<double> worst(2, 0.0), scale(2, 0.0);
+  std::size_t cleaned_differs = 0;
+  for (int k = 0; k < kSeconds; ++k) {
+    const std::string name = "H-H1_llhoft_DEEPCLEAN-" + gps_of(k) + "-1.gwf";
+    const auto a = gwf::FrameFile::open((*dir / "out-host" / name).string());
+    const auto b = gwf::FrameFile::open((*dir / "out" / name).string());
+    const std::string raw_path = (*dir / "strain" / ("H-H1_llhoft-" + gps_of(k) + "-1.gwf")).string();
+    const auto raw = gwf::FrameFile::open(raw_path).read_channel(0, "H1:GDS-CALIB_STRAIN").data.to_double();
+    for (std::size_t c = 0; c < channels.size(); ++c) {
+      const auto x = a.read_channel(0, channels[c]).data.to_double();
+      const auto y = b.read_channel(0, channels[c]).data.to_double();
+      ASSERT_EQ(x.size(), y.size()) << name << " " << channels[c];
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        // The cleaned strain is compared by what was subtracted from the raw strain.
+        const double xv = c == 0 ? raw[i] - x[i] : x[i];
+        const double yv = c == 0 ? raw[i] - y[i] : y[i];
+        worst[c] = std::max(worst[c], std::abs(xv - yv));
+        scale[c] = std::max(scale[c], std::abs(xv));
+        cleaned_differs += c == 0 && x[i] != raw[i] ? 1U : 0U;
+      }
+    }
+    EXPECT_EQ(a.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double(),
+              b.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double())
+        << name;
+  }
+  EXPECT_GT(cleaned_differs, 0U);  // something was subtracted
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    std::cout << "[ witness buffer device vs host, " << channels[c] << ": max |difference| " << worst[c]
+              << " of max |value| " << scale[c] << " ]\n";
+    EXPECT_GT(scale[c], 0.0) << channels[c];
+    EXPECT_LE(worst[c], 1e-5 * scale[c]) << channels[c];
+  }
+  fs::remove_all(*dir);
+}
+
 #endif
+
