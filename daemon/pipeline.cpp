@@ -44,6 +44,14 @@ class TimedPredictor final : public stream::Predictor {
     inner_.predict_from(kernels, batch, kernel_length, needed_from, out);
     seconds_ += seconds_since(t0);
   }
+  // Forwarded, or the base class would copy the kernels out of the ring and the runner's in-place
+  // path would never be reached.
+  void predict_windows(const float* x, std::size_t ld, std::size_t stride, std::size_t batch,
+                       std::size_t kernel_length, std::size_t needed_from, float* out) override {
+    const auto t0 = Clock::now();
+    inner_.predict_windows(x, ld, stride, batch, kernel_length, needed_from, out);
+    seconds_ += seconds_since(t0);
+  }
 
  private:
   stream::Predictor& inner_;

@@ -32,7 +32,7 @@ train::SecondReader frame_reader(const train::TrainConfig& cfg) {
       s.reason = daemon::problem_name(in.problem);
       return s;
     }
-    s.strain = daemon::physical_values(*in.strain);
+    s.strain = in.strain_values;  // read_second's physical values of the strain
     s.strain_rate = in.strain->sample_rate;
     s.witnesses = in.witnesses;
     s.witness_rates = in.witness_rates;

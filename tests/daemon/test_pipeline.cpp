@@ -216,6 +216,43 @@ TEST(Pipeline, ResultDoesNotDependOnBatchSize) {
   }
 }
 
+// Records which entry point the pipeline's estimator calls: kernels must reach the model in place
+// (predict_windows, through the pipeline's stage timer), never copied out first.
+class EntryPoints final : public deepclean::stream::Predictor {
+ public:
+  EntryPoints(std::size_t* windows, std::size_t* copied) : inner_(2, 16), windows_(windows), copied_(copied) {}
+  std::size_t channels() const override { return inner_.channels(); }
+  std::size_t max_batch() const override { return inner_.max_batch(); }
+  void predict(const float* k, std::size_t b, std::size_t n, float* out) override {
+    ++*copied_;
+    inner_.predict(k, b, n, out);
+  }
+  void predict_windows(const float* x, std::size_t ld, std::size_t stride, std::size_t batch, std::size_t k,
+                       std::size_t needed_from, float* out) override {
+    ++*windows_;
+    inner_.predict_windows(x, ld, stride, batch, k, needed_from, out);
+  }
+
+ private:
+  FakePredictor inner_;
+  std::size_t* windows_;
+  std::size_t* copied_;
+};
+
+TEST(Pipeline, KernelsReachTheModelInPlace) {
+  Fixture fx;
+  fx.write(3, -1);
+  const auto cfg = fx.config("window", 16);
+  std::size_t windows = 0, copied = 0;
+  dd::Pipeline p(cfg, bundle(), std::make_unique<EntryPoints>(&windows, &copied));
+  const dd::InputSpec spec = dd::input_spec(cfg, bundle());
+  for (int k = 0; k < 3; ++k) (void)p.push(dd::read_second(spec, kGps0 + static_cast<std::uint64_t>(k)));
+  (void)p.finish();
+  EXPECT_GT(windows, 0U);
+  EXPECT_EQ(copied, 0U);
+  EXPECT_GT(p.stages().model, 0.0);
+}
+
 TEST(Pipeline, OutputFrameRoundTripsThroughOurReader) {
   Fixture fx;
   fx.write(3, -1);

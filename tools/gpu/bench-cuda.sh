@@ -68,8 +68,8 @@ YAML
   clean=$(sed -nE 's/^stages:.* clean ([0-9.e-]+) s.*/\1/p' "$log")
   model=$(sed -nE 's/^stages:.* model ([0-9.e-]+) s.*/\1/p' "$log")
   write=$(sed -nE 's/^stages:.* write ([0-9.e-]+) s.*/\1/p' "$log")
-  # `deepclean clean` does not log LoadReport::notes yet (daemon/torch_offline.cpp): "unknown"
-  # unless it does; tests/model's CudaRunner.* print what the runner keeps for this bundle.
+  # From LoadReport::notes in `deepclean clean`'s "model ... loaded" line (info level); "unknown"
+  # when the log does not say.
   local kept_fp16=unknown kept_graph=unknown
   grep -qiE 'fp16 relative RMS[^;]*\(kept\)' "$log" && kept_fp16=yes
   grep -qiE 'fp16 relative RMS[^;]*fp16 off' "$log" && kept_fp16=no
