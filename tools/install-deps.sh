@@ -35,7 +35,14 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  # A Debian 12 installed with a root password has no sudo: say so instead of "sudo: command not found".
+  command -v sudo > /dev/null || {
+    echo "install-deps: missing ${missing[*]}; not root and sudo is absent: run this as root (su -) or install sudo" >&2
+    exit 1
+  }
+  SUDO="sudo"
+fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
