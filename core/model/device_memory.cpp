@@ -22,7 +22,10 @@ std::optional<std::size_t> device_memory_in_use(const DeviceSpec& device) {
   }
   // Bytes in live tensors (not the larger cache the allocator reserved from the driver). Index 0
   // of the stat array is StatType::AGGREGATE (all pools) in every LibTorch since 1.9.
-  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index);
+  // The parameter is `int` in 1.13 and c10::DeviceIndex (int8_t) in 2.x; the index was just
+  // checked against device_count(), so the narrowing cast cannot change it.
+  const auto stats =
+      c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device.index));
   const std::int64_t bytes = stats.allocated_bytes[0].current;
   return bytes < 0 ? std::size_t{0} : static_cast<std::size_t>(bytes);
 #else

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <set>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/dsp/welch.hpp"
@@ -38,9 +40,11 @@ std::vector<double> strain_run(sim::Simulator& s, std::int64_t t0, int seconds) 
   return h;
 }
 
-const gwf::Channel& channel(const gwf::Frame& f, const std::string& name) {
-  const gwf::Channel* c = f.find(name);
-  if (c == nullptr) throw std::runtime_error("no channel " + name);
+// The name by value (a view): with `const std::string&`, GCC 14's -Wdangling-reference flags every
+// call with a literal (a temporary string) although the result refers into the frame.
+const gwf::Channel& channel(const gwf::Frame& f, std::string_view name) {
+  const gwf::Channel* c = f.find(std::string(name));
+  if (c == nullptr) throw std::runtime_error("no channel " + std::string(name));
   return *c;
 }
 
