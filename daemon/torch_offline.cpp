@@ -313,9 +313,13 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
     return {e.what()};
   }
   out << "configuration: " << path << " (" << cfg.ifo << ")\n";
+  try {
+    model::check_device_available(model::parse_device(cfg.device));
+  } catch (const std::exception& e) {
+    problems.push_back(cfg.source_file + ": model.device: " + e.what());
+  }
   model::BundleInfo info;
   try {
-    (void)model::parse_device(cfg.device);
     const int fs = model::read_bundle_info(cfg.bundle).sample_rate;
     info = model::check_bundle(cfg.bundle,
                                static_cast<std::size_t>(std::llround(cfg.kernel_seconds * fs)));

@@ -206,14 +206,7 @@ class CudaRunner final : public stream::Predictor, public DeviceForward {
 }  // namespace
 
 c10::Stream cuda_stream_from_pool(const DeviceSpec& device) {
-  if (!torch::cuda::is_available()) {
-    throw BundleError("device '" + device.str() + "': CUDA is not available (no GPU or driver visible to LibTorch)");
-  }
-  // size_t in LibTorch 1.x and early 2.x, c10::DeviceIndex (int8_t) in later 2.x.
-  const auto count = static_cast<std::int64_t>(torch::cuda::device_count());
-  if (device.index < 0 || device.index >= count) {
-    throw BundleError("device '" + device.str() + "': only " + std::to_string(count) + " CUDA device(s) present");
-  }
+  check_device_available(device);
   // IEEE float32, not TF32 (see the design notes at the top).
   at::globalContext().setAllowTF32CuDNN(false);
   at::globalContext().setAllowTF32CuBLAS(false);

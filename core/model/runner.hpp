@@ -27,6 +27,11 @@ bool cuda_support_built();
 // "cpu", "cuda" or "cuda:N"; anything else throws BundleError naming the accepted forms.
 DeviceSpec parse_device(const std::string& text);
 
+// Throws BundleError when `device` cannot be used by this process: CUDA asked of a CPU-only build,
+// no GPU or driver visible to LibTorch, or an ordinal past the devices present. The CPU always passes.
+// load_model() checks this first; check-config uses it to catch the problem before `run`.
+void check_device_available(const DeviceSpec& device);
+
 struct RunnerOptions {
   std::string device = "cpu";
   std::size_t kernel_length = 4096;  // production K in samples (multiple of 16); dry run and warm-up use it

@@ -5,6 +5,9 @@
 #include <dlfcn.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
+#ifdef DEEPCLEAN_CUDA
+#include <torch/cuda.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -605,6 +608,24 @@ bool cuda_support_built() {
 #endif
 }
 
+void check_device_available(const DeviceSpec& device) {
+  if (!device.cuda) return;
+#ifdef DEEPCLEAN_CUDA
+  if (!torch::cuda::is_available()) {
+    throw BundleError("device '" + device.str() + "': CUDA is not available (no GPU or driver visible to LibTorch)");
+  }
+  // size_t in LibTorch 1.x and early 2.x, c10::DeviceIndex (int8_t) in later 2.x.
+  const auto count = static_cast<std::int64_t>(torch::cuda::device_count());
+  if (device.index < 0 || device.index >= count) {
+    throw BundleError("device '" + device.str() + "': only " + std::to_string(count) + " CUDA device(s) present");
+  }
+#else
+  throw BundleError("device '" + device.str() +
+                    "': this deepclean was built without CUDA (configure with -DDEEPCLEAN_CUDA=ON and "
+                    "DEEPCLEAN_TORCH_PREFIX pointing at a CUDA PyTorch)");
+#endif
+}
+
 BundleInfo check_bundle(const std::filesystem::path& directory, std::size_t kernel_length) {
   return load_and_check(directory, kernel_length).info;
 }
@@ -622,14 +643,11 @@ LoadedModel load_model(const std::filesystem::path& directory, const RunnerOptio
   const std::string file = (directory / kModelFile).string();
 
   if (device.cuda) {
+    check_device_available(device);  // always throws in a CPU-only build
 #ifdef DEEPCLEAN_CUDA
     out.predictor = detail::make_cuda_runner(std::move(checked.module), device, channels, options, out.report);
     out.report.load_seconds = seconds_since(t0);
     return out;
-#else
-    throw BundleError("device '" + options.device +
-                      "': this deepclean was built without CUDA (configure with -DDEEPCLEAN_CUDA=ON and "
-                      "DEEPCLEAN_TORCH_PREFIX pointing at a CUDA PyTorch)");
 #endif
   }
 

@@ -15,6 +15,7 @@
 
 #ifdef DEEPCLEAN_WITH_TORCH
 #include "../model/fixtures.hpp"
+#include "core/model/runner.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
 
@@ -316,5 +317,27 @@ TEST(CleanCommand, DeviceWitnessBufferCleansLikeTheHostPath) {
   fs::remove_all(*dir);
 }
 
-#endif
+// check-config asks whether the configured device can be used, so that `run` (and the unit's
+// ExecStartPre) fails before start-up rather than at model load; the other checks still run.
+TEST(CleanCommand, CheckConfigRefusesADeviceThisBuildCannotUse) {
+  if (deepclean::model::cuda_support_built()) {
+    GTEST_SKIP() << "CUDA build: Runner.CudaUnavailableIsAClearError covers a CUDA build without a GPU";
+  }
+  std::string why;
+  const auto dir = make_case("check-config-device", &why);
+  if (!dir) GTEST_SKIP() << why;
+  std::string text = config_text(*dir, *fixture_dir(&why) / "bundle_c3");
+  text.replace(text.find("threads: 1"), 10, "device: cuda:0, threads: 1");
+  std::ofstream(*dir / "H1.yaml") << text;
+  const auto r = run_command("'" + std::string(DEEPCLEAN_BINARY) + "' check-config '" + (*dir / "H1.yaml").string() + "'");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  const std::string problem = line_with(r.output, ": model.device: ");
+  EXPECT_NE(problem.find("H1.yaml: model.device: device 'cuda:0': this deepclean was built without CUDA"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("configuration OK"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("K = 4096, s = 256, N = 4, a = 3072"), std::string::npos) << r.output;  // went on
+  fs::remove_all(*dir);
+}
 
+#endif
