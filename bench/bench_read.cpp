@@ -108,34 +108,30 @@ BENCHMARK(BM_ReadSecondZlib)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReadSecondRaw)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ReadSecondRawNoCrc)->Unit(benchmark::kMicrosecond);
 
-void BM_ToDoubleFloat64(benchmark::State& state) {
-  std::mt19937_64 rng(1);
-  const gwf::Channel c = strain_channel(rng);
+// `convert` over one channel's samples per iteration; items are the channel's samples.
+template <typename Convert>
+void convert_channel(benchmark::State& state, const gwf::Channel& c, Convert convert) {
   for (auto _ : state) {
-    auto v = c.data.to_double();
+    auto v = convert(c);
     benchmark::DoNotOptimize(v.data());
   }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kStrainRate));
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.data.size()));
+}
+std::vector<double> to_double(const gwf::Channel& c) { return c.data.to_double(); }
+void BM_ToDoubleFloat64(benchmark::State& state) {
+  std::mt19937_64 rng(1);
+  convert_channel(state, strain_channel(rng), to_double);
 }
 void BM_ToDoubleFloat32(benchmark::State& state) {
   std::mt19937_64 rng(1);
-  const gwf::Channel c = witness_channel(0, rng);
-  for (auto _ : state) {
-    auto v = c.data.to_double();
-    benchmark::DoNotOptimize(v.data());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kWitnessRate));
+  convert_channel(state, witness_channel(0, rng), to_double);
 }
 void BM_PhysicalValuesAdcSlope(benchmark::State& state) {
   std::mt19937_64 rng(1);
   gwf::Channel c = witness_channel(0, rng);
   c.adc.slope = 0.5f;
   c.adc.bias = 1.0f;
-  for (auto _ : state) {
-    auto v = dd::physical_values(c);
-    benchmark::DoNotOptimize(v.data());
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kWitnessRate));
+  convert_channel(state, c, dd::physical_values);
 }
 BENCHMARK(BM_ToDoubleFloat64)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ToDoubleFloat32)->Unit(benchmark::kMicrosecond);
