@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -424,7 +426,13 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
 Config load_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError(path, "cannot open the configuration file");
+  if (!in) {
+    const int err = errno;
+    // The one line an operator sees when a unit instance has no configuration: where to start from.
+    throw ConfigError(path, std::string("cannot open the configuration file: ") + std::strerror(err),
+                      "example configurations are in /usr/share/doc/deepclean/examples/ (Debian package) or "
+                      "config/examples/ (source tree); every key: docs/configuration.md");
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path);

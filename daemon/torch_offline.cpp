@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <filesystem>
@@ -304,6 +307,28 @@ ObservedRates observe_rates(const config::Config& cfg, const model::BundleInfo& 
   return {};
 }
 
+namespace {
+
+// Why this process cannot write `dir` (or create it under its nearest existing parent); empty if it can.
+// Under the packaged unit a read-only file system is ProtectSystem=strict: the reason names the drop-in.
+std::string unwritable(const fs::path& dir, const std::string& what, const std::string& config_path) {
+  fs::path p = dir;
+  std::error_code ec;
+  while (!p.empty() && !fs::exists(p, ec)) p = p.parent_path();
+  if (!p.empty() && ::access(p.c_str(), W_OK) == 0) return {};
+  const int err = p.empty() ? ENOENT : errno;
+  std::string msg = what + " " + dir.string() + " is not writable or creatable (checked " +
+                    (p.empty() ? std::string("no existing parent") : p.string()) + ": " + std::strerror(err) + ")";
+  if (err == EROFS && std::getenv("INVOCATION_ID") != nullptr) {  // systemd sets INVOCATION_ID for services
+    msg += "; the unit's ProtectSystem=strict makes it read-only for the service: allow it in a drop-in, `systemctl edit "
+           "deepclean@" + fs::path(config_path).stem().string() + "`, with the lines `[Service]` and `ReadWritePaths=" +
+           dir.string() + "` (the directory must exist before the service starts)";
+  }
+  return msg;
+}
+
+}  // namespace
+
 std::vector<std::string> check_config(const std::string& path, std::ostream& out) {
   std::vector<std::string> problems;
   config::Config cfg;
@@ -358,18 +383,15 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
       problems.push_back(cfg.source_file + ": input directory " + src->directory + " does not exist");
     }
   }
-  // The output directory must exist and be writable, or be creatable.
-  fs::path p = cfg.output_directory;
-  while (!p.empty() && !fs::exists(p)) p = p.parent_path();
-  if (p.empty() || ::access(p.c_str(), W_OK) != 0) {
-    problems.push_back(cfg.source_file + ": output directory " + cfg.output_directory +
-                       " is not writable or creatable (checked " + p.string() + ")");
-  }
+  // The output directory must exist and be writable, or be creatable; the metrics directory must exist.
+  const std::string out_problem = unwritable(cfg.output_directory, "output directory", path);
+  if (!out_problem.empty()) problems.push_back(cfg.source_file + ": " + out_problem);
   if (!cfg.metrics_path.empty()) {
     const fs::path dir = fs::path(cfg.metrics_path).parent_path();
-    if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0) {
-      problems.push_back(cfg.source_file + ": metrics directory " + dir.string() + " is not writable");
-    }
+    std::error_code ec;
+    const std::string m = fs::is_directory(dir, ec) ? unwritable(dir, "metrics directory", path)
+                                                    : "metrics directory " + dir.string() + " does not exist";
+    if (!m.empty()) problems.push_back(cfg.source_file + ": " + m);
   }
   out << (problems.empty() ? "configuration OK\n" : "");
   return problems;

@@ -21,6 +21,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer target for the frame reader
   systemd               # systemd-analyze for unit verification
+  # the Debian package (tools/build-deb.sh) and its test under a real systemd (tools/systemd-test.sh)
+  debhelper help2man lintian fakeroot
+  debootstrap systemd-container  # a Debian 12 root file system booted with systemd-nspawn
   # Python oracles (scipy) and test-model export (torch); plotting for the demo report
   python3 python3-numpy python3-scipy python3-torch python3-yaml python3-matplotlib
   python3-prometheus-client  # independent parser of the metrics file in tests

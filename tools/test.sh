@@ -3,7 +3,10 @@
 #   1. install the Debian packages (tools/install-deps.sh),
 #   2. build everything with warnings as errors and run every test through ctest,
 #   3. rebuild the torch-free libraries and their tests with ASan + UBSan and run them,
-#   4. build the frame-reader fuzzer with clang/libFuzzer and run it briefly.
+#   4. build the frame-reader fuzzer with clang/libFuzzer and run it briefly,
+#   5. build the Debian package (lintian-clean) and run it under a real systemd in a Debian 12
+#      container (tools/systemd-test.sh: install, start, reload, watchdog, stop, restart, two
+#      instances, upgrade, reboot, purge).
 # Tests that need ../shared/data/gwf or Debian's python3 with scipy/torch skip with a message
 # when those are absent.
 set -euo pipefail
@@ -32,5 +35,16 @@ if [ -f fuzz/fuzz_gwf_reader.cpp ]; then
     -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build-fuzz -j "$JOBS" --target fuzz_gwf_reader
   bash fuzz/run.sh build-fuzz/fuzz/fuzz_gwf_reader "$FUZZ_SECONDS"
+fi
+echo "== Debian package =="
+bash tools/build-deb.sh build-deb
+echo "== the package's unit under a real systemd (systemd-nspawn) =="
+deb=$(ls build-deb/deepclean_*.deb)
+rc=0
+bash tools/systemd-test.sh "$deb" || rc=$?
+if [ "$rc" = 77 ]; then
+  echo "(skipped: this machine cannot run the container; see the reason above)"
+elif [ "$rc" != 0 ]; then
+  exit "$rc"
 fi
 echo "== all tests passed =="

@@ -151,7 +151,10 @@ TEST(Config, UnreadableFile) {
     dc::load_config("/nonexistent/deepclean.yaml");
     FAIL() << "no error";
   } catch (const dc::ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent/deepclean.yaml: cannot open the configuration file");
+    EXPECT_EQ(std::string(e.what()),
+              "/nonexistent/deepclean.yaml: cannot open the configuration file: No such file or directory (hint: "
+              "example configurations are in /usr/share/doc/deepclean/examples/ (Debian package) or "
+              "config/examples/ (source tree); every key: docs/configuration.md)");
   }
 }
 

@@ -13,6 +13,8 @@
 #include <regex>
 #include <sstream>
 
+#include <unistd.h>
+
 #ifdef DEEPCLEAN_WITH_TORCH
 #include "../model/fixtures.hpp"
 #include "core/model/runner.hpp"
@@ -337,6 +339,39 @@ TEST(CleanCommand, CheckConfigRefusesADeviceThisBuildCannotUse) {
       << r.output;
   EXPECT_EQ(r.output.find("configuration OK"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("K = 4096, s = 256, N = 4, a = 3072"), std::string::npos) << r.output;  // went on
+  fs::remove_all(*dir);
+}
+
+// An output directory the service cannot write because the unit's ProtectSystem=strict makes it read-only:
+// check-config names the path and the drop-in that fixes it. The read-only file system is a read-only bind
+// mount in a private mount namespace (root only); INVOCATION_ID is what systemd sets for a service.
+TEST(CleanCommand, CheckConfigNamesTheDropInForAReadOnlyOutputDirectory) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a read-only bind mount in a private mount namespace";
+  std::string why;
+  const auto dir = make_case("check-config-rofs", &why);
+  if (!dir) GTEST_SKIP() << why;
+  fs::create_directories(*dir / "ro");
+  std::string text = config_text(*dir, *fixture_dir(&why) / "bundle_c3");
+  text.replace(text.find("directory: out,"), 15, "directory: " + (*dir / "ro" / "cleaned").string() + ",");
+  std::ofstream(*dir / "X7.yaml") << text;
+  const std::string ro = (*dir / "ro").string();
+  const auto r = run_command("unshare -m sh -c \"mount --bind '" + ro + "' '" + ro + "' && mount -o remount,bind,ro '" +
+                             ro + "' && INVOCATION_ID=0123 '" + std::string(DEEPCLEAN_BINARY) + "' check-config '" +
+                             (*dir / "X7.yaml").string() + "'\"");
+  if (r.output.find("unshare failed") != std::string::npos || r.output.find("mount: ") != std::string::npos) {
+    fs::remove_all(*dir);
+    GTEST_SKIP() << "no private mount namespace here: " << r.output;
+  }
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  const std::string problem = line_with(r.output, "output directory");
+  EXPECT_NE(problem.find("X7.yaml: output directory " + ro + "/cleaned is not writable or creatable (checked " + ro +
+                         ": Read-only file system); the unit's ProtectSystem=strict"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(problem.find("`systemctl edit deepclean@X7`, with the lines `[Service]` and `ReadWritePaths=" + ro +
+                         "/cleaned`"),
+            std::string::npos)
+      << r.output;
   fs::remove_all(*dir);
 }
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the Debian package (debian/, debhelper + CMake) from this tree, in a copy of it so that the
+# work tree and its build folders are left alone, and checks it with lintian.
+# Usage: tools/build-deb.sh [OUTDIR]   (default build-deb/; prints the path of the .deb last)
+# Needs the build dependencies of debian/control (tools/install-deps.sh installs them).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=$(realpath -m "${1:-$here/build-deb}")
+src="$out/src/deepclean"
+rm -rf "$out/src"
+mkdir -p "$src"
+# The tree as git sees it: tracked files and new files not ignored (no build folders).
+(cd "$here" && git ls-files -z --cached --others --exclude-standard \
+  | tar --null --ignore-failed-read -T - -cf -) | tar -C "$src" -xf -
+cd "$src"
+echo "build-deb: dpkg-buildpackage in $src"
+DEB_BUILD_OPTIONS="parallel=$(nproc) noautodbgsym ${DEB_BUILD_OPTIONS:-}" dpkg-buildpackage -b -us -uc > "$out/build.log" 2>&1 \
+  || { tail -40 "$out/build.log"; echo "build-deb: dpkg-buildpackage failed (log: $out/build.log)"; exit 1; }
+version=$(dpkg-parsechangelog -S Version)
+arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+mv "$out/src/deepclean_${version}_${arch}.deb" "$out/src/deepclean_${version}_${arch}.buildinfo" \
+   "$out/src/deepclean_${version}_${arch}.changes" "$out/"
+
+echo "build-deb: lintian"
+# Tags left on purpose are overridden in debian/deepclean.lintian-overrides, each with its reason.
+lintian --fail-on error,warning --display-info "$out/deepclean_${version}_${arch}.changes" | tee "$out/lintian.log"
+echo "build-deb: $out/deepclean_${version}_${arch}.deb"
