@@ -37,7 +37,7 @@ mutate() {
 
 mutate ProcSubset=pid 'did not start' 's/^ProcSubset=all/ProcSubset=pid/' '' ''
 mutate RemoveIPC=yes 'stop removed' 's/^RemoveIPC=no/RemoveIPC=yes/' '' ''
-mutate /bin/kill 'reload failed' 's#^ExecReload=.*#ExecReload=/bin/kill -HUP $MAINPID#' '' ''
+mutate /bin/kill '/bin/kill is not executable|reload failed' 's#^ExecReload=.*#ExecReload=/bin/kill -HUP $MAINPID#' '' ''
 mutate insecure-memory 'alarming lines.*insecure memory' '' '' 's/ --capability=CAP_IPC_LOCK//'
 mutate no-tmpfiles-output '/dev/shm/deepclean not made' '' '/^d \/dev\/shm\/deepclean /d' ''
 echo "mutations not caught: $failures"

@@ -184,7 +184,9 @@ for f in /usr/bin/deepclean /etc/deepclean/H1.yaml /etc/deepclean/L1.yaml /usr/s
 done
 ct sh -c 'MANWIDTH=100 zcat /usr/share/man/man1/deepclean.1.gz' | contains 'deepclean run' || fail "man page lacks the subcommands"
 if grep -qiE 'fail|error|warning' "$work/install.log"; then fail "install printed a failure: $(cat "$work/install.log")"; fi
-ok "install: user, groups, tmpfiles directories, metrics ACL, unit identical to systemd/deepclean@.service, conffiles, man page"
+verify=$(ct systemd-analyze verify --man=no deepclean@H1.service 2>&1) || fail "systemd-analyze verify in the container: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify in the container is not silent: $verify"
+ok "install: user, groups, tmpfiles directories, metrics ACL, unit identical to systemd/deepclean@.service, conffiles, man page, systemd-analyze verify silent (every Exec*= command present)"
 
 # ---- a missing configuration: ExecStartPre fails with one line naming the file and the examples ----
 cursor "$work/c0"
@@ -322,6 +324,28 @@ ct test -s /var/lib/prometheus/node-exporter/deepclean_H1.prom || fail "no H1 me
 ct test -s /var/lib/prometheus/node-exporter/deepclean_L1.prom || fail "no L1 metrics file"
 ok "deepclean@H1 and deepclean@L1 side by side, each with its own output and metrics file"
 
+# ---- an output directory the unit cannot write: check-config names the path and the drop-in ------
+# /srv/cleaned/T1 belongs to the service user but ProtectSystem=strict makes it read-only for the unit.
+ct sh -c 'install -d -o deepclean -g deepclean /srv/cleaned/T1 &&
+  sed -e "s#/dev/shm/deepclean/H1#/srv/cleaned/T1#" -e "s#deepclean_H1.prom#deepclean_T1.prom#" /etc/deepclean/H1.yaml > /etc/deepclean/T1.yaml'
+cursor "$work/c5"
+ct systemctl start deepclean@T1 > /dev/null 2>&1 && fail "deepclean@T1 started with a read-only output directory"
+msg=$(journal_since deepclean@T1 "$work/c5" | grep 'output directory' | head -1)
+echo "$msg" | contains 'T1.yaml: output directory /srv/cleaned/T1 is not writable or creatable (checked /srv/cleaned/T1: Read-only file system)' \
+  || fail "check-config does not say why /srv/cleaned/T1 cannot be written: $(journal_since deepclean@T1 "$work/c5")"
+dropin=$(echo "$msg" | sed -n 's/.*`systemctl edit \(deepclean@T1\)`, with the lines `\[Service\]` and `\(ReadWritePaths=[^`]*\)`.*/\1 \2/p')
+[ "$dropin" = "deepclean@T1 ReadWritePaths=/srv/cleaned/T1" ] || fail "check-config does not name the drop-in: $msg"
+ct systemctl stop deepclean@T1
+# The drop-in it names, as `systemctl edit` would write it, makes the start succeed.
+mkdir -p "$root/etc/systemd/system/deepclean@T1.service.d"
+printf '[Service]\nReadWritePaths=/srv/cleaned/T1\n' > "$root/etc/systemd/system/deepclean@T1.service.d/override.conf"
+ct systemctl daemon-reload
+ct systemctl reset-failed deepclean@T1 2> /dev/null || true
+ct systemctl start deepclean@T1 || fail "deepclean@T1 does not start with the drop-in check-config named"
+wait_for 20 has_frames /srv/cleaned/T1 2 || fail "deepclean@T1 writes nothing to /srv/cleaned/T1 with the drop-in"
+ct systemctl stop deepclean@T1
+ok "read-only output directory: check-config names it and the drop-in; with that drop-in the instance cleans into it"
+
 # ---- every input second cleaned into exactly one frame ------------------------------------------
 ct systemctl stop sim-H1 sim-L1
 sleep 6   # the timeout (2 s) and the stall rule end the segments, writing the held-back seconds
@@ -350,13 +374,15 @@ sleep 4
 pid=$(prop deepclean@H1 MainPID)
 n_before=$(gps_list /dev/shm/deepclean/H1 | wc -l)
 conf_sum=$(ct md5sum /etc/deepclean/H1.yaml)
+ct sh -c 'date > /var/lib/deepclean/upgrade-marker'   # state the service user's home holds
 ct dpkg -i --force-confold /root/deepclean-upgrade.deb > "$work/upgrade.log" 2>&1 || { cat "$work/upgrade.log"; fail "upgrade failed"; }
 [ "$(ct dpkg-query -W -f '${Version}' deepclean)" = "${version}+upgradetest1" ] || fail "not upgraded"
 [ "$(ct md5sum /etc/deepclean/H1.yaml)" = "$conf_sum" ] || fail "the upgrade changed the edited /etc/deepclean/H1.yaml"
 [ "$(prop deepclean@H1 ActiveState)" = active ] || fail "deepclean@H1 not active after the upgrade"
 [ "$(prop deepclean@H1 MainPID)" != "$pid" ] || fail "the upgrade did not restart deepclean@H1"
 [ "$(gps_list /dev/shm/deepclean/H1 | wc -l)" -ge "$n_before" ] || fail "the upgrade lost output frames"
-ok "upgrade to ${version}+upgradetest1: edited conffile kept, output kept ($n_before+ frames), running instance restarted"
+ct test -f /var/lib/deepclean/upgrade-marker || fail "the upgrade removed the state directory's contents"
+ok "upgrade to ${version}+upgradetest1: edited conffile and state directory kept, output kept ($n_before+ frames), running instance restarted"
 
 # ---- reboot: tmpfiles remakes /dev/shm/deepclean, the enabled instance starts and cleans -----------
 ct systemctl stop sim-H1 > /dev/null 2>&1 || true
