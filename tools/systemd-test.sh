@@ -402,11 +402,13 @@ ok "reboot: /dev/shm/deepclean remade by tmpfiles.d, deepclean@H1 enabled, activ
 ct systemctl stop sim-H1 deepclean@H1
 n_out=$(gps_list /dev/shm/deepclean/H1 | wc -l)
 ct dpkg --purge deepclean > "$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge failed"; }
-for f in /usr/bin/deepclean /lib/systemd/system/deepclean@.service /etc/deepclean /var/lib/deepclean \
+# (/etc/deepclean/T1.yaml is the administrator's own file, not the package's: dpkg leaves it.)
+for f in /usr/bin/deepclean /lib/systemd/system/deepclean@.service /etc/deepclean/H1.yaml /etc/deepclean/L1.yaml \
+  /var/lib/deepclean \
   /usr/lib/tmpfiles.d/deepclean.conf /var/lib/prometheus/node-exporter/deepclean_H1.prom; do
   if ct test -e "$f"; then fail "purge left $f"; fi
 done
 [ "$(gps_list /dev/shm/deepclean/H1 | wc -l)" = "$n_out" ] || fail "purge removed output frames"
-ok "purge: binary, unit, /etc/deepclean, state and metrics files gone; the $n_out output frames kept"
+ok "purge: binary, unit, conffiles, state and metrics files gone; the $n_out output frames kept"
 
 say "all $checks checks passed in $(( $(date +%s) - t0 )) s"
