@@ -2,7 +2,8 @@
 # Builds the Debian package (debian/, debhelper + CMake) from this tree, in a copy of it so that the
 # work tree and its build folders are left alone, and checks it with lintian.
 # Usage: tools/build-deb.sh [OUTDIR]   (default build-deb/; prints the path of the .deb last)
-# Needs the build dependencies of debian/control (tools/install-deps.sh installs them).
+# Installs what it needs when run as root on Debian 12 (dpkg-dev, debhelper, lintian and the build
+# dependencies of debian/control); otherwise says what is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$(realpath -m "${1:-$here/build-deb}")
@@ -13,6 +14,21 @@ mkdir -p "$src"
 (cd "$here" && git ls-files -z --cached --others --exclude-standard \
   | tar --null --ignore-failed-read -T - -cf -) | tar -C "$src" -xf -
 cd "$src"
+need_root() {
+  [ "$(id -u)" = 0 ] || { echo "build-deb: missing $*; run as root, or: sudo apt-get install $*" >&2; exit 1; }
+}
+missing=()
+for p in dpkg-dev debhelper fakeroot lintian; do
+  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  need_root "${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! unmet=$(dpkg-checkbuilddeps 2>&1); then
+  need_root "the build dependencies (${unmet#*: })"
+  DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq --no-install-recommends "$src" > /dev/null
+fi
 echo "build-deb: dpkg-buildpackage in $src"
 DEB_BUILD_OPTIONS="parallel=$(nproc) noautodbgsym ${DEB_BUILD_OPTIONS:-}" dpkg-buildpackage -b -us -uc > "$out/build.log" 2>&1 \
   || { tail -40 "$out/build.log"; echo "build-deb: dpkg-buildpackage failed (log: $out/build.log)"; exit 1; }

@@ -398,17 +398,21 @@ wait_for 30 has_frames /dev/shm/deepclean/H1 3 \
   || fail "deepclean@H1 cleans nothing after the reboot"
 ok "reboot: /dev/shm/deepclean remade by tmpfiles.d, deepclean@H1 enabled, active and cleaning"
 
-# ---- remove and purge: what the package made goes, output data stays -----------------------------
-ct systemctl stop sim-H1 deepclean@H1
-n_out=$(gps_list /dev/shm/deepclean/H1 | wc -l)
+# ---- remove and purge: running instances stopped, what the package made goes, output data stays -----
+ct systemctl stop sim-H1
+sleep 4   # the stall rule writes the seconds held back for look-ahead
+ct systemctl is-active deepclean@H1 > /dev/null || fail "deepclean@H1 not running before the purge"
+n_before=$(gps_list /dev/shm/deepclean/H1 | wc -l)
 ct dpkg --purge deepclean > "$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge failed"; }
+[ "$(prop deepclean@H1 ActiveState)" = inactive ] || fail "the removal left deepclean@H1 $(prop deepclean@H1 ActiveState)"
+ct journalctl --no-pager -o cat -u deepclean@H1 | contains '^Stopped deepclean@H1.service' || fail "no clean stop at removal"
+n_out=$(gps_list /dev/shm/deepclean/H1 | wc -l)
+[ "$n_out" -ge "$n_before" ] && [ "$n_out" -ge 3 ] || fail "$n_out output frames after the purge, $n_before before"
 # (/etc/deepclean/T1.yaml is the administrator's own file, not the package's: dpkg leaves it.)
 for f in /usr/bin/deepclean /lib/systemd/system/deepclean@.service /etc/deepclean/H1.yaml /etc/deepclean/L1.yaml \
-  /var/lib/deepclean \
-  /usr/lib/tmpfiles.d/deepclean.conf /var/lib/prometheus/node-exporter/deepclean_H1.prom; do
+  /var/lib/deepclean /usr/lib/tmpfiles.d/deepclean.conf /var/lib/prometheus/node-exporter/deepclean_H1.prom; do
   if ct test -e "$f"; then fail "purge left $f"; fi
 done
-[ "$(gps_list /dev/shm/deepclean/H1 | wc -l)" = "$n_out" ] || fail "purge removed output frames"
-ok "purge: binary, unit, conffiles, state and metrics files gone; the $n_out output frames kept"
+ok "remove stops the running instance; purge: binary, unit, conffiles, state and metrics files gone; the $n_out output frames kept"
 
 say "all $checks checks passed in $(( $(date +%s) - t0 )) s"
