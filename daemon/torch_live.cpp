@@ -151,6 +151,7 @@ class Service {
   };
 
   bool start_up();
+  void wait_for_input_directories(const std::vector<watch::WatchedType>& types);
   void choose_start(const std::vector<watch::FrameArrival>& present);
   void on_arrival(const watch::FrameArrival& a);
   void post_step();
@@ -238,6 +239,46 @@ int Service::run() {
   return exit_code_;
 }
 
+// The input directories usually live on /dev/shm, which is empty after a reboot; the site's frame
+// distribution makes them, possibly after this service has started. Failing would exhaust systemd's
+// start limit within seconds, so the service waits for them before it goes on (and before READY=1):
+// STATUS and a warning a minute name what is missing, and the start timeout is extended meanwhile. A
+// SIGTERM (no handler is installed yet) ends the wait and the process.
+void Service::wait_for_input_directories(const std::vector<watch::WatchedType>& types) {
+  auto missing = [&types] {
+    std::string m;
+    for (const auto& t : types) {
+      std::error_code ec;
+      if (!fs::is_directory(t.directory, ec)) m += (m.empty() ? "" : ", ") + t.directory;
+    }
+    return m;
+  };
+  std::string m = missing();
+  if (m.empty()) return;
+  const auto t0 = Clock::now();
+  auto last_warning = t0 - std::chrono::minutes(2);
+  auto last_extend = t0 - std::chrono::minutes(1);
+  while (!m.empty()) {
+    const auto now = Clock::now();
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - t0).count();
+    if (now - last_warning >= std::chrono::minutes(1)) {
+      spdlog::warn("input directory {} does not exist{}: waiting for it (it is made by the frame distribution; "
+                   "check input.*.directory in {} if it never appears)",
+                   m, waited > 0 ? " after " + std::to_string(waited) + " s" : "", config_path_);
+      last_warning = now;
+    }
+    if (now - last_extend >= std::chrono::seconds(10)) {
+      notify_.status("waiting for input directory " + m + " (" + std::to_string(waited) + " s)");
+      notify_.extend_timeout(std::chrono::seconds(30));
+      last_extend = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    m = missing();
+  }
+  spdlog::info("input directories present after {:.1f} s of waiting",
+               std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
 bool Service::start_up() {
   try {
     cfg_ = config::load_config(config_path_);
@@ -253,6 +294,7 @@ bool Service::start_up() {
     types.push_back({cfg_.witness_source.directory, cfg_.witness_source.observatory,
                      cfg_.witness_source.frame_type});
   }
+  wait_for_input_directories(types);
   std::vector<watch::FrameArrival> present;
   try {
     watch::WatchOptions wo;

@@ -378,9 +378,14 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
   } catch (const std::exception& e) {
     problems.push_back(cfg.source_file + ": " + e.what());
   }
+  // A missing input directory is not an error: after a reboot /dev/shm is empty until the site's frame
+  // distribution makes it again, and `run` waits for it. Say so, so that a typo is still seen.
   for (const auto* src : {&cfg.strain_source, &cfg.witness_source}) {
-    if (!fs::is_directory(src->directory)) {
-      problems.push_back(cfg.source_file + ": input directory " + src->directory + " does not exist");
+    std::error_code ec;
+    if (src == &cfg.witness_source && src->directory == cfg.strain_source.directory) continue;
+    if (!fs::is_directory(src->directory, ec)) {
+      out << "warning:       input directory " << src->directory
+          << " does not exist (yet): `deepclean run` waits for it to appear\n";
     }
   }
   // The output directory must exist and be writable, or be creatable; the metrics directory must exist.

@@ -933,6 +933,37 @@ TEST(RunService, FileVanishingBetweenTwoAttemptsIsCountedAndAwaitedAgain) {
   EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(g) + "-1.gwf vanished before it could be read")) << d.log();
 }
 
+// After a reboot the input directories on /dev/shm appear only when the site's frame distribution makes
+// them, possibly after the service started: it waits for them (a warning and STATUS name them; no
+// READY=1 yet), then starts as usual and cleans what arrives.
+TEST(RunService, WaitsForInputDirectoriesThatDoNotExistYet) {
+  REQUIRE_MODEL(bundle);
+  Site site("nodirs");
+  fs::remove_all(site.dir() / "strain");
+  fs::remove_all(site.dir() / "witness");
+  site.write_config(bundle, "");
+  NotifyListener notify(site.notify());
+  Daemon d(site.config(), site.log(), notify.path(), {});
+  ASSERT_TRUE(eventually([&] { return d.logged("does not exist: waiting for it"); }, 30)) << d.log();
+  ASSERT_TRUE(eventually([&] { return notify.count("STATUS=waiting for input directory ") >= 1; }, 10)) << notify.all();
+  const std::string status = notify.all();
+  EXPECT_NE(status.find((site.dir() / "strain").string()), std::string::npos) << status;
+  EXPECT_NE(status.find((site.dir() / "witness").string()), std::string::npos) << status;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(d.running()) << d.log();
+  EXPECT_EQ(notify.count("READY=1"), 0u) << notify.all();
+  fs::create_directories(site.dir() / "strain");
+  fs::create_directories(site.dir() / "witness");
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 1 || !d.running(); }, 120)) << d.log();
+  EXPECT_TRUE(d.logged("input directories present after ")) << d.log();
+  for (std::uint64_t k = 0; k < 4; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3};
+  EXPECT_EQ(site.outputs(), want);
+}
+
 TEST(RunService, StartAtTheNewestSecondOnDisk) {
   REQUIRE_MODEL(bundle);
   Site site("newest");
