@@ -11,8 +11,12 @@ src="$out/src/deepclean"
 rm -rf "$out/src"
 mkdir -p "$src"
 # The tree as git sees it: tracked files and new files not ignored (no build folders).
-(cd "$here" && git ls-files -z --cached --others --exclude-standard \
-  | tar --null --ignore-failed-read -T - -cf -) | tar -C "$src" -xf -
+if command -v git > /dev/null && git -C "$here" rev-parse --git-dir > /dev/null 2>&1; then
+  (cd "$here" && git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf -) | tar -C "$src" -xf -
+else  # an unpacked source tarball, or no git: everything but build folders
+  tar -C "$here" --exclude='./build*' --exclude='./obj-*' --exclude='./demo-output' -cf - . | tar -C "$src" -xf -
+fi
 cd "$src"
 need_root() {
   [ "$(id -u)" = 0 ] || { echo "build-deb: missing $*; run as root, or: sudo apt-get install $*" >&2; exit 1; }
@@ -23,10 +27,12 @@ for p in dpkg-dev debhelper fakeroot lintian; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   need_root "${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
 if ! unmet=$(dpkg-checkbuilddeps 2>&1); then
   need_root "the build dependencies (${unmet#*: })"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq --no-install-recommends "$src" > /dev/null
 fi
 echo "build-deb: dpkg-buildpackage in $src"
