@@ -164,6 +164,18 @@ prop_is() { [ "$(prop "$1" "$2")" = "$3" ]; }                     # prop_is UNIT
 prop_above() { [ "$(prop "$1" "$2")" -gt "$3" ]; }                # prop_above UNIT PROPERTY NUMBER
 has_frames() { [ "$(gps_list "$1" | wc -l)" -ge "${2:-1}" ]; }   # has_frames DIR [COUNT]
 journal_has() { journal_since "$1" "$2" | contains "$3"; }         # journal_has UNIT CURSORFILE REGEX
+# failed_start UNIT WHY: starting UNIT must fail. Sets msg (the unit's journal lines of that try), result and
+# main_pid (of the failed start), then stops the unit (Restart=on-failure would try again in 5 s) and
+# resets it.
+failed_start() {
+  cursor "$work/cursor-failed-start"
+  if ct systemctl start "$1" > /dev/null 2>&1; then fail "$1 started $2"; fi
+  msg=$(journal_since "$1" "$work/cursor-failed-start")
+  result=$(prop "$1" Result)
+  main_pid=$(prop "$1" ExecMainPID)
+  ct systemctl stop "$1"
+  ct systemctl reset-failed "$1" 2> /dev/null || true
+}
 gps_list() { ct sh -c "ls $1 2> /dev/null" | sed -n 's/.*-\([0-9]\{9,10\}\)-1\.gwf$/\1/p' | sort -n; }
 # The journal lines of a unit (MESSAGE only) since a cursor file's position.
 journal_since() { ct journalctl --no-pager -o cat -u "$1" --after-cursor "$(cat "$2")"; }
@@ -195,25 +207,17 @@ verify=$(ct systemd-analyze verify --man=no deepclean@H1.service 2>&1) || fail "
 ok "install: user, groups, tmpfiles directories, metrics ACL, unit identical to systemd/deepclean@.service, conffiles, man page, systemd-analyze verify silent (every Exec*= command present)"
 
 # ---- a missing configuration: ExecStartPre fails with one line naming the file and the examples ----
-cursor "$work/c0"
-ct systemctl start deepclean@X1 > /dev/null 2>&1 && fail "deepclean@X1 started without /etc/deepclean/X1.yaml"
-msg=$(journal_since deepclean@X1 "$work/c0")
+failed_start deepclean@X1 "without /etc/deepclean/X1.yaml"
 echo "$msg" | contains '/etc/deepclean/X1.yaml: cannot open the configuration file: No such file.*/usr/share/doc/deepclean/examples/' \
   || fail "the missing-configuration error does not name the file and the examples: $msg"
-[ "$(prop deepclean@X1 Result)" = exit-code ] && [ "$(prop deepclean@X1 ExecMainPID)" = 0 ] \
-  || fail "deepclean@X1 did not fail in ExecStartPre (Result $(prop deepclean@X1 Result), main PID $(prop deepclean@X1 ExecMainPID))"
-ct systemctl stop deepclean@X1  # Restart=on-failure would try again in 5 s
-ct systemctl reset-failed deepclean@X1 2> /dev/null || true
+[ "$result" = exit-code ] && [ "$main_pid" = 0 ] \
+  || fail "deepclean@X1 did not fail in ExecStartPre (Result $result, main PID $main_pid)"
 ok "missing /etc/deepclean/X1.yaml: start fails in ExecStartPre: $(echo "$msg" | grep X1.yaml | head -1)"
 
-# ---- the shipped H1.yaml (bundle and inputs absent): check-config stops the start with the reason ----
-cursor "$work/c1"
-ct systemctl start deepclean@H1 > /dev/null 2>&1 && fail "deepclean@H1 started with the site example's absent bundle"
-msg=$(journal_since deepclean@H1 "$work/c1")
+# ---- the shipped H1.yaml (its bundle absent): check-config stops the start with the reason --------
+failed_start deepclean@H1 "with the site example's absent bundle"
 echo "$msg" | contains 'H1.yaml: model.bundle: .*/etc/deepclean/models/H1-60Hz' \
   || fail "check-config's reason is not in the journal: $msg"
-ct systemctl stop deepclean@H1
-ct systemctl reset-failed deepclean@H1 2> /dev/null || true
 ok "failing check-config stops the start, reason in the journal: $(echo "$msg" | grep 'model.bundle' | head -1)"
 
 # ---- the demo configuration under the shipped unit, fed in real time -----------------------------
@@ -252,10 +256,8 @@ ok "Type=notify: 'Started' (line $started_line) only after the model load (line 
 
 wait_for 20 has_frames /dev/shm/deepclean/H1 \
   || fail "no output frame 20 s after start"
-status=$(prop deepclean@H1 StatusText)
 status_is_cleaning() { prop deepclean@H1 StatusText | contains '^cleaning: last input GPS'; }
-wait_for 10 status_is_cleaning \
-  || fail "STATUS= is not the cleaning line: $status"
+wait_for 10 status_is_cleaning || fail "STATUS= is not the cleaning line: $(prop deepclean@H1 StatusText)"
 ok "STATUS line: $(prop deepclean@H1 StatusText)"
 
 # Priorities: the daemon's informational lines at 6; at a clean start no line of the service's processes
@@ -334,19 +336,16 @@ ok "deepclean@H1 and deepclean@L1 side by side, each with its own output and met
 # /srv/cleaned/T1 belongs to the service user but ProtectSystem=strict makes it read-only for the unit.
 ct sh -c 'install -d -o deepclean -g deepclean /srv/cleaned/T1 &&
   sed -e "s#/dev/shm/deepclean/H1#/srv/cleaned/T1#" -e "s#deepclean_H1.prom#deepclean_T1.prom#" /etc/deepclean/H1.yaml > /etc/deepclean/T1.yaml'
-cursor "$work/c5"
-ct systemctl start deepclean@T1 > /dev/null 2>&1 && fail "deepclean@T1 started with a read-only output directory"
-msg=$(journal_since deepclean@T1 "$work/c5" | grep 'output directory' | head -1)
+failed_start deepclean@T1 "with a read-only output directory"
+msg=$(echo "$msg" | grep 'output directory' | head -1)
 echo "$msg" | contains 'T1.yaml: output directory /srv/cleaned/T1 is not writable or creatable (checked /srv/cleaned/T1: Read-only file system)' \
-  || fail "check-config does not say why /srv/cleaned/T1 cannot be written: $(journal_since deepclean@T1 "$work/c5")"
+  || fail "check-config does not say why /srv/cleaned/T1 cannot be written: $msg"
 dropin=$(echo "$msg" | sed -n 's/.*`systemctl edit \(deepclean@T1\)`, with the lines `\[Service\]` and `\(ReadWritePaths=[^`]*\)`.*/\1 \2/p')
 [ "$dropin" = "deepclean@T1 ReadWritePaths=/srv/cleaned/T1" ] || fail "check-config does not name the drop-in: $msg"
-ct systemctl stop deepclean@T1
 # The drop-in it names, as `systemctl edit` would write it, makes the start succeed.
 mkdir -p "$root/etc/systemd/system/deepclean@T1.service.d"
 printf '[Service]\nReadWritePaths=/srv/cleaned/T1\n' > "$root/etc/systemd/system/deepclean@T1.service.d/override.conf"
 ct systemctl daemon-reload
-ct systemctl reset-failed deepclean@T1 2> /dev/null || true
 ct systemctl start deepclean@T1 || fail "deepclean@T1 does not start with the drop-in check-config named"
 wait_for 20 has_frames /srv/cleaned/T1 2 || fail "deepclean@T1 writes nothing to /srv/cleaned/T1 with the drop-in"
 ct systemctl stop deepclean@T1
