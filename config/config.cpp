@@ -17,8 +17,14 @@ const char* method_name(BandpassMethod m) {
     case BandpassMethod::None: return "none";
     case BandpassMethod::Causal: return "causal";
     case BandpassMethod::Window: return "window";
+    case BandpassMethod::Fir: return "fir";
   }
   return "unknown";
+}
+
+std::string Config::where(const std::string& key) const {
+  const auto it = locations.find(key);
+  return it == locations.end() ? source_file : it->second;
 }
 
 ConfigError::ConfigError(std::string where, std::string message, std::string hint)
@@ -46,8 +52,9 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 // rejects the rest, suggesting the closest known key (a typo is the usual cause).
 class Section {
  public:
-  Section(const YAML::Node& node, std::string path, const std::string& file)
-      : node_(node), path_(std::move(path)), file_(file) {
+  Section(const YAML::Node& node, std::string path, const std::string& file,
+          std::map<std::string, std::string>* locations = nullptr)
+      : node_(node), path_(std::move(path)), file_(file), locations_(locations) {
     if (node_ && !node_.IsNull() && !node_.IsMap()) {
       throw error(node_, "`" + display() + "` must be a mapping of keys to values");
     }
@@ -70,13 +77,15 @@ class Section {
   YAML::Node child(const std::string& key) {
     known_.insert(key);
     if (!node_ || !node_.IsMap()) return YAML::Node();
-    return node_[key];
+    YAML::Node n = node_[key];
+    if (locations_ != nullptr && n && !n.Mark().is_null()) (*locations_)[key_path(key)] = where(n);
+    return n;
   }
   bool has(const std::string& key) {
     const YAML::Node n = child(key);
     return n && !n.IsNull();
   }
-  Section section(const std::string& key) { return Section(child(key), key_path(key), file_); }
+  Section section(const std::string& key) { return Section(child(key), key_path(key), file_, locations_); }
 
   std::string str(const std::string& key, const std::string& fallback, bool required = false) {
     const YAML::Node n = child(key);
@@ -166,6 +175,7 @@ class Section {
   YAML::Node node_;
   std::string path_;
   const std::string& file_;
+  std::map<std::string, std::string>* locations_;
   std::set<std::string> known_;
 };
 
@@ -225,7 +235,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   const std::size_t slash = source_name.rfind('/');
   const std::string base_dir = slash == std::string::npos ? "." : source_name.substr(0, slash);
 
-  Section top(root, "", source_name);
+  Section top(root, "", source_name, &c.locations);
   c.ifo = top.str("ifo", "", true);
   require(is_ifo(c.ifo), top, top.child("ifo"),
           "`ifo` must be an interferometer prefix such as H1, L1, V1 or K1, got `" + c.ifo + "`");
@@ -363,8 +373,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
       c.method = BandpassMethod::Causal;
     } else if (method == "window") {
       c.method = BandpassMethod::Window;
+    } else if (method == "fir") {
+      c.method = BandpassMethod::Fir;
     } else {
-      throw bp.error(bp.child("method"), "`bandpass.method` must be none, causal or window, got `" +
+      throw bp.error(bp.child("method"), "`bandpass.method` must be none, causal, window or fir, got `" +
                                              method + "`");
     }
     c.memory_seconds = bp.number("memory_seconds", c.memory_seconds);
@@ -373,6 +385,14 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     c.look_ahead_seconds = bp.number("look_ahead_seconds", c.look_ahead_seconds);
     require(c.look_ahead_seconds >= 0 && c.look_ahead_seconds <= 60, bp,
             bp.child("look_ahead_seconds"), "`bandpass.look_ahead_seconds` must be in [0, 60]");
+    if (c.method == BandpassMethod::Fir) {
+      require(c.look_ahead_seconds > 0, bp, bp.has("look_ahead_seconds") ? bp.child("look_ahead_seconds") : bp.node(),
+              "`bandpass.look_ahead_seconds` must be > 0 with `method: fir`",
+              "the filter has 2·look_ahead·fs + 1 taps: its look-ahead is always half its length");
+    }
+    c.kaiser_beta = bp.number("kaiser_beta", c.kaiser_beta);
+    require(c.kaiser_beta >= 0 && c.kaiser_beta <= 50, bp, bp.child("kaiser_beta"),
+            "`bandpass.kaiser_beta` must be in [0, 50]", "5 to 9 is usual: larger means less leakage, wider edges");
     const YAML::Node bands = bp.child("bands");
     if (bands && !bands.IsNull()) {
       require(bands.IsSequence() && bands.size() > 0, bp, bands,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -11,7 +12,7 @@
 
 namespace deepclean::config {
 
-enum class BandpassMethod { None, Causal, Window };
+enum class BandpassMethod { None, Causal, Window, Fir };
 const char* method_name(BandpassMethod m);
 
 enum class StartFrom { Resume, Newest, Gps };
@@ -30,6 +31,11 @@ struct StateMask {
 
 struct Config {
   std::string source_file;  // the YAML file this came from
+  // "file:line:column" of every key present in the file, by key path ("bandpass.bands"), so that
+  // checks needing the model bundle (band edges against its Nyquist frequency) can point at the line.
+  std::map<std::string, std::string> locations;
+  // locations[key] when the key is in the file, else source_file.
+  std::string where(const std::string& key) const;
   std::string ifo;          // H1, L1, V1, K1
 
   // input
@@ -74,6 +80,7 @@ struct Config {
   BandpassMethod method = BandpassMethod::Window;
   double memory_seconds = 10;
   double look_ahead_seconds = 0.5;
+  double kaiser_beta = 6.0;                      // `fir`: window=("kaiser", beta) of the 2L + 1 taps
   std::vector<std::pair<double, double>> bands;  // empty: the bundle's
   int filter_order = 0;                          // 0: the bundle's
   double taper_seconds = 1.0;

@@ -29,6 +29,8 @@ struct Metrics::Families {
   prometheus::Gauge* last_output_gps = nullptr;
   prometheus::Gauge* algorithmic_latency = nullptr;
   prometheus::Histogram* latency = nullptr;
+  prometheus::Family<prometheus::Counter>* completed = nullptr;
+  prometheus::Gauge* input_lag = nullptr;
   prometheus::Family<prometheus::Gauge>* stage_last = nullptr;
   prometheus::Family<prometheus::Counter>* stage_total = nullptr;
   prometheus::Family<prometheus::Gauge>* asd_ratio = nullptr;
@@ -108,6 +110,20 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                      .Register(r)
                      .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
                                                                        1, 2, 5, 10, 30});
+  f_->completed = &BuildCounter()
+                       .Name("deepclean_outputs_completed_total")
+                       .Help("Output frames by what completed them: the arrival of an input second (arrival), "
+                             "the timeout of a missing one (timeout), a stalled stream (stall), a reload or "
+                             "shutdown (flush)")
+                       .Register(r);
+  for (const char* by : {"arrival", "timeout", "stall", "flush"}) f_->completed->Add({{"by", by}});
+  f_->input_lag = &BuildGauge()
+                       .Name("deepclean_output_input_lag_seconds")
+                       .Help("For the newest output frame: GPS of the input second whose arrival (or timeout) "
+                             "completed it minus its own GPS; 1 at the floor when the algorithmic latency is "
+                             "at most 1 s")
+                       .Register(r)
+                       .Add({});
   f_->stage_last = &BuildGauge()
                         .Name("deepclean_stage_last_seconds")
                         .Help("Time spent in each stage for the last second processed")
@@ -146,9 +162,11 @@ void Metrics::count(SecondEvent e, std::uint64_t n) {
   f_->by_event.at(e)->Increment(static_cast<double>(n));
 }
 void Metrics::segment_started() { f_->segments->Increment(); }
-void Metrics::output_written(std::uint64_t gps, double latency_s) {
+void Metrics::output_written(std::uint64_t gps, double latency_s, const std::string& by, std::int64_t lag) {
   f_->last_output_gps->Set(static_cast<double>(gps));
   f_->latency->Observe(latency_s);
+  f_->completed->Add({{"by", by}}).Increment();
+  f_->input_lag->Set(static_cast<double>(lag));
 }
 void Metrics::stage_time(const std::string& stage, double seconds) {
   f_->stage_last->Add({{"stage", stage}}).Set(seconds);

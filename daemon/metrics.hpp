@@ -32,7 +32,9 @@ class Metrics {
 
   void count(SecondEvent e, std::uint64_t n = 1);
   void segment_started();
-  void output_written(std::uint64_t gps, double latency_s);  // latency: input arrival → rename
+  // latency: input arrival → rename; `by`: what completed the frame (arrival, timeout, stall, flush);
+  // `lag`: that input second's GPS minus the output's (1 at the floor for latency ≤ 1 s).
+  void output_written(std::uint64_t gps, double latency_s, const std::string& by, std::int64_t lag);
   void stage_time(const std::string& stage, double seconds);
   void band_asd_ratio(const std::string& band, double ratio);
   // Device memory held by the model's tensors. The gauge exists only once this was called: the

@@ -115,6 +115,7 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::Bun
     case config::BandpassMethod::None: c.method = stream::BandpassMethod::none; break;
     case config::BandpassMethod::Causal: c.method = stream::BandpassMethod::causal; break;
     case config::BandpassMethod::Window: c.method = stream::BandpassMethod::window; break;
+    case config::BandpassMethod::Fir: c.method = stream::BandpassMethod::fir; break;
   }
   if (!cfg.bands.empty()) {
     for (const auto& [lo, hi] : cfg.bands) c.bands.push_back({lo, hi});
@@ -124,8 +125,25 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::Bun
   c.order = cfg.filter_order > 0 ? cfg.filter_order : bundle.filter_order;
   c.memory_seconds = cfg.memory_seconds;
   c.look_ahead_seconds = cfg.look_ahead_seconds;
+  c.kaiser_beta = cfg.kaiser_beta;
   c.taper_seconds = cfg.taper_seconds;
   c.block_seconds = 1;
+  if (c.method == stream::BandpassMethod::fir) {
+    // The checks that need the bundle's rate, pointed at the line that sets what does not fit.
+    const double L = cfg.look_ahead_seconds * fs;
+    if (std::abs(L - std::round(L)) > 1e-9 * std::max(1.0, L) || std::round(L) < 1) {
+      throw std::invalid_argument(cfg.where("bandpass.look_ahead_seconds") +
+                                  ": `bandpass.look_ahead_seconds` · fs must be a whole number ≥ 1 of samples at the model rate " +
+                                  std::to_string(bundle.sample_rate) + " Hz, got " + std::to_string(L));
+    }
+    try {
+      (void)stream::design_fir_bands(c.bands, static_cast<std::size_t>(std::llround(L)), c.kaiser_beta, c.fs);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument((cfg.bands.empty() ? cfg.source_file + ": the bundle's bands"
+                                                     : cfg.where("bandpass.bands") + ": `bandpass.bands`") +
+                                  ": " + e.what());
+    }
+  }
   stream::validate(c);
   return c;
 }

@@ -110,6 +110,7 @@ bool same_cleaning(const config::Config& a, const config::Config& b) {
          a.inference_sampling_rate == b.inference_sampling_rate &&
          a.aggregation_seconds == b.aggregation_seconds && a.method == b.method &&
          a.memory_seconds == b.memory_seconds && a.look_ahead_seconds == b.look_ahead_seconds &&
+         a.kaiser_beta == b.kaiser_beta &&
          a.bands == b.bands && a.filter_order == b.filter_order && a.taper_seconds == b.taper_seconds;
 }
 
@@ -118,6 +119,32 @@ gwf::WriteOptions write_options(const config::Config& cfg) {
   w.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
   w.zlib_level = cfg.zlib_level;
   return w;
+}
+
+// What made an output frame complete (the log line and deepclean_outputs_completed_total{by}): the
+// arrival of an input second, the timeout of a second that did not come (its segment ended), a
+// stalled stream, or a flush (reload, shutdown).
+struct Completion {
+  enum Kind { Arrival, Timeout, Stall, Flush } kind = Arrival;
+  std::uint64_t input_gps = 0;  // the input second that arrived or timed out; the next expected otherwise
+};
+const char* completion_name(Completion::Kind k) {
+  switch (k) {
+    case Completion::Arrival: return "arrival";
+    case Completion::Timeout: return "timeout";
+    case Completion::Stall: return "stall";
+    case Completion::Flush: return "flush";
+  }
+  return "?";
+}
+const char* completion_text(Completion::Kind k) {
+  switch (k) {
+    case Completion::Arrival: return "the arrival of";
+    case Completion::Timeout: return "the timeout of";
+    case Completion::Stall: return "a stall waiting for";
+    case Completion::Flush: return "a flush before";
+  }
+  return "?";
 }
 
 struct Reloaded {
@@ -148,6 +175,7 @@ class Service {
     std::string frame_name;
     gwf::WriteOptions options;
     SteadyTime arrival;
+    Completion by;
   };
 
   bool start_up();
@@ -159,7 +187,7 @@ class Service {
   void attempt(std::uint64_t gps, bool last_chance);
   void process(SecondInput in, double read_s);
   void give_up(std::uint64_t first, std::uint64_t count);
-  void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival);
+  void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by);
   void write_outputs();
   void apply_retention();
   void account(const StageTimes& before, double read_s, double write_s);
@@ -568,7 +596,8 @@ void Service::process(SecondInput in, double read_s) {
   sched_->done(in.problem != InputProblem::MissingFile && in.problem != InputProblem::Corrupt);
   last_push_arrival_ = arrival;
   const std::size_t n_out = r.outputs.size();
-  enqueue(std::move(r.outputs), arrival);
+  enqueue(std::move(r.outputs), arrival,
+          Completion{in.problem == InputProblem::MissingFile ? Completion::Timeout : Completion::Arrival, gps});
   write_outputs();
   const double write_s = write_seconds_;
   account(before, read_s, write_s);
@@ -603,13 +632,13 @@ void Service::give_up(std::uint64_t first, std::uint64_t count) {
   const StageTimes before = pipeline_->stages();
   Pipeline::PushResult r = pipeline_->push(in);  // ends the open segment
   sched_->gave_up(count);
-  enqueue(std::move(r.outputs), last_push_arrival_);
+  enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Timeout, first});
   write_outputs();
   account(before, 0, write_seconds_);
   write_metrics();
 }
 
-void Service::enqueue(std::vector<OutputSecond> outs, SteadyTime arrival) {
+void Service::enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by) {
   for (auto& o : outs) {
     Queued q;
     q.path = output_path(cfg_, o.gps);
@@ -618,6 +647,7 @@ void Service::enqueue(std::vector<OutputSecond> outs, SteadyTime arrival) {
     q.frame_name = cfg_.ifo;
     q.options = write_options(cfg_);
     q.arrival = arrival;
+    q.by = by;
     queue_.push_back(std::move(q));
   }
 }
@@ -670,7 +700,11 @@ void Service::write_outputs() {
         spdlog::debug("band ASD ratio: {}", e.what());
       }
     }
-    metrics_->output_written(q.out.gps, secs(renamed - q.arrival));
+    const double latency = secs(renamed - q.arrival);
+    const auto lag = static_cast<std::int64_t>(q.by.input_gps) - static_cast<std::int64_t>(q.out.gps);
+    metrics_->output_written(q.out.gps, latency, completion_name(q.by.kind), lag);
+    spdlog::debug("GPS {}: output written, completed by {} (input GPS {}, g{:+d}), {:.3f} s after that input arrived",
+                  q.out.gps, completion_text(q.by.kind), q.by.input_gps, lag, latency);
     last_output_ = q.out.gps;
     queue_.pop_front();
   }
@@ -755,7 +789,7 @@ void Service::arm_tick() {
         spdlog::info("no input for {:.1f} s while waiting for GPS {}: segment ended so its last {} output seconds "
                      "are written",
                      secs(Clock::now() - *last), sched_->next(), outs.size());
-        enqueue(std::move(outs), last_push_arrival_);
+        enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Stall, sched_->next()});
         write_outputs();
         account(before, 0, write_seconds_);
         write_metrics();
@@ -881,7 +915,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       spdlog::error("reload failed while swapping: {}; keeping model {}", e.what(), pipeline_->bundle().version);
       metrics_->reload(false);
     }
-    enqueue(std::move(outs), last_push_arrival_);
+    enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
     write_outputs();
     account(before, 0, write_seconds_);
   }
@@ -908,7 +942,7 @@ void Service::shutdown(int signal) {
   hup_.cancel(ec);
   try {
     const StageTimes before = pipeline_->stages();
-    enqueue(pipeline_->finish(), last_push_arrival_);
+    enqueue(pipeline_->finish(), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
     account(before, 0, 0);
   } catch (const std::exception& e) {
     spdlog::error("finishing the segment: {}", e.what());

@@ -367,16 +367,34 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
     const auto& g = cc.geometry;
     out << "stream:        K = " << g.kernel_length << ", s = " << g.stride << ", N = " << g.num_averaged
         << ", a = " << g.first_used() << " samples at fs = " << cc.fs << " Hz\n"
-        << "band-pass:     " << config::method_name(cfg.method) << ", order " << cc.order << ", bands";
+        << "band-pass:     " << config::method_name(cfg.method);
+    if (cc.method == stream::BandpassMethod::fir) {
+      const auto L = static_cast<std::size_t>(std::llround(cc.look_ahead_seconds * cc.fs));
+      out << ", " << 2 * L + 1 << " taps (Kaiser beta " << cc.kaiser_beta << "), look-ahead " << cc.look_ahead_seconds
+          << " s";
+    } else {
+      out << ", order " << cc.order;
+      if (cc.method == stream::BandpassMethod::window) {
+        out << ", look-ahead " << cc.look_ahead_seconds << " s, memory " << cc.memory_seconds << " s";
+      }
+    }
+    out << ", bands";
     for (const auto& b : cc.bands) out << " [" << b.lo << ", " << b.hi << "]";
     out << "\n";
-    out << "latency:       " << std::fixed << std::setprecision(4)
-        << stream::algorithmic_latency_seconds(cc) << " s algorithmic"
+    const double total = stream::algorithmic_latency_seconds(cc);
+    const double averaging = static_cast<double>(g.num_averaged * g.stride) / cc.fs;
+    const bool ahead = cc.method == stream::BandpassMethod::window || cc.method == stream::BandpassMethod::fir;
+    const double bandpass = ahead ? cc.look_ahead_seconds : 0.0;
+    out << "latency:       " << std::fixed << std::setprecision(4) << total << " s algorithmic = " << averaging
+        << " averaging + " << bandpass << " band-pass look-ahead (" << config::method_name(cfg.method) << ") + "
+        << total - averaging - bandpass << " resampling and interpolation"
         << (observed ? " (witness rates read from GPS " + std::to_string(rates.gps) + ")"
                      : " (no input frame found: witness resampling not included)")
         << "\n" << std::defaultfloat;
   } catch (const std::exception& e) {
-    problems.push_back(cfg.source_file + ": " + e.what());
+    // Messages that already point into the file (file:line:column) are kept as they are.
+    const std::string what = e.what();
+    problems.push_back(what.rfind(cfg.source_file + ":", 0) == 0 ? what : cfg.source_file + ": " + what);
   }
   // A missing input directory is not an error: after a reboot /dev/shm is empty until the site's frame
   // distribution makes it again, and `run` waits for it. Say so, so that a typo is still seen.

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/dsp/fir.hpp"
 #include "core/dsp/window.hpp"
 
 namespace deepclean::stream {
@@ -176,7 +177,111 @@ class WindowBandpass final : public NoiseBandpass {
   WindowScratch scratch_;
 };
 
+// Step 7 `fir`: v[n] = sum_k taps[k] u[n + L - k] with u = 0 outside [a, e) (docs/contract-notes.md).
+// v[n] is final once u[n + L] is, or when the segment ends; every v in [a, e) is an estimate.
+class FirBandpass final : public NoiseBandpass {
+ public:
+  FirBandpass(const std::vector<std::vector<double>>& bands, std::size_t look_ahead) : look_ahead_(look_ahead) {
+    taps_.assign(2 * look_ahead + 1, 0.0);
+    for (const auto& t : bands) {
+      for (std::size_t k = 0; k < taps_.size(); ++k) taps_[k] += t[k];
+    }
+  }
+
+  void reset(std::size_t first, const BlockGrid&) override {
+    first_ = first;
+    u_.clear();
+    u_base_ = first;
+    next_out_ = first;
+    ended_ = false;
+    v_.clear();
+  }
+  void push(const double* u, std::size_t n) override {
+    u_.insert(u_.end(), u, u + n);
+    process();
+  }
+  void end() override {
+    ended_ = true;
+    process();
+  }
+  void pop(std::vector<double>& v, std::vector<unsigned char>& estimated) override {
+    v.insert(v.end(), v_.begin(), v_.end());
+    estimated.insert(estimated.end(), v_.size(), 1);
+    v_.clear();
+  }
+  std::size_t look_ahead() const override { return look_ahead_; }
+  // Every u sample has its v: the estimate ends where u ends, which is at least where it is now.
+  std::size_t estimate_extent() const override { return u_end(); }
+
+ private:
+  std::size_t u_end() const { return u_base_ + u_.size(); }
+  void process() {
+    const std::size_t end = u_end();
+    const std::size_t until = ended_ ? end : (end >= first_ + look_ahead_ ? end - look_ahead_ : first_);
+    if (until <= next_out_) return;
+    const std::size_t at = v_.size();
+    v_.resize(at + (until - next_out_));
+    fir_apply(taps_, u_.data(), u_base_, first_, end, next_out_, until, v_.data() + at);
+    next_out_ = until;
+    // Keep the L samples of past the next output needs.
+    const std::size_t keep = std::max(first_, next_out_ >= look_ahead_ ? next_out_ - look_ahead_ : 0);
+    if (keep > u_base_) {
+      u_.erase(u_.begin(), u_.begin() + static_cast<std::ptrdiff_t>(keep - u_base_));
+      u_base_ = keep;
+    }
+  }
+
+  std::vector<double> taps_;
+  std::size_t look_ahead_;
+  std::size_t first_ = 0;
+  std::vector<double> u_;
+  std::size_t u_base_ = 0;
+  std::size_t next_out_ = 0;
+  bool ended_ = false;
+  std::vector<double> v_;
+};
+
 }  // namespace
+
+std::vector<std::vector<double>> design_fir_bands(const std::vector<Band>& bands, std::size_t look_ahead,
+                                                  double beta, int fs) {
+  if (fs <= 0) throw std::invalid_argument("band-pass: sample rate must be positive");
+  if (look_ahead == 0) {
+    throw std::invalid_argument("band-pass `fir`: look-ahead must be at least one sample at " + std::to_string(fs) +
+                                " Hz (the filter has 2L + 1 taps)");
+  }
+  if (!(beta >= 0.0 && beta <= 50.0)) {
+    throw std::invalid_argument("band-pass `fir`: Kaiser beta must be in [0, 50]");
+  }
+  if (bands.empty()) throw std::invalid_argument("band-pass: at least one band is needed");
+  const double nyquist = 0.5 * static_cast<double>(fs);
+  std::vector<std::vector<double>> out;
+  for (const Band& b : bands) {
+    const std::string name = "band [" + hz(b.lo) + ", " + hz(b.hi) + "]";
+    if (!(b.lo > 0.0) || !(b.lo < b.hi)) throw std::invalid_argument(name + ": needs 0 < low < high");
+    if (!(b.hi < nyquist)) {
+      throw std::invalid_argument(name + ": high edge is not below the Nyquist frequency " + hz(nyquist) +
+                                  " of the model rate " + std::to_string(fs) + " Hz");
+    }
+    out.push_back(dsp::firwin_bandpass(2 * look_ahead + 1, b.lo, b.hi, beta, static_cast<double>(fs)));
+  }
+  return out;
+}
+
+void fir_apply(const std::vector<double>& taps, const double* u, std::size_t u_begin, std::size_t first,
+               std::size_t end, std::size_t from, std::size_t to, double* v) {
+  const std::size_t L = taps.size() / 2;
+  for (std::size_t n = from; n < to; ++n) {
+    // Terms with first <= n + L - k < end.
+    const std::size_t k_lo = n + L + 1 > end ? n + L + 1 - end : 0;
+    const std::size_t k_hi = std::min(2 * L, n + L - first);  // n >= first, so n + L - first >= 0
+    const double* un = u + (n + L - u_begin);                  // un[-k] = u[n + L - k]
+    double acc = 0.0;
+    for (std::size_t k = k_lo; k <= k_hi; ++k) acc += taps[k] * *(un - k);
+    v[n - from] = acc;
+  }
+}
+
 
 std::size_t BlockGrid::block_begin(std::size_t n) const {
   if (n < first_boundary) return 0;
@@ -221,6 +326,9 @@ std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int f
     case BandpassMethod::window:
       return std::make_unique<WindowBandpass>(design_bands(config.bands, config.order, fs),
                                               config.memory, config.look_ahead);
+    case BandpassMethod::fir:
+      return std::make_unique<FirBandpass>(
+          design_fir_bands(config.bands, config.look_ahead, config.kaiser_beta, fs), config.look_ahead);
   }
   throw std::invalid_argument("band-pass: unknown method");
 }

@@ -1,7 +1,6 @@
 // Contract step 7: band-pass of the un-standardised noise estimate u, per segment. Each method is a
 // NoiseBandpass: final u samples in (from n = a on), final v samples out, each marked as an estimate or
-// not. The `fir` method planned by the contract fits the same shape (it needs L samples of u past each
-// output and no block structure).
+// not. `window` works per output block; `fir` has no block structure (v[n] needs u up to n + L).
 #pragma once
 
 #include <cstddef>
@@ -12,7 +11,7 @@
 
 namespace deepclean::stream {
 
-enum class BandpassMethod { none, causal, window };
+enum class BandpassMethod { none, causal, window, fir };
 
 struct Band {
   double lo = 0;  // Hz
@@ -24,7 +23,8 @@ struct BandpassConfig {
   std::vector<Band> bands;  // filtered separately, results summed
   int order = 8;            // scipy.signal.butter order
   std::size_t memory = 0;      // M: samples of past u for the `window` method
-  std::size_t look_ahead = 0;  // L: samples of future u (and taper length) for the `window` method
+  std::size_t look_ahead = 0;  // L: samples of future u (`window`: also the taper; `fir`: 2L + 1 taps)
+  double kaiser_beta = 6.0;    // `fir`: the Kaiser window's beta
 };
 
 // Output blocks at fs in segment-relative samples: boundaries at `first_boundary + k * length`
@@ -60,6 +60,11 @@ class NoiseBandpass {
 // output="sos")). Throws std::invalid_argument naming the bad band or order.
 std::vector<dsp::Sos> design_bands(const std::vector<Band>& bands, int order, int fs);
 
+// The `fir` method's filters: per band scipy.signal.firwin(2L + 1, [lo, hi], pass_zero=False, fs=fs,
+// window=("kaiser", beta)). Throws std::invalid_argument naming the bad band, L = 0 or a bad beta.
+std::vector<std::vector<double>> design_fir_bands(const std::vector<Band>& bands, std::size_t look_ahead,
+                                                  double beta, int fs);
+
 // Throws std::invalid_argument for an inconsistent configuration (see design_bands; `none` accepts
 // an empty band list).
 std::unique_ptr<NoiseBandpass> make_bandpass(const BandpassConfig& config, int fs);
@@ -77,5 +82,12 @@ struct WindowScratch {
 bool window_block(const std::vector<dsp::Sos>& bands, std::size_t look_ahead, const double* slice,
                   std::size_t slice_length, std::size_t keep_offset, std::size_t keep_length,
                   double* v, WindowScratch& scratch);
+
+// The `fir` method's computation (docs/contract-notes.md, step 7): v[n] = sum_k taps[k] u[n + L - k]
+// for the 2L + 1 taps (the bands' filters summed), where u is 0 outside [first, end). Writes v for
+// n in [from, to), which must satisfy to + L <= end or the segment's end be `end`. `u` holds the
+// samples [u_begin, end) and must start at or before max(first, from - L).
+void fir_apply(const std::vector<double>& taps, const double* u, std::size_t u_begin, std::size_t first,
+               std::size_t end, std::size_t from, std::size_t to, double* v);
 
 }  // namespace deepclean::stream

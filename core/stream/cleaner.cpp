@@ -67,7 +67,11 @@ void validate(const CleanerConfig& c) {
   whole_samples(c.memory_seconds, c.fs, "bandpass memory");
   whole_samples(c.look_ahead_seconds, c.fs, "bandpass look-ahead");
   whole_samples(c.taper_seconds, c.strain_rate, "subtraction taper");
-  if (c.method != BandpassMethod::none || !c.bands.empty()) design_bands(c.bands, c.order, c.fs);
+  if (c.method == BandpassMethod::fir) {
+    design_fir_bands(c.bands, whole_samples(c.look_ahead_seconds, c.fs, "bandpass look-ahead"), c.kaiser_beta, c.fs);
+  } else if (c.method != BandpassMethod::none || !c.bands.empty()) {
+    design_bands(c.bands, c.order, c.fs);
+  }
   const dsp::Resampler interpolator(c.fs, c.strain_rate, c.noise_interpolator);
   if (c.strain_rate != c.fs) {
     for (const Band& b : c.bands) {
@@ -86,7 +90,7 @@ double algorithmic_latency_seconds(const CleanerConfig& c) {
   validate(c);
   const double fs = static_cast<double>(c.fs);
   double seconds = static_cast<double>(c.geometry.num_averaged * c.geometry.stride) / fs;
-  if (c.method == BandpassMethod::window) {
+  if (c.method == BandpassMethod::window || c.method == BandpassMethod::fir) {
     seconds += static_cast<double>(whole_samples(c.look_ahead_seconds, c.fs, "look-ahead")) / fs;
   }
   // Witnesses are resampled side by side: the slowest one sets the delay.
@@ -129,8 +133,9 @@ StrainCleaner::StrainCleaner(CleanerConfig config, std::unique_ptr<NoiseEstimato
     throw std::invalid_argument("noise estimator geometry differs from the configuration");
   }
   const bool window = config_.method == BandpassMethod::window;
+  const bool ahead = window || config_.method == BandpassMethod::fir;
   memory_ = window ? whole_samples(config_.memory_seconds, config_.fs, "memory") : 0;
-  look_ahead_ = window ? whole_samples(config_.look_ahead_seconds, config_.fs, "look-ahead") : 0;
+  look_ahead_ = ahead ? whole_samples(config_.look_ahead_seconds, config_.fs, "look-ahead") : 0;
   taper_ = whole_samples(config_.taper_seconds, config_.strain_rate, "taper");
   // The fall before a known end can only use what the look-ahead shows (contract-notes.md).
   const std::size_t look_ahead_native =
@@ -138,7 +143,8 @@ StrainCleaner::StrainCleaner(CleanerConfig config, std::unique_ptr<NoiseEstimato
   fall_ = std::min(taper_, look_ahead_native);
   weight_ = SubtractionWeight(taper_, fall_);
   bandpass_ = make_bandpass(
-      BandpassConfig{config_.method, config_.bands, config_.order, memory_, look_ahead_}, config_.fs);
+      BandpassConfig{config_.method, config_.bands, config_.order, memory_, look_ahead_, config_.kaiser_beta},
+      config_.fs);
   for (const auto& w : config_.witnesses) {
     resamplers_.emplace_back(w.rate, config_.fs, config_.witness_resampler);
     witness_scale_.push_back(w.std == 0.0 ? 1.0 : w.std);

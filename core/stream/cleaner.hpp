@@ -39,7 +39,8 @@ struct CleanerConfig {
   std::vector<Band> bands;
   int order = 8;
   double memory_seconds = 10.0;     // `window`: M = memory_seconds * fs (a whole number)
-  double look_ahead_seconds = 0.5;  // `window`: L = look_ahead_seconds * fs (a whole number)
+  double look_ahead_seconds = 0.5;  // `window`, `fir`: L = look_ahead_seconds * fs (a whole number)
+  double kaiser_beta = 6.0;         // `fir`: Kaiser window beta of the 2L + 1 taps
   double taper_seconds = 1.0;       // step 9 ramps: taper_seconds * strain_rate (a whole number)
   int block_seconds = 1;            // output frame length; blocks start at multiples of it (GPS)
   dsp::ResamplerDesign witness_resampler;   // step 1
@@ -49,7 +50,7 @@ struct CleanerConfig {
 // Throws std::invalid_argument with a message naming the offending setting.
 void validate(const CleanerConfig& config);
 
-// Contract "Latency": N*s + L (window only) at fs, plus the largest witness resampler half-length and
+// Contract "Latency": N*s + L (window and fir) at fs, plus the largest witness resampler half-length and
 // the interpolator half-length, in seconds. Validates the configuration first.
 double algorithmic_latency_seconds(const CleanerConfig& config);
 

@@ -92,8 +92,16 @@ TEST(Config, OutOfRangeValues) {
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  order: 17\n").find("1 … 16"),
             std::string::npos);
-  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n")
-                .find("must be none, causal or window, got `fir`"),
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: firr\n")
+                .find("cfg.yaml:12:11: `bandpass.method` must be none, causal, window or fir, got `firr`"),
+            std::string::npos);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n  look_ahead_seconds: 0.25\n"), "");
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n  look_ahead_seconds: 0\n")
+                .find("cfg.yaml:13:23: `bandpass.look_ahead_seconds` must be > 0 with `method: fir`"),
+            std::string::npos)
+      << error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n  look_ahead_seconds: 0\n");
+  EXPECT_NE(error_of(std::string(kMinimal) + "bandpass:\n  method: fir\n  kaiser_beta: -1\n")
+                .find("cfg.yaml:13:16: `bandpass.kaiser_beta` must be in [0, 50]"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "  witness_buffer: gpu\n")
                 .find("cfg.yaml:11:19: `model.witness_buffer` must be auto, host or device, got `gpu`"),
@@ -105,6 +113,16 @@ TEST(Config, OutOfRangeValues) {
   EXPECT_NE(error_of(dev).find("cfg.yaml:11:11: `model.device` must be cpu, cuda or cuda:N"),
             std::string::npos)
       << error_of(dev);
+}
+
+// Checks that need the model bundle (check-config, the pipeline) point at the key's line.
+TEST(Config, RecordsWhereEachKeyIs) {
+  const dc::Config c = dc::parse_config(std::string(kMinimal) + "bandpass:\n  method: fir\n  bands: [[55, 65]]\n", "cfg.yaml");
+  EXPECT_EQ(c.method, dc::BandpassMethod::Fir);
+  EXPECT_EQ(c.where("bandpass.bands"), "cfg.yaml:13:10");
+  EXPECT_EQ(c.where("bandpass.method"), "cfg.yaml:12:11");
+  EXPECT_EQ(c.where("input.strain.channel"), "cfg.yaml:6:14");
+  EXPECT_EQ(c.where("bandpass.look_ahead_seconds"), "cfg.yaml");  // not in the file: the file
 }
 
 TEST(Config, MissingRequiredKeyNamesTheSection) {

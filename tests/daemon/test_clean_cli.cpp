@@ -319,6 +319,41 @@ TEST(CleanCommand, DeviceWitnessBufferCleansLikeTheHostPath) {
   fs::remove_all(*dir);
 }
 
+// `fir` in check-config: its taps, window and look-ahead, the latency's parts, and the problems that need
+// the bundle's rate (a band beyond Nyquist, a look-ahead that is not whole samples) at file:line:column.
+TEST(CleanCommand, CheckConfigDescribesAndChecksTheFirBandpass) {
+  std::string why;
+  const auto dir = make_case("check-config-fir", &why);
+  if (!dir) GTEST_SKIP() << why;
+  const std::string base = config_text(*dir, *fixture_dir(&why) / "bundle_c3");
+  const auto check = [&](const std::string& bandpass) {
+    std::string text = base;
+    const std::size_t at = text.find("bandpass: ");
+    text.replace(at, text.find('\n', at) - at, bandpass);
+    std::ofstream(*dir / "H1.yaml") << text;
+    return run_command("'" + std::string(DEEPCLEAN_BINARY) + "' check-config '" + (*dir / "H1.yaml").string() + "'");
+  };
+  const auto ok = check("bandpass: {method: fir, look_ahead_seconds: 0.25, kaiser_beta: 8}");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  // bundle_c3: fs = 4096 Hz, so L = 1024 samples and 2L + 1 = 2049 taps.
+  EXPECT_NE(ok.output.find("band-pass:     fir, 2049 taps (Kaiser beta 8), look-ahead 0.25 s, bands"), std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find(" s algorithmic = 0.2500 averaging + 0.2500 band-pass look-ahead (fir) + "), std::string::npos)
+      << ok.output;
+  const auto nyquist = check("bandpass: {method: fir, look_ahead_seconds: 0.25, bands: [[55, 65], [1000, 2100]]}");
+  EXPECT_NE(nyquist.exit_code, 0);
+  EXPECT_NE(nyquist.output.find("H1.yaml:8:58: `bandpass.bands`: band [1000 Hz, 2100 Hz]: high edge is not below the "
+                                "Nyquist frequency 2048 Hz of the model rate 4096 Hz"),
+            std::string::npos)
+      << nyquist.output;
+  const auto partial = check("bandpass: {method: fir, look_ahead_seconds: 0.0001}");
+  EXPECT_NE(partial.exit_code, 0);
+  EXPECT_NE(partial.output.find("H1.yaml:8:45: `bandpass.look_ahead_seconds` · fs must be a whole number"),
+            std::string::npos)
+      << partial.output;
+  fs::remove_all(*dir);
+}
+
 // check-config asks whether the configured device can be used, so that `run` (and the unit's
 // ExecStartPre) fails before start-up rather than at model load; the other checks still run.
 TEST(CleanCommand, CheckConfigRefusesADeviceThisBuildCannotUse) {

@@ -32,8 +32,8 @@ std::unique_ptr<Metrics> sample() {
   m.count(SecondEvent::Missing);
   m.segment_started();
   m.segment_started();
-  m.output_written(1400000009, 0.3);
-  m.output_written(1400000010, 0.03);
+  m.output_written(1400000009, 0.3, "arrival", 1);
+  m.output_written(1400000010, 0.03, "timeout", 2);
   m.stage_time("infer", 0.25);
   m.stage_time("infer", 0.5);
   m.band_asd_ratio("55-65", 0.12);
@@ -51,6 +51,10 @@ TEST(Metrics, TextHasNoTimestampsAndCumulativeBuckets) {
   EXPECT_NE(text.find("deepclean_latency_seconds_bucket{le=\"0.05\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("deepclean_latency_seconds_bucket{le=\"0.5\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("deepclean_stage_seconds_total{stage=\"infer\"} 0.75\n"), std::string::npos);
+  EXPECT_NE(text.find("deepclean_outputs_completed_total{by=\"arrival\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("deepclean_outputs_completed_total{by=\"timeout\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("deepclean_outputs_completed_total{by=\"flush\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("deepclean_output_input_lag_seconds 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("deepclean_info{device=\"cpu\",model_id=\"abc123\",model_version=\"v1\","
                       "version=\"0.1.0\"} 1\n"),
             std::string::npos);
@@ -139,7 +143,7 @@ TEST(Metrics, EveryMetricIsDocumented) {
     f >> name;
     families.insert(name);
   }
-  EXPECT_EQ(families.size(), 14u) << "the rows of the table in docs/operations.md#metrics";
+  EXPECT_EQ(families.size(), 16u) << "the rows of the table in docs/operations.md#metrics";
   const auto read = [](const std::string& rel) {
     std::ifstream in(std::string(DEEPCLEAN_SOURCE_DIR) + "/" + rel);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "../stream/cleaner_reference.hpp"
@@ -201,7 +202,95 @@ TEST_P(PipelineContract, EveryStrainSecondOutAndSegmentsMatchTheLiteralContract)
   EXPECT_EQ(out[2].state[8], dd::kCleaned | dd::kInputOk | dd::kModelOk | dd::kSubtracted);
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, PipelineContract, ::testing::Values("none", "causal", "window"));
+INSTANTIATE_TEST_SUITE_P(Methods, PipelineContract, ::testing::Values("none", "causal", "window", "fir"));
+
+namespace {
+
+// When each output second came out: push index of the input that completed it (inputs.size() for
+// finish()), and its content.
+struct Published {
+  std::map<std::uint64_t, std::size_t> at;
+  std::map<std::uint64_t, dd::OutputSecond> out;
+  double latency = 0;
+};
+
+Published publish(const deepclean::config::Config& cfg, const std::vector<dd::SecondInput>& inputs) {
+  dd::Pipeline p(cfg, bundle(), std::make_unique<FakePredictor>(2, 64));
+  Published r;
+  const auto take = [&r](std::vector<dd::OutputSecond> outs, std::size_t k) {
+    for (auto& o : outs) {
+      EXPECT_EQ(r.at.count(o.gps), 0u) << "GPS " << o.gps << " written twice";
+      r.at[o.gps] = k;
+      r.out[o.gps] = std::move(o);
+    }
+  };
+  for (std::size_t k = 0; k < inputs.size(); ++k) take(p.push(inputs[k]).outputs, k);
+  take(p.finish(), inputs.size());
+  r.latency = p.latency_seconds();
+  return r;
+}
+
+}  // namespace
+
+// The publish rule (streaming-spec.md, "Latency"): each output second is written exactly once, in
+// order, at the first push after which all of its samples are final. "First" is checked against
+// the contract itself: changing the input that completed output g (its witnesses, or making a
+// missing second good) changes output g, so g could not have been written any earlier. With `fir`
+// (and `causal`) that input is g + ceil(algorithmic latency); `window` with the strain above fs
+// waits one block more (docs/contract-notes.md, "Latency").
+TEST(Pipeline, PublishesEachSecondOnceAtTheFirstInputThatCompletesIt) {
+  Fixture fx;
+  constexpr int kSeconds = 12, kSkip = 7;  // witness frame of second 7 missing: the segment ends there
+  fx.write(kSeconds, kSkip);
+  for (const std::string method : {"causal", "window", "fir"}) {
+    SCOPED_TRACE(method);
+    const auto cfg = fx.config(method, 64);
+    const dd::InputSpec spec = dd::input_spec(cfg, bundle());
+    std::vector<dd::SecondInput> inputs;
+    for (int k = 0; k < kSeconds; ++k) inputs.push_back(dd::read_second(spec, kGps0 + static_cast<std::uint64_t>(k)));
+    inputs.push_back(dd::SecondInput{});  // a second without any frame: nothing to write, the segment ends
+    inputs.back().gps = kGps0 + kSeconds;
+    inputs.back().problem = dd::InputProblem::MissingFile;
+    const Published base = publish(cfg, inputs);
+    ASSERT_EQ(base.at.size(), static_cast<std::size_t>(kSeconds));
+    const auto d = static_cast<std::size_t>(std::ceil(base.latency - 1e-9));
+    for (std::size_t g = 0; g < static_cast<std::size_t>(kSeconds); ++g) {
+      const std::uint64_t gps = kGps0 + g;
+      ASSERT_EQ(base.at.count(gps), 1u) << g;
+      const std::size_t k = base.at.at(gps);
+      EXPECT_GE(k, g);
+      if (g > 0) {
+        EXPECT_GE(k, base.at.at(gps - 1)) << "in GPS order";
+      }
+      // The segment's own seconds are out at g + d, unless its end (second kSkip, or the end of
+      // input) comes first.
+      const std::size_t end = g < kSkip ? kSkip : static_cast<std::size_t>(kSeconds);
+      const std::size_t want = g == kSkip ? g  // raw: right after the end of the segment before it
+                               : std::min(g + d + (method == "window" ? 1 : 0), end);
+      EXPECT_EQ(k, want) << "output " << g;
+      if (k == g || g == kSkip) continue;  // written on its own arrival (or raw): nothing earlier to rule out
+      // Change the input that completed g: output g changes.
+      std::vector<dd::SecondInput> changed = inputs;
+      if (k == kSkip) {
+        changed[k] = dd::read_second(spec, kGps0 + k);
+        changed[k].witnesses = changed[k - 1].witnesses;  // the missing witnesses, made up
+        changed[k].witness_rates = changed[k - 1].witness_rates;
+        changed[k].problem = dd::InputProblem::None;
+        changed[k].detail.clear();
+      } else if (k < static_cast<std::size_t>(kSeconds)) {
+        for (auto& w : changed[k].witnesses) {
+          for (std::size_t i = 0; i < w.size(); ++i) w[i] += 3.0 * std::sin(0.37 * static_cast<double>(i));
+        }
+      } else {
+        continue;  // completed by the end of input
+      }
+      const Published other = publish(cfg, changed);
+      ASSERT_EQ(other.out.count(gps), 1u);
+      EXPECT_NE(other.out.at(gps).cleaned, base.out.at(gps).cleaned)
+          << "output " << g << " does not depend on input " << k << ": it was written late";
+    }
+  }
+}
 
 TEST(Pipeline, ResultDoesNotDependOnBatchSize) {
   Fixture fx;

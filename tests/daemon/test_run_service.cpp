@@ -166,7 +166,8 @@ class Site {
   }
 
   // `extra_input` lines go under `input:` (timeout, poll, start, state vector).
-  void write_config(const fs::path& bundle, const std::string& extra_input, double timeout = 1.0) const {
+  void write_config(const fs::path& bundle, const std::string& extra_input, double timeout = 1.0,
+                    const std::string& bandpass = "{method: window, memory_seconds: 2, look_ahead_seconds: 0.25}") const {
     std::ostringstream c;
     c << "ifo: H1\n"
          "input:\n"
@@ -179,7 +180,7 @@ class Site {
       << bundle.string()
       << ", threads: 1, batch_size: 32}\n"
          "inference: {kernel_seconds: 1, sampling_rate: 16, aggregation_seconds: 0.25}\n"
-         "bandpass: {method: window, memory_seconds: 2, look_ahead_seconds: 0.25}\n"
+      << "bandpass: " << bandpass << "\n"
          "subtraction: {taper_seconds: 0.25}\n"
          "logging: {level: debug}\n"
          "metrics: {path: metrics/deepclean.prom}\n";
@@ -444,6 +445,60 @@ TEST(RunService, OutOfOrderMissingLateAndDuplicate) {
   EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf arrived after the second was given up (late)"))
       << d.log();
   EXPECT_TRUE(d.logged("(duplicate)")) << d.log();
+}
+
+// Publish at the floor (issue 13): with `fir` and an algorithmic latency under 1 s, output g is
+// renamed on the arrival of input g + 1 and not later; an input arriving before its predecessor
+// waits for it; a missing second completes its predecessor at the timeout. The log and the
+// metrics say what completed each frame.
+TEST(RunService, PublishesEachSecondWhenTheInputThatCompletesItArrives) {
+  REQUIRE_MODEL(bundle);
+  Site site("floor");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.5, "{method: fir, look_ahead_seconds: 0.25}");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  ASSERT_LT(site.metric("deepclean_algorithmic_latency_seconds"), 1.0);
+
+  site.write(kG);
+  site.write(kG + 1);
+  // Output kG needs nothing past input kG + 1: it is written now, well before the 1.5-s timeout of kG + 2
+  // (which would also complete it) could run out.
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG)); })) << d.log();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.4) << d.log();
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 1))) << "output kG + 1 needs input kG + 2";
+  site.write(kG + 3);  // before kG + 2: kept until kG + 2 is there
+  pause_ms(300);
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 2))) << d.log();
+  site.write(kG + 2);
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 2)); })) << d.log();
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 3)));
+  // kG + 4 never comes: once kG + 5 shows the stream has passed it, its 1.5-s timeout runs, and at
+  // its end output kG + 3 is written (the segment ends there).
+  site.write(kG + 5);
+  pause_ms(700);
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 3))) << "written before the timeout of kG + 4";
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 3)); })) << d.log();
+  site.write(kG + 6);
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 5)); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  const auto line = [](std::uint64_t g, const std::string& by, std::uint64_t input) {
+    return "GPS " + std::to_string(g) + ": output written, completed by " + by + " (input GPS " +
+           std::to_string(input) + ", g" + (input >= g ? "+" : "-") +
+           std::to_string(input >= g ? input - g : g - input) + ")";
+  };
+  for (std::uint64_t g : {kG, kG + 1, kG + 2, kG + 5}) {
+    EXPECT_TRUE(d.logged(line(g, "the arrival of", g + 1))) << g << d.log();
+  }
+  EXPECT_TRUE(d.logged(line(kG + 3, "the timeout of", kG + 4))) << d.log();
+  EXPECT_TRUE(d.logged(line(kG + 6, "a flush before", kG + 7))) << d.log();  // SIGTERM ends the segment
+  EXPECT_EQ(site.outputs(), (std::vector<std::uint64_t>{kG, kG + 1, kG + 2, kG + 3, kG + 5, kG + 6}));
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"arrival\"}"), 4) << read_file(site.metrics_file());
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"timeout\"}"), 1);
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"flush\"}"), 1);
+  EXPECT_EQ(site.metric("deepclean_output_input_lag_seconds"), 1);
 }
 
 TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/dsp/fir.hpp"
 #include "core/dsp/iir.hpp"
 #include "core/dsp/resample.hpp"
 #include "core/stream/cleaner.hpp"
@@ -83,6 +84,19 @@ inline ReferenceOutput literal_clean(const CleanerConfig& c, GpsNs start,
       for (std::size_t n = a; n < f; ++n) v[n] += out_band[n - a];
     }
     for (std::size_t n = a; n < f; ++n) est[n] = true;
+  } else if (c.method == BandpassMethod::fir) {
+    // v[n] = sum_k taps[k] u[n + L - k] per band, u = 0 outside [a, f); every sample estimated.
+    for (const Band& b : c.bands) {
+      const auto taps = dsp::firwin_bandpass(2 * L + 1, b.lo, b.hi, c.kaiser_beta, c.fs);
+      for (std::size_t n = a; n < f; ++n) {
+        double acc = 0.0;
+        for (std::size_t k = 0; k < taps.size(); ++k) {
+          if (n + L >= k && n + L - k >= a && n + L - k < f) acc += taps[k] * u[n + L - k];
+        }
+        v[n] += acc;
+      }
+    }
+    for (std::size_t n = a; n < f; ++n) est[n] = true;
   } else {
     // Blocks: the fs samples of each output frame, frames at multiples of block_seconds of GPS time.
     const std::size_t block = static_cast<std::size_t>(c.block_seconds) * fs;
@@ -129,7 +143,8 @@ inline ReferenceOutput literal_clean(const CleanerConfig& c, GpsNs start,
   out.noise.assign(v_full.begin(), v_full.begin() + static_cast<std::ptrdiff_t>(e_fs));
   // Step 9.
   const auto T = static_cast<std::size_t>(std::llround(c.taper_seconds * c.strain_rate));
-  const std::size_t F = c.method == BandpassMethod::window ? std::min(T, L * fr / fs) : 0;
+  const bool ahead = c.method == BandpassMethod::window || c.method == BandpassMethod::fir;
+  const std::size_t F = ahead ? std::min(T, L * fr / fs) : 0;
   const std::size_t mp = (out.p * fr + fs - 1) / fs, mq = (out.q * fr + fs - 1) / fs;
   for (std::size_t m = 0; m < H; ++m) {
     double gm = 0.0;

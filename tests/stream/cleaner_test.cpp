@@ -140,7 +140,8 @@ void expect_matches_reference(const StreamOutput& r, const testing::ReferenceOut
 const GpsNs kT0 = gps_ns(1'400'000'000);
 
 TEST(StrainCleaner, EqualsLiteralContractForEveryMethodAndChunking) {
-  for (BandpassMethod method : {BandpassMethod::none, BandpassMethod::causal, BandpassMethod::window}) {
+  for (BandpassMethod method :
+       {BandpassMethod::none, BandpassMethod::causal, BandpassMethod::window, BandpassMethod::fir}) {
     const CleanerConfig c = small_config(method);
     // Starts half-way through a GPS second: the first output block is half a frame.
     const Input in = make_input(c, kT0 + gps_ns(0, 500'000'000), 7.25, 1);
@@ -196,9 +197,10 @@ TEST(StrainCleaner, BlocksFollowOutputFramesAndAreEmittedWhileStreaming) {
 }
 
 // With the strain at fs (identity interpolator) a block must come out at the very sample that makes
-// it final: the kernel finalising u[b1 - 1] (none, causal) or u[b1 + L - 1] (window) has just arrived.
+// it final: the kernel finalising u[b1 - 1] (none, causal) or u[b1 + L - 1] (window, fir) has just arrived.
 TEST(StrainCleaner, BlocksAreEmittedExactlyWhenFinal) {
-  for (BandpassMethod method : {BandpassMethod::none, BandpassMethod::causal, BandpassMethod::window}) {
+  for (BandpassMethod method :
+       {BandpassMethod::none, BandpassMethod::causal, BandpassMethod::window, BandpassMethod::fir}) {
     CleanerConfig c = small_config(method);
     c.strain_rate = 256;
     c.witnesses = {{256, 0.0, 1.0}, {256, 1.0, 2.0}, {256, 0.0, 0.0}};  // identity resamplers
@@ -217,7 +219,8 @@ TEST(StrainCleaner, BlocksAreEmittedExactlyWhenFinal) {
       }
     }
     const KernelGeometry& g = c.geometry;
-    const std::size_t a = g.first_used(), L = method == BandpassMethod::window ? 64 : 0;
+    const bool ahead = method == BandpassMethod::window || method == BandpassMethod::fir;
+    const std::size_t a = g.first_used(), L = ahead ? 64 : 0;
     const std::size_t f = a + ((in.strain.size() - g.kernel_length) / g.stride + 1) * g.stride;
     std::size_t expected_blocks = 0;
     for (std::size_t k = 0;; ++k) {
@@ -267,7 +270,7 @@ TEST(StrainCleaner, SegmentShorterThanAKernelIsLeftRaw) {
 TEST(StrainCleaner, SubtractionWeightRampsHaveExactHalfHannValues) {
   const double ramp4[4] = {0.03806023374435662, 0.3086582838174551, 0.6913417161825449,
                            0.9619397662556434};
-  for (BandpassMethod method : {BandpassMethod::window, BandpassMethod::causal}) {
+  for (BandpassMethod method : {BandpassMethod::window, BandpassMethod::causal, BandpassMethod::fir}) {
     CleanerConfig c = small_config(method);
     c.taper_seconds = 4.0 / 1024.0;  // T = 4 strain samples
     testing::FakePredictor model(3, 16);
@@ -288,7 +291,7 @@ TEST(StrainCleaner, SubtractionWeightRampsHaveExactHalfHannValues) {
     const std::size_t mq = q * 4;
     ASSERT_LT(mq, r.weight.size());
     EXPECT_EQ(r.weight[mq], 0.0);
-    if (method == BandpassMethod::window) {
+    if (method != BandpassMethod::causal) {
       // End known within the look-ahead (L = 64 fs samples >= T): the same ramp mirrored.
       for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(r.weight[mq - 1 - i], ramp4[i], 1e-15) << i;
       EXPECT_EQ(r.weight[mq - 5], 1.0);
