@@ -1,6 +1,9 @@
 #include "daemon/pipeline.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 #include "deepclean/version.hpp"
@@ -146,6 +149,30 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::Bun
   }
   stream::validate(c);
   return c;
+}
+
+std::string streaming_training_mismatch(const config::Config& cfg, const model::BundleInfo& bundle) {
+  if (bundle.provenance_yaml.empty()) return {};
+  double kernel = 0, aggregation = 0;
+  try {
+    const YAML::Node s = YAML::Load(bundle.provenance_yaml)["streaming"];
+    if (!s || !s.IsMap()) return {};
+    kernel = s["kernel_seconds"].as<double>();
+    aggregation = s["aggregation_seconds"].as<double>();
+  } catch (const YAML::Exception&) {
+    return {};  // provenance is informative; a malformed one is not this check's business
+  }
+  const auto same = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); };
+  if (same(kernel, cfg.kernel_seconds) && same(aggregation, cfg.aggregation_seconds)) return {};
+  std::ostringstream m;
+  m << "model " << bundle.version << " (" << bundle.directory.string() << ") was trained for the live stream with "
+    << kernel << "-s kernels and " << aggregation << " s of aggregation, but "
+    << (cfg.locations.count("inference.aggregation_seconds") != 0 ? cfg.where("inference.aggregation_seconds")
+                                                                   : cfg.where("inference"))
+    << " uses inference.kernel_seconds " << cfg.kernel_seconds << " and inference.aggregation_seconds "
+    << cfg.aggregation_seconds << ": it will clean less well than its training figures say (docs/training.md, "
+    << "\"Streaming-aware training\")";
+  return m.str();
 }
 
 InputSpec input_spec(const config::Config& cfg, const model::BundleInfo& bundle) {

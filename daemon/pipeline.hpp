@@ -39,6 +39,11 @@ struct StageTimes {
 stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::BundleInfo& bundle,
                                      const std::vector<double>& witness_rates, double strain_rate);
 
+// A bundle trained for the live stream (`deepclean train` with `training.stream_weight`: provenance
+// `streaming`) is trained for one kernel length and aggregation window. When the configuration uses
+// others, the warning to give at load, naming both; empty when they agree or the bundle says nothing.
+std::string streaming_training_mismatch(const config::Config& cfg, const model::BundleInfo& bundle);
+
 // The InputSpec of a configuration and bundle.
 InputSpec input_spec(const config::Config& cfg, const model::BundleInfo& bundle);
 

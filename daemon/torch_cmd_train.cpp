@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <iostream>
+#include <sstream>
 
 #include "daemon/commands.hpp"
 #include "daemon/input.hpp"
@@ -40,6 +41,14 @@ train::SecondReader frame_reader(const train::TrainConfig& cfg) {
   };
 }
 
+std::string describe(const train::StreamSettings& s) {
+  std::ostringstream o;
+  o << "the daemon's cleaning: K " << s.kernel_seconds << " s, " << s.sampling_rate << " kernels/s, aggregation "
+    << s.aggregation_seconds << " s, " << s.method;
+  if (s.method == "window" || s.method == "fir") o << " look-ahead " << s.look_ahead_seconds << " s";
+  return o.str();
+}
+
 }  // namespace
 
 void register_train_command(CLI::App& app, int& exit_code) {
@@ -60,8 +69,12 @@ void register_train_command(CLI::App& app, int& exit_code) {
       const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg), std::cerr);
       if (!evaluate.empty()) {
         const auto r = train::evaluate_bundle(evaluate, data);
+        std::vector<double> streamed;
+        if (cfg.stream) streamed = train::evaluate_bundle_streamed(evaluate, data, *cfg.stream);
         for (std::size_t b = 0; b < r.size(); ++b) {
-          std::printf("band %g-%g Hz: ASD ratio cleaned/raw %.4f\n", cfg.bands.at(b).first, cfg.bands.at(b).second, r[b]);
+          std::printf("band %g-%g Hz: ASD ratio cleaned/raw %.4f", cfg.bands.at(b).first, cfg.bands.at(b).second, r[b]);
+          if (cfg.stream) std::printf("  streamed %.4f (%s)", streamed.at(b), describe(*cfg.stream).c_str());
+          std::printf("\n");
         }
         exit_code = 0;
         return;
@@ -71,6 +84,9 @@ void register_train_command(CLI::App& app, int& exit_code) {
                   "training time %.1f s\n",
                   r.bundle.directory.string().c_str(), r.bundle.id.c_str(), r.bundle.parameter_count, r.epochs_run,
                   r.best_epoch, r.best_valid_loss, r.valid_asd_ratio, r.seconds);
+      if (cfg.stream) {
+        std::printf("valid ASD ratio streamed %.4f (%s)\n", r.valid_asd_ratio_streamed, describe(*cfg.stream).c_str());
+      }
       exit_code = 0;
     } catch (const std::exception& e) {
       std::cerr << "deepclean train: " << e.what() << "\n";

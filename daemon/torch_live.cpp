@@ -356,6 +356,7 @@ bool Service::start_up() {
                  loaded.info.version, loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
                  loaded.report.warmup_seconds, witness_buffer_in_use(cfg_),
                  loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+    if (const std::string w = streaming_training_mismatch(cfg_, loaded.info); !w.empty()) spdlog::warn("{}", w);
     pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}: {}", cfg_.bundle, e.what());
@@ -849,6 +850,7 @@ void Service::request_reload() {
       }
       const model::BundleInfo info = model::read_bundle_info(c.bundle);
       r->model = model::load_model(c.bundle, runner_options(c, info));
+      if (const std::string w = streaming_training_mismatch(c, r->model.info); !w.empty()) spdlog::warn("{}", w);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
       (void)cleaner_config(c, r->model.info,
                            std::vector<double>(r->model.info.witnesses.size(), r->model.info.sample_rate),

@@ -356,6 +356,7 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
       << "  id " << info.id << ", version " << info.version << ", " << info.channels()
       << " witnesses at " << info.sample_rate << " Hz, " << info.parameter_count << " parameters\n";
 
+  if (const std::string w = streaming_training_mismatch(cfg, info); !w.empty()) out << "warning:       " << w << "\n";
   ObservedRates rates = observe_rates(cfg, info);
   const bool observed = !rates.witness.empty();
   if (!observed) {
@@ -431,6 +432,7 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
                loaded.info.version, loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
                loaded.report.warmup_seconds, witness_buffer_in_use(cfg),
                loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+  if (const std::string w = streaming_training_mismatch(cfg, loaded.info); !w.empty()) spdlog::warn("{}", w);
   Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor), estimator_factory(cfg));
   const InputSpec spec = input_spec(cfg, loaded.info);
   fs::create_directories(cfg.output_directory);

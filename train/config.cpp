@@ -188,6 +188,34 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   c.filter_order = static_cast<int>(mo.integer("filter_order", c.filter_order, 1, 16));
   mo.finish();
 
+  if (top.get("stream") && !top.get("stream").IsNull()) {
+    Map st = top.map("stream");
+    StreamSettings s;
+    s.kernel_seconds = st.num("kernel_seconds", s.kernel_seconds, 0, 64);
+    s.sampling_rate = st.num("sampling_rate", s.sampling_rate, 0, 1e6);
+    s.aggregation_seconds = st.num("aggregation_seconds", s.aggregation_seconds, 0, 64);
+    if (s.aggregation_seconds > s.kernel_seconds) {
+      fail(file, st.get("aggregation_seconds"), "`stream.aggregation_seconds` must not exceed `stream.kernel_seconds`");
+    }
+    s.method = st.str("method", s.method);
+    if (s.method != "none" && s.method != "causal" && s.method != "window" && s.method != "fir") {
+      fail(file, st.get("method"), "`stream.method` must be none, causal, window or fir, got `" + s.method + "`");
+    }
+    s.look_ahead_seconds = st.num("look_ahead_seconds", s.look_ahead_seconds, 0, 60, false);
+    s.memory_seconds = st.num("memory_seconds", s.memory_seconds, 0, 600, false);
+    s.kaiser_beta = st.num("kaiser_beta", s.kaiser_beta, 0, 50, false);
+    s.taper_seconds = st.num("taper_seconds", s.taper_seconds, 0, 60, false);
+    const double k = s.kernel_seconds * c.sample_rate, a = s.aggregation_seconds * c.sample_rate;
+    if (std::abs(k - std::round(k)) > 1e-9 || std::llround(k) % 16 != 0) {
+      fail(file, st.get("kernel_seconds"), "`stream.kernel_seconds` * sample_rate must be a multiple of 16");
+    }
+    if (std::abs(a - std::round(a)) > 1e-9) {
+      fail(file, st.get("aggregation_seconds"), "`stream.aggregation_seconds` * sample_rate must be a whole number");
+    }
+    st.finish();
+    c.stream = s;
+  }
+
   if (top.get("training") && !top.get("training").IsNull()) {
     Map t = top.map("training");
     c.kernel_seconds = t.num("kernel_seconds", c.kernel_seconds, 0, 600);
@@ -207,6 +235,18 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
            "`training.lr_patience` must be less than `training.patience` - 1, or early stopping ends training "
            "before the learning rate is ever reduced (or set `lr_factor: 1` for no schedule)");
     }
+    c.stream_weight = t.num("stream_weight", c.stream_weight, 0, 1, false);
+    if (c.stream_weight > 0 && !c.stream) {
+      fail(file, t.get("stream_weight"),
+           "`training.stream_weight` needs a `stream` section: the daemon's kernel and aggregation settings");
+    }
+    if (c.stream_weight > 0 && c.stream->aggregation_seconds > c.kernel_seconds) {
+      fail(file, t.get("stream_weight"),
+           "`stream.aggregation_seconds` must not exceed `training.kernel_seconds`: the streaming-aware loss covers the "
+           "last aggregation_seconds of each training kernel");
+    }
+    c.initial_bundle = t.str("initial_bundle", "");
+    if (!c.initial_bundle.empty() && c.initial_bundle.front() != '/') c.initial_bundle = base_dir + "/" + c.initial_bundle;
     c.seed = static_cast<std::uint64_t>(t.integer("seed", 1, 0, 0x7FFFFFFFFFFFFFFFLL));
     c.threads = static_cast<int>(t.integer("threads", c.threads, 1, 256));
     if (c.kernel_samples() % 16 != 0) {

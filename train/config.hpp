@@ -21,6 +21,19 @@ struct FrameDir {
   std::string observatory;  // e.g. H (default: first letter of the strain channel)
 };
 
+// How the daemon will run the model (the `inference` and `bandpass` sections of its configuration):
+// for streaming-aware training and for the streamed evaluation (contract steps 3-9 on the data).
+struct StreamSettings {
+  double kernel_seconds = 1.0;
+  double sampling_rate = 32;         // kernels per second
+  double aggregation_seconds = 0.5;  // the part [K - N s, K) of each kernel the stream averages
+  std::string method = "window";     // none, causal, window, fir
+  double look_ahead_seconds = 0.5;
+  double memory_seconds = 10;
+  double kaiser_beta = 6.0;
+  double taper_seconds = 1.0;
+};
+
 struct TrainConfig {
   std::string source_file;
   // data
@@ -52,8 +65,17 @@ struct TrainConfig {
   double lr_factor = 0.2;              // 1 = no schedule
   int lr_patience = 2;                 // epochs without improvement tolerated before a reduction
   double min_learning_rate = -1;       // < 0 until parsed: learning_rate * lr_factor^2 (DC-2022)
+  // Streaming-aware training: loss = (1 - w) * loss over each kernel + w * loss over its last
+  // stream.aggregation_seconds, the part the live stream averages (0: the plain DeepClean loss).
+  double stream_weight = 0.0;
+  // Start from this bundle's network (one `deepclean train` wrote, same witnesses and rate) instead of
+  // a random initialisation: fine-tuning, e.g. with stream_weight for a bundle already trained.
+  std::string initial_bundle;
   std::uint64_t seed = 1;
   int threads = 2;
+  // `stream` section: present when the daemon's settings are given (streaming-aware training, streamed
+  // evaluation); absent: neither.
+  std::optional<StreamSettings> stream;
   // output
   std::string bundle;  // output directory
   std::string version = "deepclean-train";

@@ -13,8 +13,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -23,6 +26,8 @@
 #include "core/dsp/resample.hpp"
 #include "core/dsp/welch.hpp"
 #include "core/model/runner.hpp"
+#include "core/stream/cleaner.hpp"
+#include "core/stream/noise_estimator.hpp"
 #include "train/schedule.hpp"
 
 namespace deepclean::train {
@@ -108,18 +113,48 @@ torch::Tensor welch(const torch::Tensor& x, std::int64_t nperseg, const torch::T
 }
 
 struct Loss {
-  std::int64_t nperseg;
+  std::int64_t nperseg = 0;
   torch::Tensor window;  // float64
   torch::Tensor bins;    // band bin indices (int64)
-  // Mean over band bins and batch of sqrt(PSD(target - pred) / PSD(target)), in float64.
+  std::int64_t offset = 0, length = -1;  // the part of each kernel the loss covers (-1: to the end)
+  // Mean over band bins and batch of sqrt(PSD(target - pred) / PSD(target)), in float64, over
+  // samples [offset, offset + length) of each kernel.
   torch::Tensor operator()(const torch::Tensor& target, const torch::Tensor& pred) const {
-    const auto y = target.to(torch::kFloat64);
-    const auto r = y - pred.to(torch::kFloat64);
+    const std::int64_t n = length < 0 ? target.size(-1) - offset : length;
+    const auto y = target.narrow(-1, offset, n).to(torch::kFloat64);
+    const auto r = y - pred.narrow(-1, offset, n).to(torch::kFloat64);
     const auto pr = welch(r, nperseg, window).index_select(1, bins);
     const auto py = welch(y, nperseg, window).index_select(1, bins);
     return torch::sqrt(pr / py.clamp_min(1e-30) + 1e-12).mean();
   }
 };
+
+// A Loss with Welch segments of `nperseg` samples over [offset, offset + length) of each kernel.
+Loss make_loss(std::int64_t nperseg, double fs_hz, const std::vector<std::pair<double, double>>& bands,
+               std::int64_t offset, std::int64_t length, bool hann = true) {
+  Loss loss;
+  loss.nperseg = nperseg;
+  loss.offset = offset;
+  loss.length = length;
+  loss.window = hann ? torch::hann_window(loss.nperseg, /*periodic=*/true, torch::kFloat64)
+                     : torch::ones({loss.nperseg}, torch::kFloat64);
+  std::vector<std::int64_t> bins;
+  for (std::int64_t b = 0; b <= loss.nperseg / 2; ++b) {
+    const double f = static_cast<double>(b) * fs_hz / static_cast<double>(loss.nperseg);
+    for (const auto& [lo, hi] : bands) {
+      if (f >= lo && f <= hi) {
+        bins.push_back(b);
+        break;
+      }
+    }
+  }
+  if (bins.empty()) {
+    throw std::runtime_error("no Welch bin of " + std::to_string(nperseg) + " samples inside the bands; use a longer " +
+                             (offset > 0 ? "stream.aggregation_seconds" : "fftlength_seconds"));
+  }
+  loss.bins = torch::tensor(bins, torch::kInt64);
+  return loss;
+}
 
 std::vector<double> bandpass(const std::vector<std::pair<double, double>>& bands, int order, double fs,
                              const std::vector<double>& x) {
@@ -159,22 +194,73 @@ std::string duration(double s) {
   return buf;
 }
 
+// Band ASD ratios cleaned/raw from pairs of raw and cleaned stretches: Welch PSDs (1-s Hann segments,
+// half overlap) of each stretch, averaged over all stretches weighted by their number of Welch
+// segments, then per band the mean over its bins of sqrt(cleaned / raw).
+class BandRatio {
+ public:
+  BandRatio(std::vector<std::pair<double, double>> bands, double fs)
+      : bands_(std::move(bands)), fs_(fs), nper_(static_cast<std::size_t>(fs)) {}
+  std::size_t segment() const { return nper_; }
+  void add(const std::vector<double>& raw, const std::vector<double>& clean) {
+    if (raw.size() < nper_) return;
+    const auto pr = dsp::welch_psd(raw.data(), raw.size(), fs_, nper_);
+    const auto pc = dsp::welch_psd(clean.data(), clean.size(), fs_, nper_);
+    const double w = static_cast<double>((raw.size() - nper_) / (nper_ / 2) + 1);
+    if (raw_.value.empty()) {
+      raw_.freqs = pr.freqs;
+      raw_.value.assign(pr.value.size(), 0.0);
+      clean_.value.assign(pc.value.size(), 0.0);
+    }
+    for (std::size_t k = 0; k < pr.value.size(); ++k) {
+      raw_.value[k] += w * pr.value[k];
+      clean_.value[k] += w * pc.value[k];
+    }
+    weight_ += w;
+  }
+  std::vector<double> ratios() const {
+    if (weight_ == 0) throw std::runtime_error("evaluation data too short (no good segment longer than 2 s + 1 s)");
+    std::vector<double> out;
+    for (const auto& [lo, hi] : bands_) {
+      double sum = 0;
+      std::size_t nb = 0;
+      for (std::size_t k = 0; k < raw_.freqs.size(); ++k) {
+        if (raw_.freqs[k] < lo || raw_.freqs[k] > hi || !(raw_.value[k] > 0)) continue;
+        sum += std::sqrt(std::max(0.0, clean_.value[k]) / raw_.value[k]);
+        ++nb;
+      }
+      out.push_back(nb ? sum / static_cast<double>(nb) : std::nan(""));
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<double, double>> bands_;
+  double fs_;
+  std::size_t nper_;
+  dsp::Spectrum raw_, clean_;
+  double weight_ = 0;
+};
+
+std::vector<std::pair<double, double>> bands_of(const model::BundleInfo& info) {
+  std::vector<std::pair<double, double>> bands;
+  for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
+  return bands;
+}
+
 // Offline cleaning with an in-memory module and scalers over `pieces` of the dataset; returns the
-// band ratios. Each piece is cleaned on its own; the raw and cleaned Welch PSDs are averaged over
-// all pieces weighted by their number of Welch segments (for one piece: that piece's PSDs).
+// band ratios. Each piece is cleaned on its own (one forward pass over the whole piece, zero-phase
+// band-pass), skipping `edge_seconds` at both ends.
 std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
                                 const std::vector<Segment>& pieces, double edge_seconds) {
   const std::size_t c = d.witnesses.size();
   const auto fs = static_cast<double>(d.sample_rate);
-  const auto nper = static_cast<std::size_t>(fs);
   const auto edge = static_cast<std::size_t>(edge_seconds * fs);
-  std::vector<std::pair<double, double>> bands;
-  for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
-  dsp::Spectrum raw_sum, clean_sum;
-  double weight = 0;
+  const auto bands = bands_of(info);
+  BandRatio ratio(bands, fs);
   for (const Segment& piece : pieces) {
     const std::size_t n = piece.size() / 16 * 16;
-    if (n <= 2 * edge + nper) continue;
+    if (n <= 2 * edge + ratio.segment()) continue;
     auto x = torch::empty({1, static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
     auto acc = x.accessor<float, 3>();
     for (std::size_t k = 0; k < c; ++k) {
@@ -197,33 +283,96 @@ std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& 
                             d.strain.begin() + static_cast<std::ptrdiff_t>(piece.begin + n - edge));
     std::vector<double> clean(raw.size());
     for (std::size_t i = 0; i < raw.size(); ++i) clean[i] = raw[i] - noise[i + edge];
-    const auto pr = dsp::welch_psd(raw.data(), raw.size(), fs, nper);
-    const auto pc = dsp::welch_psd(clean.data(), clean.size(), fs, nper);
-    const double w = static_cast<double>((raw.size() - nper) / (nper / 2) + 1);
-    if (raw_sum.value.empty()) {
-      raw_sum.freqs = pr.freqs;
-      raw_sum.value.assign(pr.value.size(), 0.0);
-      clean_sum.value.assign(pc.value.size(), 0.0);
-    }
-    for (std::size_t k = 0; k < pr.value.size(); ++k) {
-      raw_sum.value[k] += w * pr.value[k];
-      clean_sum.value[k] += w * pc.value[k];
-    }
-    weight += w;
+    ratio.add(raw, clean);
   }
-  if (weight == 0) throw std::runtime_error("evaluation data too short (no good segment longer than 2 s + 1 s)");
-  std::vector<double> out;
-  for (const auto& [lo, hi] : bands) {
-    double sum = 0;
-    std::size_t nb = 0;
-    for (std::size_t k = 0; k < raw_sum.freqs.size(); ++k) {
-      if (raw_sum.freqs[k] < lo || raw_sum.freqs[k] > hi || !(raw_sum.value[k] > 0)) continue;
-      sum += std::sqrt(std::max(0.0, clean_sum.value[k]) / raw_sum.value[k]);
-      ++nb;
-    }
-    out.push_back(nb ? sum / static_cast<double>(nb) : std::nan(""));
+  return ratio.ratios();
+}
+
+stream::BandpassMethod stream_method(const std::string& name) {
+  if (name == "none") return stream::BandpassMethod::none;
+  if (name == "causal") return stream::BandpassMethod::causal;
+  if (name == "fir") return stream::BandpassMethod::fir;
+  return stream::BandpassMethod::window;
+}
+
+// The daemon's cleaning (core/stream's StrainCleaner: contract steps 3-9, with the model loaded as the
+// daemon loads it) over each piece, witnesses and strain at the model rate; the band ratios over the
+// samples cleaned with the full weight (g = 1).
+std::vector<double> streamed_ratio(const fs::path& bundle, const model::BundleInfo& info, const Dataset& d,
+                                   const std::vector<Segment>& pieces, const StreamSettings& st) {
+  const int fs = d.sample_rate;
+  stream::CleanerConfig cc;
+  cc.fs = fs;
+  cc.strain_rate = fs;
+  for (std::size_t i = 0; i < info.witnesses.size(); ++i) {
+    cc.witnesses.push_back({fs, info.witness_means[i], info.witness_stds[i]});
   }
-  return out;
+  cc.strain_mean = info.strain_mean;
+  cc.strain_std = info.strain_std;
+  const auto whole = [](double v, const char* what) {
+    if (!(v >= 1) || std::abs(v - std::round(v)) > 1e-9) {
+      throw std::runtime_error(std::string("stream: ") + what + " is not a whole number of samples");
+    }
+    return static_cast<std::size_t>(std::llround(v));
+  };
+  cc.geometry.kernel_length = whole(st.kernel_seconds * fs, "kernel_seconds * sample_rate");
+  cc.geometry.stride = whole(fs / st.sampling_rate, "sample_rate / sampling_rate");
+  cc.geometry.num_averaged = whole(st.aggregation_seconds * st.sampling_rate, "aggregation_seconds * sampling_rate");
+  cc.method = stream_method(st.method);
+  for (const auto& b : info.bands) cc.bands.push_back({b.low_hz, b.high_hz});
+  cc.order = info.filter_order;
+  cc.memory_seconds = st.memory_seconds;
+  cc.look_ahead_seconds = st.look_ahead_seconds;
+  cc.kaiser_beta = st.kaiser_beta;
+  cc.taper_seconds = st.taper_seconds;
+  model::RunnerOptions opt;
+  opt.kernel_length = cc.geometry.kernel_length;
+  opt.max_batch = 64;
+  opt.warmup_calls = 1;
+  model::LoadedModel loaded = model::load_model(bundle, opt);
+  stream::StrainCleaner cleaner(cc, std::make_unique<stream::CpuNoiseEstimator>(cc.geometry, *loaded.predictor, 64));
+  BandRatio ratio(bands_of(info), fs);
+  const auto ufs = static_cast<std::size_t>(fs);
+  const auto t0 = static_cast<std::int64_t>(std::llround(d.t0));
+  for (const Segment& piece : pieces) {
+    // Segments start on a whole GPS second here (as the daemon's do).
+    const std::size_t begin = (piece.begin + ufs - 1) / ufs * ufs;
+    if (begin >= piece.end) continue;
+    const std::size_t n = piece.end - begin;
+    cleaner.start_segment(stream::gps_ns(t0 + static_cast<std::int64_t>(begin / ufs)));
+    std::vector<double> clean, weight;
+    const auto collect = [&] {
+      while (cleaner.has_block()) {
+        const stream::CleanedBlock b = cleaner.pop_block();
+        clean.insert(clean.end(), b.strain.begin(), b.strain.end());
+        weight.insert(weight.end(), b.weight.begin(), b.weight.end());
+      }
+    };
+    for (std::size_t at = 0; at < n; at += ufs) {  // one second at a time, as frames arrive
+      const std::size_t m = std::min(ufs, n - at);
+      cleaner.push_strain(d.strain.data() + begin + at, m);
+      for (std::size_t c = 0; c < d.witnesses.size(); ++c) cleaner.push_witness(c, d.witnesses[c].data() + begin + at, m);
+      collect();
+    }
+    cleaner.end_segment();
+    collect();
+    // The run of samples cleaned with g = 1 (one per segment: g rises once and falls at the end).
+    std::size_t i = 0;
+    while (i < weight.size()) {
+      if (weight[i] != 1.0) {
+        ++i;
+        continue;
+      }
+      std::size_t j = i;
+      while (j < weight.size() && weight[j] == 1.0) ++j;
+      const std::vector<double> raw(d.strain.begin() + static_cast<std::ptrdiff_t>(begin + i),
+                                    d.strain.begin() + static_cast<std::ptrdiff_t>(begin + j));
+      ratio.add(raw, std::vector<double>(clean.begin() + static_cast<std::ptrdiff_t>(i),
+                                         clean.begin() + static_cast<std::ptrdiff_t>(j)));
+      i = j;
+    }
+  }
+  return ratio.ratios();
 }
 
 std::string seconds_of(std::size_t samples, int rate) {
@@ -405,25 +554,59 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     }
   }
 
-  Loss loss;
-  loss.nperseg = static_cast<std::int64_t>(std::llround(cfg.fftlength_seconds * fs_hz));
-  loss.window = torch::hann_window(loss.nperseg, /*periodic=*/true, torch::kFloat64);
-  {
-    std::vector<std::int64_t> bins;
-    for (std::int64_t b = 0; b <= loss.nperseg / 2; ++b) {
-      const double f = static_cast<double>(b) * fs_hz / static_cast<double>(loss.nperseg);
-      for (const auto& [lo, hi] : cfg.bands) {
-        if (f >= lo && f <= hi) {
-          bins.push_back(b);
-          break;
-        }
-      }
-    }
-    if (bins.empty()) throw std::runtime_error("no Welch bin inside the bands; use a longer fftlength_seconds");
-    loss.bins = torch::tensor(bins, torch::kInt64);
+  // The DeepClean loss over each kernel, and for streaming-aware training the same over the part of
+  // each kernel the live stream averages, [K - N s, K), with one Welch segment of that length.
+  const double w_stream = cfg.stream_weight;
+  const auto k64 = static_cast<std::int64_t>(k);
+  const Loss whole = make_loss(static_cast<std::int64_t>(std::llround(cfg.fftlength_seconds * fs_hz)), fs_hz, cfg.bands, 0, -1);
+  std::optional<Loss> tail;
+  if (w_stream > 0) {
+    const auto used = static_cast<std::int64_t>(std::llround(cfg.stream->aggregation_seconds * fs_hz));
+    // One rectangular segment: a Hann window would weigh the middle of the tail and nearly ignore
+    // both its ends, while the stream averages every sample of it alike (and a Hann tail measured
+    // worse: docs/training.md).
+    tail = make_loss(used, fs_hz, cfg.bands, k64 - used, used, /*hann=*/false);
+    log << "streaming-aware loss: " << w_stream << " x the last " << cfg.stream->aggregation_seconds
+        << " s of each kernel (the part the daemon averages) + " << 1 - w_stream << " x the whole kernel\n";
   }
+  const auto loss = [&](const torch::Tensor& want, const torch::Tensor& pred) {
+    if (!tail) return whole(want, pred);
+    if (w_stream >= 1) return (*tail)(want, pred);
+    return (1 - w_stream) * whole(want, pred) + w_stream * (*tail)(want, pred);
+  };
 
   torch::jit::Module net = build_network(static_cast<std::int64_t>(c));
+  std::string initial_id;
+  if (!cfg.initial_bundle.empty()) {
+    // Fine-tuning: every parameter and buffer of the network from a bundle `deepclean train` wrote.
+    const model::BundleInfo from = model::read_bundle_info(cfg.initial_bundle);
+    if (from.witnesses != cfg.witnesses || from.sample_rate != cfg.sample_rate) {
+      throw std::runtime_error("training.initial_bundle " + cfg.initial_bundle +
+                               ": its witnesses or sample rate differ from this configuration's");
+    }
+    const torch::jit::Module init = torch::jit::load((fs::path(cfg.initial_bundle) / model::kModelFile).string(),
+                                                     torch::Device(torch::kCPU));
+    std::map<std::string, torch::Tensor> values;
+    for (const auto& p : init.named_parameters()) values[p.name] = p.value;
+    for (const auto& b : init.named_buffers()) values[b.name] = b.value;
+    torch::NoGradGuard ng;
+    std::size_t copied = 0;
+    const auto take = [&](const std::string& name, torch::Tensor t) {
+      const auto it = values.find(name);
+      if (it == values.end() || it->second.sizes() != t.sizes()) {
+        throw std::runtime_error("training.initial_bundle " + cfg.initial_bundle + ": no tensor `" + name +
+                                 "` of the shape this trainer builds (only networks written by `deepclean train` "
+                                 "can be fine-tuned)");
+      }
+      t.copy_(it->second);
+      ++copied;
+    };
+    for (const auto& p : net.named_parameters()) take(p.name, p.value);
+    for (const auto& b : net.named_buffers()) take(b.name, b.value);
+    initial_id = from.id;
+    log << "initial network: " << cfg.initial_bundle << " (id " << from.id.substr(0, 12) << ", " << copied
+        << " tensors)\n";
+  }
   torch::optim::Adam opt(parameters_of(net),
                          torch::optim::AdamOptions(cfg.learning_rate).weight_decay(cfg.weight_decay));
 
@@ -549,7 +732,15 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     p << YAML::Key << "learning_rate" << YAML::Value << cfg.learning_rate << YAML::Key << "final_learning_rate"
       << YAML::Value << res.final_learning_rate;
     p << YAML::Key << "good_seconds" << YAML::Value << data.seconds_good << YAML::Key << "bad_seconds" << YAML::Value
-      << data.seconds_read - data.seconds_good << YAML::EndMap;
+      << data.seconds_read - data.seconds_good;
+    if (!initial_id.empty()) p << YAML::Key << "initial_bundle" << YAML::Value << initial_id;
+    if (w_stream > 0) {
+      // What the daemon checks at load (a configuration with another kernel or aggregation: warning).
+      p << YAML::Key << "streaming" << YAML::Value << YAML::BeginMap << YAML::Key << "weight" << YAML::Value << w_stream
+        << YAML::Key << "kernel_seconds" << YAML::Value << cfg.stream->kernel_seconds << YAML::Key
+        << "aggregation_seconds" << YAML::Value << cfg.stream->aggregation_seconds << YAML::EndMap;
+    }
+    p << YAML::EndMap;
     info.provenance_yaml = p.c_str();
   }
 
@@ -577,6 +768,13 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     log << "validation ASD ratio not computed: " << e.what() << "\n";
     res.valid_asd_ratio = std::nan("");
   }
+  if (cfg.stream) {
+    try {
+      res.valid_asd_ratio_streamed = streamed_ratio(abs, res.bundle, data, plan.split.valid, *cfg.stream).at(0);
+    } catch (const std::runtime_error& e) {
+      log << "streamed validation ASD ratio not computed: " << e.what() << "\n";
+    }
+  }
   return res;
 }
 
@@ -586,6 +784,13 @@ std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data,
   if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
   auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
   return clean_ratio(m, info, data, data.segments, edge_seconds);
+}
+
+std::vector<double> evaluate_bundle_streamed(const fs::path& bundle, const Dataset& data, const StreamSettings& stream) {
+  const auto info = model::read_bundle_info(bundle);
+  if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
+  if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
+  return streamed_ratio(bundle, info, data, data.segments, stream);
 }
 
 }  // namespace deepclean::train

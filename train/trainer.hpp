@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <string>
@@ -79,6 +80,9 @@ struct TrainResult {
   double best_valid_loss = 0;   // band-mean ASD ratio of the loss on validation kernels
   double final_learning_rate = 0;
   double valid_asd_ratio = 0;   // offline cleaning of the validation part, BandAsdMonitor's ratio (1-s Welch)
+  // With a `stream` section: the same part cleaned the way the daemon cleans (its code, the section's
+  // settings), over the samples cleaned with the full weight; NaN otherwise.
+  double valid_asd_ratio_streamed = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;           // wall time of the training loop
 };
 
@@ -92,5 +96,12 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
 // skipping `edge_seconds` at both ends of each segment.
 std::vector<double> evaluate_bundle(const std::filesystem::path& bundle, const Dataset& data,
                                     double edge_seconds = 1.0);
+
+// The figure the daemon reaches: `data` cleaned by core/stream's StrainCleaner (contract steps 3-9,
+// the daemon's code and model loader) with `stream`'s kernel, aggregation and band-pass, one second
+// at a time per segment (each starting on its first whole GPS second), witnesses and strain at the
+// model rate; band ratios as evaluate_bundle's, over the samples cleaned with g = 1.
+std::vector<double> evaluate_bundle_streamed(const std::filesystem::path& bundle, const Dataset& data,
+                                             const StreamSettings& stream);
 
 }  // namespace deepclean::train

@@ -131,6 +131,31 @@ TEST(TrainConfig, ErrorsNameFileLineColumn) {
   EXPECT_NE(error_of(replace(kGood, "bands: [[55, 65]]", "bands: [[55, 65]")).find("not valid YAML"), std::string::npos);
 }
 
+TEST(TrainConfig, StreamSectionAndStreamingAwareLoss) {
+  const std::string stream = "stream:\n  kernel_seconds: 1\n  sampling_rate: 32\n  aggregation_seconds: 0.5\n"
+                             "  method: fir\n  look_ahead_seconds: 0.4375\n";
+  const auto c = parse_train_config(kGood + stream + "training:\n  stream_weight: 1\n", "/cfg/train.yaml");
+  ASSERT_TRUE(c.stream.has_value());
+  EXPECT_EQ(c.stream->method, "fir");
+  EXPECT_EQ(c.stream->look_ahead_seconds, 0.4375);
+  EXPECT_EQ(c.stream_weight, 1.0);
+  EXPECT_EQ(c.kernel_samples(), 4096u) << "training kernels keep their own length (8 s by default)";
+  EXPECT_FALSE(parse_train_config(kGood, "/cfg/train.yaml").stream.has_value());
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  stream_weight: 0.5\n")),
+            "/cfg/train.yaml:15:18: `training.stream_weight` needs a `stream` section: the daemon's kernel and "
+            "aggregation settings");
+  EXPECT_EQ(error_of(kGood + replace(stream, "kernel_seconds: 1", "kernel_seconds: 4") +
+                     "training:\n  kernel_seconds: 0.25\n  fftlength_seconds: 0.25\n  stream_weight: 1\n"),
+            "/cfg/train.yaml:23:18: `stream.aggregation_seconds` must not exceed `training.kernel_seconds`: the "
+            "streaming-aware loss covers the last aggregation_seconds of each training kernel");
+  EXPECT_EQ(error_of(kGood + replace(stream, "aggregation_seconds: 0.5", "aggregation_seconds: 2")),
+            "/cfg/train.yaml:17:24: `stream.aggregation_seconds` must not exceed `stream.kernel_seconds`");
+  EXPECT_EQ(error_of(kGood + replace(stream, "method: fir", "method: iir")),
+            "/cfg/train.yaml:18:11: `stream.method` must be none, causal, window or fir, got `iir`");
+  EXPECT_EQ(error_of(kGood + replace(stream, "kernel_seconds: 1", "kernel_seconds: 1.01")),
+            "/cfg/train.yaml:15:19: `stream.kernel_seconds` * sample_rate must be a multiple of 16");
+}
+
 // One simulated data set and one training run shared by the end-to-end tests.
 class TrainEndToEnd : public ::testing::Test {
  protected:
@@ -219,6 +244,122 @@ TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
                 &out),
             1);
   EXPECT_NE(out.find("already exists"), std::string::npos) << out;
+}
+
+// The streamed held-out figure (`train --evaluate` with a `stream` section: the daemon's cleaning code
+// on the trainer's data) is the figure the daemon reaches: `deepclean clean` with the same settings on
+// the same frames, its output read back and measured by scipy (Welch, 1-s Hann segments, half
+// overlap, mean of sqrt(PSD cleaned / PSD raw) over the band's bins) over the samples it cleaned with
+// the full weight. The two start one second apart (the trainer drops the resampler's first second)
+// and resample differently (the daemon works at the strain's 16 kHz), so they agree to ~2 %; the
+// offline figure is another number.
+TEST_F(TrainEndToEnd, StreamedEvaluationAndStreamingAwareFineTuning) {
+  ASSERT_EQ(train_rc_, 0) << train_output_;
+  if (run(std::string(DEEPCLEAN_PYTHON) + " -c 'import numpy, scipy.signal' 2>&1") != 0) {
+    GTEST_SKIP() << DEEPCLEAN_PYTHON << " has no scipy";
+  }
+  const std::string stream = "stream: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5, method: fir, "
+                             "look_ahead_seconds: 0.4375, taper_seconds: 1}\n";
+  const std::uint64_t first = kStart + kTrainSeconds, end = kStart + kTrainSeconds + kHeldOutSeconds;
+  std::ofstream(dir_ / "heldout-stream.yaml") << config(first, end) << stream;
+  std::string out;
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " train --config " + sh_quote((dir_ / "heldout-stream.yaml").string()) +
+                    " --evaluate " + sh_quote((dir_ / "bundle").string()) + " 2>/dev/null",
+                &out),
+            0)
+      << out;
+  double offline = 0, streamed = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "band 55-65 Hz: ASD ratio cleaned/raw %lf  streamed %lf", &offline, &streamed), 2)
+      << out;
+  EXPECT_NE(out.find("(the daemon's cleaning: K 1 s, 32 kernels/s, aggregation 0.5 s, fir look-ahead 0.4375 s)"),
+            std::string::npos)
+      << out;
+  std::ofstream(dir_ / "run.yaml")
+      << "ifo: H1\ninput:\n  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+         "  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}\n"
+         "  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+         "output: {directory: cleaned, compression: raw}\nmodel: {bundle: bundle, threads: 2}\n"
+         "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
+         "bandpass: {method: fir, look_ahead_seconds: 0.4375}\nsubtraction: {taper_seconds: 1}\n";
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " clean --config " + sh_quote((dir_ / "run.yaml").string()) + " --start " +
+                    std::to_string(first) + " --end " + std::to_string(end) + " 2>&1",
+                &out),
+            0)
+      << out;
+  std::string cleaned, raw;
+  for (std::uint64_t g = first; g < end; ++g) {
+    cleaned += " " + sh_quote((dir_ / "cleaned" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(g) + "-1.gwf")).string());
+    raw += " " + sh_quote((dir_ / "sim/kafka/H1" / ("H-H1_llhoft-" + std::to_string(g) + "-1.gwf")).string());
+  }
+  const auto dump = [&](const std::string& channel, const std::string& files, const std::string& to) {
+    return run(sh_quote(DEEPCLEAN_BINARY) + " frame export --channel " + channel + " --out " +
+               sh_quote((dir_ / to).string()) + files + " 2>&1");
+  };
+  ASSERT_EQ(dump("H1:GDS-CALIB_STRAIN_DEEPCLEAN", cleaned, "c.bin"), 0);
+  ASSERT_EQ(dump("H1:DEEPCLEAN-STATE_VECTOR", cleaned, "s.bin"), 0);
+  ASSERT_EQ(dump("H1:GDS-CALIB_STRAIN", raw, "r.bin"), 0);
+  std::ofstream(dir_ / "ratio.py")
+      << "import sys, numpy as np\nfrom scipy import signal\n"
+         "d = sys.argv[1]\nc = np.fromfile(d + '/c.bin'); r = np.fromfile(d + '/r.bin')\n"
+         "s = np.fromfile(d + '/s.bin').astype(np.int64)\nfs = len(c) * 16 // len(s)\n"
+         "ok = np.repeat((s & 1) == 1, fs // 16); i = np.flatnonzero(ok); a, b = i[0], i[-1] + 1\n"
+         "assert b - a == len(i), 'one run of g = 1'\n"
+         "f, pr = signal.welch(r[a:b], fs=fs, nperseg=fs); f, pc = signal.welch(c[a:b], fs=fs, nperseg=fs)\n"
+         "m = (f >= 55) & (f <= 65)\nprint(np.mean(np.sqrt(pc[m] / pr[m])))\n";
+  ASSERT_EQ(run(std::string(DEEPCLEAN_PYTHON) + " " + sh_quote((dir_ / "ratio.py").string()) + " " +
+                    sh_quote(dir_.string()),
+                &out),
+            0)
+      << out;
+  const double daemon = std::stod(out);
+  std::printf("held-out band ASD ratio: offline %.4f, streamed %.4f, deepclean clean (scipy) %.4f\n", offline,
+              streamed, daemon);
+  EXPECT_NEAR(streamed, daemon, 0.02 * daemon);
+  EXPECT_GT(std::abs(streamed - offline), 0.1 * offline) << "the streamed figure is not the offline one";
+
+  // Streaming-aware fine-tuning of that network (one epoch: what is checked is the plumbing, the
+  // study docs/latency-quality.md measures the effect): the bundle records what it was trained for
+  // and from, and a configuration that averages another window than it was trained for is warned
+  // about at load, naming both; the one it was trained for is not.
+  std::string finetune = replace(config(kStart, kStart + kTrainSeconds), "epochs: 18", "epochs: 1");
+  finetune = replace(finetune, "bundle: bundle\n", "bundle: bundle-stream\n");
+  finetune = replace(finetune, "  threads: 2\n", "  threads: 2\n  initial_bundle: bundle\n  stream_weight: 0.5\n");
+  std::ofstream(dir_ / "finetune.yaml") << finetune << stream;
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " train --config " + sh_quote((dir_ / "finetune.yaml").string()) + " 2>&1",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("streaming-aware loss: 0.5 x the last 0.5 s of each kernel"), std::string::npos) << out;
+  const auto tuned = deepclean::model::read_bundle_info(dir_ / "bundle-stream");
+  const auto from = deepclean::model::read_bundle_info(dir_ / "bundle");
+  EXPECT_NE(tuned.provenance_yaml.find("initial_bundle: " + from.id), std::string::npos) << tuned.provenance_yaml;
+  EXPECT_NE(tuned.provenance_yaml.find("streaming:\n  weight: 0.5\n  kernel_seconds: 1\n  aggregation_seconds: 0.5"),
+            std::string::npos)
+      << tuned.provenance_yaml;
+  const std::string run_yaml = [&] {
+    std::ifstream in(dir_ / "run.yaml");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  std::ofstream(dir_ / "run-stream.yaml") << replace(run_yaml, "bundle: bundle,", "bundle: bundle-stream,");
+  std::ofstream(dir_ / "run-stream-0.25.yaml")
+      << replace(replace(run_yaml, "bundle: bundle,", "bundle: bundle-stream,"), "aggregation_seconds: 0.5",
+                 "aggregation_seconds: 0.25");
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " check-config " + sh_quote((dir_ / "run-stream.yaml").string()) + " 2>&1",
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(out.find("warning"), std::string::npos) << out;
+  ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " check-config " + sh_quote((dir_ / "run-stream-0.25.yaml").string()) +
+                    " 2>&1",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("warning:       model test-train (" + (dir_ / "bundle-stream").string() +
+                     ") was trained for the live stream with 1-s kernels and 0.5 s of aggregation, but " +
+                     (dir_ / "run-stream-0.25.yaml").string() +
+                     ":8:72 uses inference.kernel_seconds 1 and inference.aggregation_seconds 0.25"),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(TrainEndToEnd, PythonLoadsTheBundleWithEqualOutputs) {
