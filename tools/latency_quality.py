@@ -40,9 +40,18 @@ START = 1300010000
 RATE = 32  # kernels per second, as the demo
 
 # (method, look-ahead s): the band-passes compared. fir look-aheads are whole samples at 512 Hz.
+# "fir-wide" is fir with bandpass.bands widened by WIDEN Hz on each side: firwin puts its -6 dB
+# points at the band edges, so with the cleaning band's own edges only the band's middle is passed
+# at full gain (at L = 0.25 s the gain is 0.5 at the edges), while 4 Hz more on each side pass all
+# of 55-65 Hz at gain > 0.99 from L = 0.25 s on.
 BANDPASSES = [("causal", 0.0), ("fir", 0.125), ("fir", 0.25), ("fir", 0.4375), ("fir", 1.0),
-              ("window", 0.25), ("window", 0.5), ("window", 1.0)]
-AGGREGATIONS = [0.25, 0.5, 1.0, 2.0]
+              ("fir-wide", 0.125), ("fir-wide", 0.25), ("fir-wide", 0.4375),
+              ("window", 0.125), ("window", 0.25), ("window", 0.5), ("window", 1.0)]
+AGGREGATIONS = [0.25, 0.5, 0.75, 1.0, 2.0]
+WIDEN = 4.0
+# The fine-tuned networks are compared with the plain one on the settings that fit a 1-s latency.
+FINETUNED_AGGREGATIONS = [0.5, 0.75, 1.0]
+FINETUNED_BANDPASSES = [("fir", 0.4375), ("fir-wide", 0.25), ("window", 0.125), ("window", 0.25)]
 
 
 def run(cmd, log=None, **kw):
@@ -92,8 +101,9 @@ def train_config(path, sim, bundle, start, end, epochs, lr, initial=None, stream
 
 
 def clean_config(path, sim, out, bundle, kernel, aggregation, method, look_ahead):
-    bp = "{method: %s, memory_seconds: 10%s}" % (
-        method, "" if method == "causal" else ", look_ahead_seconds: %g" % look_ahead)
+    bp = "{method: %s, memory_seconds: 10%s%s}" % (
+        method.replace("-wide", ""), "" if method == "causal" else ", look_ahead_seconds: %g" % look_ahead,
+        ", bands: [[%g, %g]]" % (BAND[0] - WIDEN, BAND[1] + WIDEN) if method.endswith("-wide") else "")
     text = """ifo: H1
 input:
   strain: {directory: %s/kafka/H1, frame_type: H1_llhoft, channel: %s}
@@ -167,8 +177,8 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
     modes = sorted({r["training"] for r in rows}, key=lambda m: ["plain", "plain+finetune", "stream-aware"].index(m))
     fig, axes = plt.subplots(1, len(modes), figsize=(5.2 * len(modes), 4.6), sharey=True, squeeze=False)
-    marker = {"causal": "s", "fir": "o", "window": "^"}
-    colors = {a: c for a, c in zip(AGGREGATIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"])}
+    marker = {"causal": "s", "fir": "o", "fir-wide": "D", "window": "^"}
+    colors = {a: c for a, c in zip(AGGREGATIONS, ["tab:blue", "tab:orange", "tab:purple", "tab:green", "tab:red"])}
     for ax, mode in zip(axes[0], modes):
         for r in rows:
             if r["training"] != mode:
@@ -205,8 +215,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: 2 aggregations x 3 band-passes")
     a = ap.parse_args()
     if a.quick:
-        AGGREGATIONS[:] = [0.5, 1.0]
-        BANDPASSES[:] = [("causal", 0.0), ("fir", 0.4375), ("window", 0.5)]
+        AGGREGATIONS[:] = FINETUNED_AGGREGATIONS[:] = [0.5, 1.0]
+        BANDPASSES[:] = FINETUNED_BANDPASSES[:] = [("causal", 0.0), ("fir-wide", 0.25), ("window", 0.5)]
     dc = os.path.abspath(a.deepclean)
     os.makedirs(a.work, exist_ok=True)
     os.makedirs(a.out, exist_ok=True)
@@ -239,11 +249,26 @@ def main():
             print("  %.0f s" % dt, flush=True)
         bundles[mode] = bundle
 
+    # Results are kept in work/rows.txt (one line per cleaning run), so a rerun with a larger grid
+    # only runs what is new.
+    done = {}
+    cache = os.path.join(work, "rows.txt")
+    if os.path.exists(cache):
+        for line in open(cache):
+            row = dict(kv.split("=", 1) for kv in line.split())
+            done[(row["training"], float(row["aggregation_s"]), row["method"], float(row["look_ahead_s"]))] = row
     rows = []
     for mode, bundle in bundles.items():
-        for agg in AGGREGATIONS:
+        for agg in AGGREGATIONS if mode == "plain" else FINETUNED_AGGREGATIONS:
             kernel = max(1.0, agg)
-            for method, look_ahead in BANDPASSES:
+            for method, look_ahead in BANDPASSES if mode == "plain" else FINETUNED_BANDPASSES:
+                key = (mode, agg, method, look_ahead)
+                if key in done:
+                    r = done[key]
+                    rows.append(dict(training=mode, aggregation_s=agg, kernel_s=kernel, method=method,
+                                     look_ahead_s=look_ahead, latency_s=float(r["latency_s"]), ratio=float(r["ratio"]),
+                                     cleaned_s=float(r["cleaned_s"]), clean_wall_s=float(r["clean_wall_s"])))
+                    continue
                 tag = "%s-N%g-%s%g" % (mode, agg, method, look_ahead)
                 out = os.path.join(work, "out", tag)
                 shutil.rmtree(out, ignore_errors=True)
@@ -258,7 +283,10 @@ def main():
                 row = dict(training=mode, aggregation_s=agg, kernel_s=kernel, method=method,
                            look_ahead_s=look_ahead, latency_s=round(latency, 4), ratio=round(ratio, 4),
                            cleaned_s=round(seconds, 2), clean_wall_s=round(dt, 1))
-                print("  ".join("%s=%s" % kv for kv in row.items()), flush=True)
+                line = "  ".join("%s=%s" % kv for kv in row.items())
+                print(line, flush=True)
+                with open(cache, "a") as f:
+                    f.write(line + "\n")
                 rows.append(row)
 
     with open(os.path.join(a.out, "results.csv"), "w", newline="") as f:
@@ -274,9 +302,10 @@ def main():
                 cells = []
                 for agg in AGGREGATIONS:
                     r = [x for x in rows if x["training"] == mode and x["method"] == method
-                         and x["look_ahead_s"] == look_ahead and x["aggregation_s"] == agg][0]
-                    cells.append("%.3f (%.2f s)" % (r["ratio"], r["latency_s"]))
-                f.write("| %s | %s %g s | %s |\n" % (mode, method, look_ahead, " | ".join(cells)))
+                         and x["look_ahead_s"] == look_ahead and x["aggregation_s"] == agg]
+                    cells.append("%.3f (%.2f s)" % (r[0]["ratio"], r[0]["latency_s"]) if r else "")
+                if any(cells):
+                    f.write("| %s | %s %g s | %s |\n" % (mode, method, look_ahead, " | ".join(cells)))
     plot(rows, os.path.join(a.out, "latency-quality.png"))
     if not a.keep:
         shutil.rmtree(sim)
