@@ -24,11 +24,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 from scipy.signal import welch
+
+from demo_report import export, longest_run  # tools/demo_report.py: read back a channel, the fully cleaned run
 
 WITNESSES = ["H1:PEM-CS_MAINSMON_EBAY_1_DQ", "H1:ASC-CHARD_P_OUT_DQ", "H1:ASC-DHARD_Y_OUT_DQ",
              "H1:ASC-PRC2_P_OUT_DQ", "H1:ASC-SRC1_Y_OUT_DQ", "H1:ASC-MICH_P_OUT_DQ"]
@@ -118,28 +119,6 @@ logging: {level: warn}
 """ % (sim, STRAIN, sim, out, CLEANED, STATE, bundle, kernel, RATE, aggregation, bp)
     with open(path, "w") as f:
         f.write(text)
-
-
-def export(dc, channel, files):
-    fd, path = tempfile.mkstemp(suffix=".f64")
-    os.close(fd)
-    try:
-        run([dc, "frame", "export", "--channel", channel, "--out", path] + files)
-        return np.fromfile(path, dtype=np.float64)
-    finally:
-        os.unlink(path)
-
-
-def longest_run(mask):
-    best, start = (0, 0), None
-    for i, v in enumerate(list(mask) + [False]):
-        if v and start is None:
-            start = i
-        elif not v and start is not None:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = None
-    return best
 
 
 def band_ratio(dc, sim, out, t0, t1):
