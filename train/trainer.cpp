@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -778,19 +777,24 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   return res;
 }
 
-std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
-  const auto info = model::read_bundle_info(bundle);
+namespace {
+// The bundle's description, when it was made for `data`'s witnesses and rate.
+model::BundleInfo info_for(const fs::path& bundle, const Dataset& data) {
+  auto info = model::read_bundle_info(bundle);
   if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
   if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
+  return info;
+}
+}  // namespace
+
+std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
+  const auto info = info_for(bundle, data);
   auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
   return clean_ratio(m, info, data, data.segments, edge_seconds);
 }
 
 std::vector<double> evaluate_bundle_streamed(const fs::path& bundle, const Dataset& data, const StreamSettings& stream) {
-  const auto info = model::read_bundle_info(bundle);
-  if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
-  if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
-  return streamed_ratio(bundle, info, data, data.segments, stream);
+  return streamed_ratio(bundle, info_for(bundle, data), data, data.segments, stream);
 }
 
 }  // namespace deepclean::train
