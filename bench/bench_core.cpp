@@ -11,6 +11,9 @@
 #include "core/dsp/resample.hpp"
 #include "core/stream/bandpass.hpp"
 #include "core/stream/cleaner.hpp"
+#include "core/stream/input_guard.hpp"
+#include "core/stream/quality_gate.hpp"
+#include "core/stream/quality_monitor.hpp"
 #include "core/stream/kernel_ring.hpp"
 #include "core/stream/noise_estimator.hpp"
 #include "core/stream/prediction_averager.hpp"
@@ -202,6 +205,33 @@ void BM_StrainCleanerFrame(benchmark::State& state) {
   for (auto _ : state) push_second();
 }
 BENCHMARK(BM_StrainCleanerFrame)->Arg(0)->Arg(1)->ArgName("causal")->Unit(benchmark::kMillisecond);
+
+// The do-no-harm gate per second of 16384-Hz strain with the defaults (docs/quality-gate.md): the
+// quality monitor (0.25-s Hann segments every 0.125 s, band 55-65 Hz and 10-Hz guard bands: 7 DFT
+// bins per segment, raw and would-be cleaned), the gate's decision and q, and the input guard over
+// the demo's 6 witnesses (512-2048 Hz).
+void BM_GateSecond(benchmark::State& state) {
+  ds::QualityMonitorConfig mc;
+  mc.rate = kStrainRate;
+  mc.bands = {{55.0, 65.0}};
+  mc.guard_hz = 10;
+  ds::QualityMonitor monitor(mc);
+  ds::QualityGate gate(ds::GateConfig{}, kStrainRate);
+  const auto h = noise(kStrainRate, 21);
+  std::vector<double> c(h.size()), g(h.size(), 1.0), q;
+  for (std::size_t i = 0; i < h.size(); ++i) c[i] = 0.1 * h[i];
+  std::vector<std::vector<double>> w;
+  for (int r : witness_rates()) w.push_back(noise(static_cast<std::size_t>(r), w.size() + 31));
+  const ds::InputGuardConfig guard;
+  for (auto _ : state) {
+    std::string bad;
+    for (const auto& x : w) bad += ds::witness_complaint(x.data(), x.size(), 0.0, 1.0, guard);
+    monitor.add(h.data(), c.data(), g.data(), h.size());
+    benchmark::DoNotOptimize(gate.step(monitor, bad, h.size(), q));
+    benchmark::DoNotOptimize(q.data());
+  }
+}
+BENCHMARK(BM_GateSecond)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -425,6 +425,50 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   }
 
   {
+    Section gs = top.section("gate");
+    GateSettings& g = c.gate;
+    const auto format_number = [](double v) {
+      std::ostringstream o;
+      o << v;
+      return o.str();
+    };
+    g.enabled = gs.boolean("enabled", g.enabled);
+    const auto num = [&](const char* key, double& v, double lo, double hi, bool lo_open, const std::string& hint) {
+      v = gs.number(key, v);
+      require(std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi, gs, gs.child(key),
+              std::string("`gate.") + key + "` must be in " + (lo_open ? "(" : "[") + format_number(lo) + ", " +
+                  format_number(hi) + "]",
+              hint);
+    };
+    num("window_seconds", g.window_seconds, 1, 600, false, "the trailing window is at least one second");
+    num("segment_seconds", g.segment_seconds, 0, 4, true, "frequency resolution is 1/segment_seconds Hz");
+    require(g.segment_seconds <= g.window_seconds, gs, gs.child("segment_seconds"),
+            "`gate.segment_seconds` must not exceed `gate.window_seconds`");
+    num("guard_segment_seconds", g.guard_segment_seconds, 0, 8, true,
+        "the guard bands' frequency resolution is 1/guard_segment_seconds Hz");
+    require(g.guard_segment_seconds <= g.window_seconds, gs, gs.child("guard_segment_seconds"),
+            "`gate.guard_segment_seconds` must not exceed `gate.window_seconds`");
+    num("guard_hz", g.guard_hz, 0, 1000, false, "0 turns the guard bands off");
+    num("close_above", g.close_above, 0, 1e6, true, "1.0: close as soon as cleaning makes the band worse");
+    num("open_below", g.open_below, 0, 1e6, true, "");
+    require(g.open_below < g.close_above, gs, gs.child("open_below"),
+            "`gate.open_below` must be below `gate.close_above` (hysteresis)", "e.g. close_above 1.0, open_below 0.9");
+    num("guard_close_above", g.guard_close_above, 0, 1e6, true, "");
+    num("guard_open_below", g.guard_open_below, 0, 1e6, true, "");
+    require(g.guard_open_below < g.guard_close_above, gs, gs.child("guard_open_below"),
+            "`gate.guard_open_below` must be below `gate.guard_close_above` (hysteresis)",
+            "e.g. guard_close_above 1.1, guard_open_below 1.05");
+    num("min_closed_seconds", g.min_closed_seconds, 0, 86400, false, "");
+    num("recover_seconds", g.recover_seconds, 0, 86400, false, "");
+    num("ramp_down_seconds", g.ramp_down_seconds, 0, 60, true, "");
+    num("ramp_up_seconds", g.ramp_up_seconds, 0, 60, true, "");
+    num("max_zscore", g.max_zscore, 0, 1e6, false, "0 turns the check off");
+    g.flatline = gs.boolean("flatline", g.flatline);
+    num("saturation_fraction", g.saturation_fraction, 0, 1, false, "0 turns the check off");
+    gs.finish();
+  }
+
+  {
     Section log = top.section("logging");
     c.log_level = log.str("level", c.log_level);
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};

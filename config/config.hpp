@@ -29,6 +29,29 @@ struct StateMask {
   std::uint32_t mask = 0;   // every sample must have all these bits set
 };
 
+// The do-no-harm gate and its input guard (docs/quality-gate.md; core/stream/quality_gate.hpp).
+struct GateSettings {
+  bool enabled = true;
+  // quality monitor
+  double window_seconds = 4;      // trailing window of the ratios
+  double segment_seconds = 0.25;  // Hann segments (time resolution; frequency resolution 1/segment)
+  double guard_hz = 10;           // guard bands on each side of every cleaning band
+  double guard_segment_seconds = 1;  // their segments (1-Hz bins keep the band's lines out of them)
+  // decision
+  double close_above = 1.0;
+  double open_below = 0.9;
+  double guard_close_above = 1.1;
+  double guard_open_below = 1.05;
+  double min_closed_seconds = 8;
+  double recover_seconds = 8;
+  double ramp_down_seconds = 0.0625;
+  double ramp_up_seconds = 1.0;
+  // input guard, per witness and input second
+  double max_zscore = 10;               // RMS of the standardised witness; 0: off
+  bool flatline = true;                 // a witness constant over the second (zeros included)
+  double saturation_fraction = 0.01;    // share of samples at the second's extreme value; 0: off
+};
+
 struct Config {
   std::string source_file;  // the YAML file this came from
   // "file:line:column" of every key present in the file, by key path ("bandpass.bands"), so that
@@ -84,6 +107,8 @@ struct Config {
   std::vector<std::pair<double, double>> bands;  // empty: the bundle's
   int filter_order = 0;                          // 0: the bundle's
   double taper_seconds = 1.0;
+
+  GateSettings gate;
 
   // operations
   std::string log_level = "info";   // trace debug info warn error

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/dsp/band_dft.hpp"
+
 namespace deepclean::daemon {
 
 class BandAsdMonitor {
@@ -28,21 +30,14 @@ class BandAsdMonitor {
 
  private:
   std::vector<std::pair<double, double>> bands_;
-  // The PSD at just the band bins: a direct DFT of those few bins (11 for a 10-Hz band) costs
-  // ~0.2 ms per second of 16384-Hz strain where two full FFTs cost ~2.5 ms. Rebuilt when the
-  // length or rate of a second changes.
+  // The PSD at just the band bins (dsp::BandDft): ~0.2 ms per second of 16384-Hz strain where two
+  // full FFTs cost ~2.5 ms. Rebuilt when the length or rate of a second changes.
   void plan(std::size_t n, double rate);
-  std::vector<double> band_psd(const std::vector<double>& x);
 
   std::size_t window_;
   std::size_t count_ = 0;
-  std::size_t plan_n_ = 0;
-  double plan_rate_ = 0;
-  std::vector<std::size_t> bins_;        // DFT bin indices inside any band, ascending
-  std::vector<double> cos_, sin_, win_;  // cos/sin(2 pi m / n), periodic Hann window
-  double scale_ = 0;
-  std::vector<double> work_;
-  std::vector<double> freqs_;            // frequencies of bins_
+  dsp::BandDft dft_;
+  std::vector<double> freqs_;            // frequencies of dft_.bins()
   std::vector<double> sum_raw_, sum_clean_;  // PSD sums over the seconds in the window
   std::deque<std::pair<std::vector<double>, std::vector<double>>> history_;  // rolling window
 };

@@ -34,6 +34,10 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>* stage_last = nullptr;
   prometheus::Family<prometheus::Counter>* stage_total = nullptr;
   prometheus::Family<prometheus::Gauge>* asd_ratio = nullptr;
+  prometheus::Gauge* gate_open = nullptr;
+  prometheus::Family<prometheus::Counter>* gated = nullptr;
+  prometheus::Family<prometheus::Counter>* gate_transitions = nullptr;
+  prometheus::Family<prometheus::Gauge>* gate_ratio = nullptr;
   prometheus::Gauge* gpu_memory = nullptr;  // registered on the first gpu_memory() call
   prometheus::Counter* overflows = nullptr;
   prometheus::Gauge* output_queue = nullptr;
@@ -137,6 +141,29 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                        .Help("Rolling ASD ratio cleaned/raw averaged over each cleaning band "
                              "(below 1: noise removed)")
                        .Register(r);
+  f_->gate_open = &BuildGauge()
+                       .Name("deepclean_gate_open")
+                       .Help("The do-no-harm gate: 1 open (cleaned output), 0 closed (raw strain out)")
+                       .Register(r)
+                       .Add({});
+  f_->gate_open->Set(1);
+  f_->gated = &BuildCounter()
+                   .Name("deepclean_gated_seconds_total")
+                   .Help("Output seconds (fractions counted) with the gate's weight q < 1, by why the gate "
+                         "closed (band, guard, nonfinite, input)")
+                   .Register(r);
+  for (const char* why : {"band", "guard", "nonfinite", "input"}) f_->gated->Add({{"reason", why}});
+  f_->gate_transitions = &BuildCounter()
+                              .Name("deepclean_gate_transitions_total")
+                              .Help("Times the do-no-harm gate closed or opened again")
+                              .Register(r);
+  f_->gate_transitions->Add({{"to", "closed"}});
+  f_->gate_transitions->Add({{"to", "open"}});
+  f_->gate_ratio = &BuildGauge()
+                        .Name("deepclean_gate_ratio")
+                        .Help("The gate monitor's ASD ratio would-be-cleaned/raw over its trailing window, "
+                              "by region (kind band or guard); what the gate decides on")
+                        .Register(r);
   f_->overflows = &BuildCounter()
                        .Name("deepclean_inotify_overflows_total")
                        .Help("inotify event queue overflows (events lost); each one rescans the input "
@@ -175,6 +202,17 @@ void Metrics::stage_time(const std::string& stage, double seconds) {
 void Metrics::band_asd_ratio(const std::string& band, double ratio) {
   f_->asd_ratio->Add({{"band", band}}).Set(ratio);
 }
+void Metrics::gate(bool open, const std::string& reason, double gated_fraction, bool changed,
+                   const std::vector<std::pair<std::string, double>>& ratios, const std::vector<bool>& guard) {
+  f_->gate_open->Set(open ? 1 : 0);
+  if (gated_fraction > 0 && !reason.empty()) f_->gated->Add({{"reason", reason}}).Increment(gated_fraction);
+  if (changed) f_->gate_transitions->Add({{"to", open ? "open" : "closed"}}).Increment();
+  for (std::size_t i = 0; i < ratios.size(); ++i) {
+    f_->gate_ratio->Add({{"region", ratios[i].first}, {"kind", i < guard.size() && guard[i] ? "guard" : "band"}})
+        .Set(ratios[i].second);
+  }
+}
+
 void Metrics::gpu_memory(double bytes) {
   if (f_->gpu_memory == nullptr) {
     f_->gpu_memory = &BuildGauge()

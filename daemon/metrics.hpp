@@ -37,6 +37,11 @@ class Metrics {
   void output_written(std::uint64_t gps, double latency_s, const std::string& by, std::int64_t lag);
   void stage_time(const std::string& stage, double seconds);
   void band_asd_ratio(const std::string& band, double ratio);
+  // The do-no-harm gate after one output second: open or closed (with the reason), the share of the
+  // second with q < 1 (added to the reason's gated seconds), a transition, and the monitor's ratios by
+  // region (`guard` flags the guard bands).
+  void gate(bool open, const std::string& reason, double gated_fraction, bool changed,
+            const std::vector<std::pair<std::string, double>>& ratios, const std::vector<bool>& guard);
   // Device memory held by the model's tensors. The gauge exists only once this was called: the
   // service calls it on CUDA only, so a CPU service has no deepclean_gpu_memory_bytes at all.
   void gpu_memory(double bytes);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ struct CleanSummary {
   std::uint64_t missing = 0, unusable = 0, write_errors = 0, segments = 0;
   double cleaned_fraction = 0;  // strain samples with g == 1 / samples written
   std::vector<std::pair<std::string, double>> band_asd_ratio;
+  // The do-no-harm gate (gate.enabled): seconds with q < 1 by reason, transitions, state at the end.
+  bool gate_enabled = false, gate_open_at_end = true;
+  std::map<std::string, double> gated_seconds;
+  std::uint64_t gate_closings = 0, gate_openings = 0;
   double wall_seconds = 0;
   // Busy time of each stage, measured on the thread that does it: read on the read-ahead thread,
   // clean and model on the main thread, write (frame building, band ASD monitor, durable publish)

@@ -69,19 +69,31 @@ gwf::Frame build_output_frame(const OutputSecond& out, const OutputNames& names,
   return f;
 }
 
-std::vector<std::uint32_t> state_bits(const std::vector<double>& g,
+std::string gate_change_text(const OutputSecond& out) {
+  const GateReport& g = out.gate;
+  if (!g.open) {
+    return "GPS " + std::to_string(out.gps) + ": do-no-harm gate closed (" + g.reason + "): " + g.detail +
+           "; writing the raw strain (state bit GATED) until the would-be cleaned strain is good again";
+  }
+  return "GPS " + std::to_string(out.gps) + ": do-no-harm gate open again, cleaning resumes: " + g.detail;
+}
+
+std::vector<std::uint32_t> state_bits(const std::vector<double>& g, const std::vector<double>& q,
                                       const std::vector<std::uint8_t>& input_ok, bool model_ok) {
   std::vector<std::uint32_t> bits(kStateRate, 0);
   const std::size_t per_slot = g.size() / kStateRate;
   if (per_slot * kStateRate != g.size()) {
     throw std::invalid_argument("state_bits: strain rate is not a multiple of 16 Hz");
   }
+  if (!q.empty() && q.size() != g.size()) throw std::invalid_argument("state_bits: q and g differ in length");
   for (std::size_t k = 0; k < kStateRate; ++k) {
-    bool all_one = true, any_taper = false, any_sub = false;
+    bool all_one = true, any_taper = false, any_sub = false, any_gated = false;
     for (std::size_t i = k * per_slot; i < (k + 1) * per_slot; ++i) {
-      all_one = all_one && g[i] == 1.0;
+      const double qi = q.empty() ? 1.0 : q[i];
+      all_one = all_one && g[i] == 1.0 && qi == 1.0;
       any_taper = any_taper || (g[i] > 0.0 && g[i] < 1.0);
-      any_sub = any_sub || g[i] > 0.0;
+      any_sub = any_sub || (g[i] > 0.0 && qi > 0.0);
+      any_gated = any_gated || qi < 1.0;
     }
     std::uint32_t b = 0;
     if (all_one) b |= kCleaned;
@@ -89,6 +101,7 @@ std::vector<std::uint32_t> state_bits(const std::vector<double>& g,
     if (model_ok) b |= kModelOk;
     if (any_taper) b |= kInTaper;
     if (any_sub) b |= kSubtracted;
+    if (any_gated) b |= kGated;
     bits[k] = b;
   }
   return bits;

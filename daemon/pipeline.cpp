@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/stream/input_guard.hpp"
 #include "deepclean/version.hpp"
 
 namespace deepclean::daemon {
@@ -175,6 +176,31 @@ std::string streaming_training_mismatch(const config::Config& cfg, const model::
   return m.str();
 }
 
+stream::QualityMonitorConfig monitor_config(const config::Config& cfg, const model::BundleInfo& bundle,
+                                           double strain_rate) {
+  stream::QualityMonitorConfig m;
+  m.rate = strain_rate;
+  for (const auto& b : bundle.bands) m.bands.push_back({b.low_hz, b.high_hz});  // the model's cleaning bands
+  m.guard_hz = cfg.gate.guard_hz;
+  m.segment_seconds = cfg.gate.segment_seconds;
+  m.guard_segment_seconds = cfg.gate.guard_segment_seconds;
+  m.window_seconds = cfg.gate.window_seconds;
+  return m;
+}
+
+stream::GateConfig gate_config(const config::Config& cfg) {
+  stream::GateConfig g;
+  g.close_above = cfg.gate.close_above;
+  g.open_below = cfg.gate.open_below;
+  g.guard_close_above = cfg.gate.guard_close_above;
+  g.guard_open_below = cfg.gate.guard_open_below;
+  g.min_closed_seconds = cfg.gate.min_closed_seconds;
+  g.recover_seconds = cfg.gate.recover_seconds;
+  g.ramp_down_seconds = cfg.gate.ramp_down_seconds;
+  g.ramp_up_seconds = cfg.gate.ramp_up_seconds;
+  return g;
+}
+
 InputSpec input_spec(const config::Config& cfg, const model::BundleInfo& bundle) {
   InputSpec s;
   s.strain_source = cfg.strain_source;
@@ -191,6 +217,9 @@ struct Pipeline::Pending {
   gwf::Channel raw;
   std::vector<double> cleaned;  // starts as the raw strain; cleaned samples overwrite it
   std::vector<double> weight;   // g
+  std::vector<double> h;        // the raw strain (physical values)
+  std::vector<double> correction;  // g * v_up: cleaned = h - correction
+  std::uint64_t segment = 0;    // segments_ when it was pushed (in_segment only)
   std::vector<double> noise;    // v at fs
   std::vector<std::uint8_t> input_ok;
   std::vector<gwf::Channel> passthrough;
@@ -216,6 +245,10 @@ Pipeline::Pipeline(config::Config cfg, model::BundleInfo bundle,
   (void)cleaner_config(cfg_, bundle_,
                        std::vector<double>(bundle_.witnesses.size(), bundle_.sample_rate),
                        bundle_.sample_rate);
+  if (cfg_.gate.enabled) {
+    (void)stream::QualityMonitor(monitor_config(cfg_, bundle_, bundle_.sample_rate));
+    stream::validate(gate_config(cfg_));
+  }
 }
 
 Pipeline::~Pipeline() = default;
@@ -285,6 +318,7 @@ void Pipeline::collect_blocks() {
     for (std::size_t i = 0; i < b.strain.size(); ++i) {
       p->cleaned[at + i] = b.strain[i];
       p->weight[at + i] = b.weight[i];
+      p->correction[at + i] = b.correction[i];
     }
     const std::size_t nat = b.noise_offset % fs;
     for (std::size_t i = 0; i < b.noise.size() && nat + i < p->noise.size(); ++i) {
@@ -300,19 +334,93 @@ std::vector<OutputSecond> Pipeline::pop_complete() {
     Pending& p = pending_.front();
     OutputSecond o;
     o.gps = p.gps;
+    std::vector<double> q;
+    if (cfg_.gate.enabled) q = gate_second(p, o.gate);
     o.raw_strain = std::move(p.raw);
     o.cleaned = std::move(p.cleaned);
     if (!cfg_.noise_channel.empty()) {
       o.noise = std::move(p.noise);
       o.noise_rate = bundle_.sample_rate;
     }
-    o.state = state_bits(p.weight, p.input_ok, true);
+    o.state = state_bits(p.weight, q, p.input_ok, true);
     o.passthrough = std::move(p.passthrough);
     o.history = history(p.gps);
     out.push_back(std::move(o));
     pending_.pop_front();
   }
   return out;
+}
+
+std::string Pipeline::input_complaint(const SecondInput& in) const {
+  stream::InputGuardConfig g;
+  g.max_zscore = cfg_.gate.max_zscore;
+  g.flatline = cfg_.gate.flatline;
+  g.saturation_fraction = cfg_.gate.saturation_fraction;
+  std::string all;
+  for (std::size_t c = 0; c < in.witnesses.size() && c < bundle_.witnesses.size(); ++c) {
+    const std::string why = stream::witness_complaint(in.witnesses[c].data(), in.witnesses[c].size(),
+                                                      bundle_.witness_means[c], bundle_.witness_stds[c], g);
+    if (!why.empty()) all += (all.empty() ? "" : "; ") + bundle_.witnesses[c] + " " + why;
+  }
+  return all.empty() ? all : "GPS " + std::to_string(in.gps) + ": " + all;
+}
+
+std::vector<double> Pipeline::gate_second(Pending& p, GateReport& report) {
+  report.enabled = true;
+  const std::size_t n = p.cleaned.size();
+  const double rate = p.raw.sample_rate;
+  if (!gate_ || gate_rate_ != rate) {
+    // First second, or the strain rate changed: a new monitor and gate (open) for this rate.
+    monitor_ = std::make_unique<stream::QualityMonitor>(monitor_config(cfg_, bundle_, rate));
+    gate_ = std::make_unique<stream::QualityGate>(gate_config(cfg_), rate);
+    gate_rate_ = rate;
+    monitor_segment_ = 0;
+  }
+  if (p.in_segment) {
+    if (monitor_segment_ != p.segment) {
+      monitor_->reset();
+      monitor_segment_ = p.segment;
+    }
+    monitor_->add(p.h.data(), p.cleaned.data(), p.weight.data(), n);
+  } else if (monitor_segment_ != 0) {
+    monitor_->reset();
+    monitor_segment_ = 0;
+  }
+  // A bad witness second t reaches outputs from t - ceil(latency) (published once t is in) to
+  // t + ceil(K + L) + 1 (kernels reaching back K, the band-pass L, and one second of margin for the
+  // `window` method's memory and the resamplers).
+  const auto reach_back = static_cast<std::uint64_t>(std::ceil(latency_seconds() - 1e-9));
+  const auto reach_on = static_cast<std::uint64_t>(std::ceil(cfg_.kernel_seconds + cfg_.look_ahead_seconds - 1e-9)) + 1;
+  while (!bad_inputs_.empty() && bad_inputs_.front().first + reach_on < p.gps) bad_inputs_.pop_front();
+  std::string bad;
+  for (const auto& [t, why] : bad_inputs_) {
+    if (p.gps + reach_back >= t && p.gps <= t + reach_on) {
+      bad = why;
+      break;
+    }
+  }
+  std::vector<double> q;
+  const stream::QualityGate::Step st = gate_->step(*monitor_, bad, n, q);
+  report.open = st.open;
+  report.reason = st.open ? "" : stream::to_string(st.reason);
+  report.changed = st.changed;
+  report.detail = st.detail;
+  if (monitor_->segments() > 0) {
+    const std::vector<double> r = monitor_->ratios();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      report.ratios.emplace_back(monitor_->regions()[i].label, r[i]);
+      report.guard.push_back(monitor_->regions()[i].guard);
+    }
+  }
+  std::size_t gated = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (q[i] == 1.0) continue;
+    ++gated;
+    // Step 9 with the gate: h - q * (g * v_up); q == 0 gives the raw sample, bit for bit.
+    p.cleaned[i] = q[i] == 0.0 || p.correction[i] == 0.0 ? p.h[i] : p.h[i] - q[i] * p.correction[i];
+  }
+  report.gated_fraction = static_cast<double>(gated) / static_cast<double>(n);
+  return q;
 }
 
 Pipeline::PushResult Pipeline::push(const SecondInput& in) {
@@ -330,6 +438,8 @@ Pipeline::PushResult Pipeline::push(const SecondInput& in) {
   p.cleaned = in.strain_values.size() == in.strain->data.size() ? in.strain_values
                                                                 : physical_values(*in.strain);
   p.weight.assign(p.cleaned.size(), 0.0);
+  p.correction.assign(p.cleaned.size(), 0.0);
+  if (cfg_.gate.enabled) p.h = p.cleaned;
   p.noise.assign(static_cast<std::size_t>(bundle_.sample_rate), 0.0);
   p.passthrough = in.passthrough;
   const bool usable = in.good();
@@ -356,6 +466,11 @@ Pipeline::PushResult Pipeline::push(const SecondInput& in) {
 
   if (cleanable) {
     p.in_segment = true;
+    p.segment = segments_;
+    if (cfg_.gate.enabled) {
+      const std::string bad = input_complaint(in);
+      if (!bad.empty()) bad_inputs_.emplace_back(in.gps, bad);
+    }
     pending_.push_back(std::move(p));
     const auto t0 = Clock::now();
     const double model0 = stages_.model;
@@ -393,6 +508,12 @@ std::vector<OutputSecond> Pipeline::replace(config::Config cfg, model::BundleInf
   estimator_ = std::move(fresh.estimator_);
   rates_.clear();
   strain_rate_ = 0;
+  // A new model starts with an open gate and an empty monitor; a bad one closes it at its first figure.
+  monitor_.reset();
+  gate_.reset();
+  gate_rate_ = 0;
+  monitor_segment_ = 0;
+  bad_inputs_.clear();
   return out;
 }
 

@@ -20,6 +20,8 @@
 #include "core/stream/cleaner.hpp"
 #include "core/stream/noise_estimator.hpp"
 #include "core/stream/predictor.hpp"
+#include "core/stream/quality_gate.hpp"
+#include "core/stream/quality_monitor.hpp"
 #include "daemon/input.hpp"
 #include "daemon/output.hpp"
 
@@ -43,6 +45,11 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const model::Bun
 // `streaming`) is trained for one kernel length and aggregation window. When the configuration uses
 // others, the warning to give at load, naming both; empty when they agree or the bundle says nothing.
 std::string streaming_training_mismatch(const config::Config& cfg, const model::BundleInfo& bundle);
+
+// The do-no-harm gate's monitor (the bundle's cleaning bands, at the strain rate) and decision settings.
+stream::QualityMonitorConfig monitor_config(const config::Config& cfg, const model::BundleInfo& bundle,
+                                           double strain_rate);
+stream::GateConfig gate_config(const config::Config& cfg);
 
 // The InputSpec of a configuration and bundle.
 InputSpec input_spec(const config::Config& cfg, const model::BundleInfo& bundle);
@@ -98,6 +105,8 @@ class Pipeline {
   void start_segment(const SecondInput& in);
   void collect_blocks();
   std::vector<OutputSecond> pop_complete();
+  std::vector<double> gate_second(Pending& p, GateReport& report);  // q for p's samples; applies it
+  std::string input_complaint(const SecondInput& in) const;
 
   config::Config cfg_;
   model::BundleInfo bundle_;
@@ -112,6 +121,12 @@ class Pipeline {
   std::uint64_t segment_start_ = 0;
   std::deque<Pending> pending_;
   std::uint64_t segments_ = 0;
+  // The do-no-harm gate (cfg_.gate.enabled): its monitor follows the cleaner's segments.
+  std::unique_ptr<stream::QualityMonitor> monitor_;
+  std::unique_ptr<stream::QualityGate> gate_;
+  double gate_rate_ = 0;              // strain rate of monitor_ and gate_
+  std::uint64_t monitor_segment_ = 0;  // the segment whose samples monitor_ holds (0: none)
+  std::deque<std::pair<std::uint64_t, std::string>> bad_inputs_;  // input guard: (GPS, complaint)
   StageTimes stages_;
 };
 

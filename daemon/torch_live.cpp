@@ -87,8 +87,9 @@ std::vector<std::uint64_t> output_seconds(const config::Config& cfg) {
   return out;
 }
 
-std::vector<std::pair<double, double>> cleaning_bands(const config::Config& cfg, const model::BundleInfo& info) {
-  if (!cfg.bands.empty()) return cfg.bands;
+// The bands the model was trained to clean (the bundle's), where the band ASD ratio is measured;
+// `bandpass.bands` only shapes the filter (it is often set wider: docs/configuration.md).
+std::vector<std::pair<double, double>> cleaning_bands(const model::BundleInfo& info) {
   std::vector<std::pair<double, double>> b;
   for (const auto& band : info.bands) b.emplace_back(band.low_hz, band.high_hz);
   return b;
@@ -367,7 +368,7 @@ bool Service::start_up() {
   const double latency = pipeline_->latency_seconds();
   reported_latency_ = latency;
   metrics_ = std::make_unique<Metrics>(kVersion, device_, info.id, info.version, latency);
-  asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(cfg_, info), kAsdWindowSeconds);
+  asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
   spdlog::info("deepclean {} run: {} from {}; device {}, model {} (id {}), algorithmic latency {:.3f} s (witnesses "
                "at {} Hz; updated once input is read)",
                kVersion, cfg_.ifo, config_path_, device_, info.version, info.id.substr(0, 12), latency,
@@ -701,6 +702,12 @@ void Service::write_outputs() {
         spdlog::debug("band ASD ratio: {}", e.what());
       }
     }
+    if (q.out.gate.enabled) {
+      const GateReport& g = q.out.gate;
+      metrics_->gate(g.open, g.reason, g.gated_fraction, g.changed, g.ratios, g.guard);
+      if (g.changed && !g.open) spdlog::warn("{}", gate_change_text(q.out));
+      if (g.changed && g.open) spdlog::info("{}", gate_change_text(q.out));
+    }
     const double latency = secs(renamed - q.arrival);
     const auto lag = static_cast<std::int64_t>(q.by.input_gps) - static_cast<std::int64_t>(q.out.gps);
     metrics_->output_written(q.out.gps, latency, completion_name(q.by.kind), lag);
@@ -907,7 +914,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       device_ = r->model.report.device;
       metrics_->model(info.id, info.version, device_);
       metrics_->algorithmic_latency(pipeline_->latency_seconds());
-      asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(cfg_, info), kAsdWindowSeconds);
+      asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s; the new model cleans from GPS "
                    "{} on",

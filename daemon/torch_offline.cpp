@@ -152,6 +152,9 @@ struct WriteCounts {
   std::uint64_t seconds_out = 0, seconds_cleaned = 0, write_errors = 0;
   std::uint64_t samples_written = 0, samples_cleaned = 0;
   double busy = 0;  // building, monitoring and publishing
+  bool gate_enabled = false, gate_open = true;
+  std::map<std::string, double> gated;  // seconds with q < 1 by reason
+  std::uint64_t closings = 0, openings = 0;
 };
 
 // Publishes output seconds in the order given on its own thread, with at most `depth` waiting
@@ -234,6 +237,19 @@ class WriteBehind {
       ++counts_.seconds_cleaned;
     }
     counts_.samples_written += o.cleaned.size();
+    if (o.gate.enabled) {
+      counts_.gate_enabled = true;
+      counts_.gate_open = o.gate.open;
+      if (o.gate.gated_fraction > 0 && !o.gate.reason.empty()) counts_.gated[o.gate.reason] += o.gate.gated_fraction;
+      if (o.gate.changed) {
+        (o.gate.open ? counts_.openings : counts_.closings) += 1;
+        if (o.gate.open) {
+          spdlog::info("{}", gate_change_text(o));
+        } else {
+          spdlog::warn("{}", gate_change_text(o));
+        }
+      }
+    }
     counts_.samples_cleaned += cleaned_samples * o.cleaned.size() / o.state.size();
     try {
       gwf::write_frame_file(output_path(cfg_, o.gps), {build_output_frame(o, names_, cfg_.ifo)}, wopt_);
@@ -437,10 +453,9 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   const InputSpec spec = input_spec(cfg, loaded.info);
   fs::create_directories(cfg.output_directory);
 
-  std::vector<std::pair<double, double>> bands = cfg.bands;
-  if (bands.empty()) {
-    for (const auto& b : loaded.info.bands) bands.emplace_back(b.low_hz, b.high_hz);
-  }
+  // The bundle's bands (what the model cleans), not bandpass.bands (the filter's, often wider).
+  std::vector<std::pair<double, double>> bands;
+  for (const auto& b : loaded.info.bands) bands.emplace_back(b.low_hz, b.high_hz);
   BandAsdMonitor asd(bands);
   gwf::WriteOptions wopt;
   wopt.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
@@ -484,6 +499,11 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   s.seconds_out = written.seconds_out;
   s.seconds_cleaned = written.seconds_cleaned;
   s.write_errors = written.write_errors;
+  s.gate_enabled = written.gate_enabled;
+  s.gate_open_at_end = written.gate_open;
+  s.gated_seconds = written.gated;
+  s.gate_closings = written.closings;
+  s.gate_openings = written.openings;
   s.segments = pipeline.segments_started();
   s.cleaned_fraction = written.samples_written ? static_cast<double>(written.samples_cleaned) /
                                                      static_cast<double>(written.samples_written)
@@ -510,6 +530,24 @@ void print_summary(const CleanSummary& s, std::ostream& out) {
       << " of output samples (g = 1)\n";
   for (const auto& [band, r] : s.band_asd_ratio) {
     out << "band ASD ratio cleaned/raw " << band << " Hz: " << std::setprecision(4) << r << "\n";
+  }
+  if (s.gate_enabled) {
+    double total = 0;
+    for (const auto& [why, sec] : s.gated_seconds) total += sec;
+    out << "gate:      " << std::setprecision(1) << total << " s gated";
+    if (total > 0) {
+      out << " (";
+      bool first = true;
+      for (const auto& [why, sec] : s.gated_seconds) {
+        out << (first ? "" : ", ") << why << " " << sec << " s";
+        first = false;
+      }
+      out << ")";
+    }
+    out << ", closed " << s.gate_closings << " times, opened again " << s.gate_openings << " times; "
+        << (s.gate_open_at_end ? "open" : "closed") << " at the end\n";
+  } else {
+    out << "gate:      off (gate.enabled: false)\n";
   }
   out << "speed:     " << std::setprecision(1)
       << (s.wall_seconds > 0 ? static_cast<double>(s.seconds_requested) / s.wall_seconds : 0.0)

@@ -336,12 +336,15 @@ void StrainCleaner::emit_blocks() {
     block.noise_offset = f0;
     block.strain.resize(b1 - b0);
     block.weight.resize(b1 - b0);
+    block.correction.resize(b1 - b0);
     for (std::size_t m = b0; m < b1; ++m) {
       const double gm = g.at(m);
       const double h = h_[m - h_base_];
       // Step 9; g == 0 returns the raw sample itself, bit for bit.
-      block.strain[m - b0] = gm == 0.0 ? h : h - gm * vup_[m - vup_base_];
+      const double gv = gm == 0.0 ? 0.0 : gm * vup_[m - vup_base_];
+      block.strain[m - b0] = gm == 0.0 ? h : h - gv;
       block.weight[m - b0] = gm;
+      block.correction[m - b0] = gv;
     }
     block.noise.assign(v_.begin() + static_cast<std::ptrdiff_t>(f0 - v_base_),
                        v_.begin() + static_cast<std::ptrdiff_t>(f1 - v_base_));

@@ -61,6 +61,7 @@ struct CleanedBlock {
   std::size_t noise_offset = 0;   // index of noise[0] in the segment, at fs
   std::vector<double> strain;     // h - g * v_up at strain_rate (exactly h where g == 0)
   std::vector<double> weight;     // g at strain_rate
+  std::vector<double> correction; // g * v_up at strain_rate (0 where g == 0): strain = h - correction
   std::vector<double> noise;      // v at fs, 0 where there is no estimate
   bool last = false;              // the segment ended with this block
 

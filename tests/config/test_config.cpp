@@ -188,3 +188,43 @@ TEST(Config, DeviceAndInterferometerForms) {
   lower.replace(0, 7, "ifo: h1");
   EXPECT_NE(error_of(lower).find("`ifo` must be an interferometer prefix"), std::string::npos);
 }
+
+TEST(Config, GateDefaultsAndErrors) {
+  const dc::Config c = dc::parse_config(kMinimal, "cfg.yaml");
+  EXPECT_TRUE(c.gate.enabled);
+  EXPECT_EQ(c.gate.window_seconds, 4.0);
+  EXPECT_EQ(c.gate.guard_hz, 10.0);
+  EXPECT_EQ(c.gate.close_above, 1.0);
+  EXPECT_EQ(c.gate.open_below, 0.9);
+  const dc::Config off = dc::parse_config(std::string(kMinimal) + "gate: {enabled: false}\n", "cfg.yaml");
+  EXPECT_FALSE(off.gate.enabled);
+  const auto err = [](const std::string& gate) { return error_of(std::string(kMinimal) + "gate:\n" + gate); };
+  // Line 11 is `gate:`; its keys start on line 12, column 3; values at column 3 + key length + 2.
+  EXPECT_NE(err("  window_seconds: 0.5\n").find("cfg.yaml:12:19: `gate.window_seconds` must be in [1, 600]"),
+            std::string::npos)
+      << err("  window_seconds: 0.5\n");
+  EXPECT_NE(err("  close_above: 0\n").find("cfg.yaml:12:16: `gate.close_above` must be in (0, 1e+06]"),
+            std::string::npos)
+      << err("  close_above: 0\n");
+  EXPECT_NE(err("  close_above: 1.0\n  open_below: 1.2\n")
+                .find("cfg.yaml:13:15: `gate.open_below` must be below `gate.close_above` (hysteresis)"),
+            std::string::npos)
+      << err("  close_above: 1.0\n  open_below: 1.2\n");
+  EXPECT_NE(err("  guard_open_below: 1.2\n")
+                .find("cfg.yaml:12:21: `gate.guard_open_below` must be below `gate.guard_close_above` (hysteresis)"),
+            std::string::npos)
+      << err("  guard_open_below: 1.2\n");
+  EXPECT_NE(err("  segment_seconds: 8\n").find("cfg.yaml:12:20: `gate.segment_seconds` must be in (0, 4]"),
+            std::string::npos)
+      << err("  segment_seconds: 8\n");
+  EXPECT_NE(err("  window_seconds: 1\n  guard_segment_seconds: 2\n")
+                .find("cfg.yaml:13:26: `gate.guard_segment_seconds` must not exceed `gate.window_seconds`"),
+            std::string::npos)
+      << err("  window_seconds: 1\n  guard_segment_seconds: 2\n");
+  EXPECT_NE(err("  ramp_up_seconds: 0\n").find("cfg.yaml:12:20: `gate.ramp_up_seconds` must be in (0, 60]"),
+            std::string::npos)
+      << err("  ramp_up_seconds: 0\n");
+  EXPECT_NE(err("  enabled: maybe\n").find("cfg.yaml:12:12: `gate.enabled` must be true or false"), std::string::npos)
+      << err("  enabled: maybe\n");
+  EXPECT_NE(err("  threshold: 1\n").find("cfg.yaml:12:3:"), std::string::npos) << "unknown key: " << err("  threshold: 1\n");
+}

@@ -129,11 +129,30 @@ TEST(Metrics, InotifyOverflowCounter) {
   EXPECT_NE(m.render().find("deepclean_inotify_overflows_total 2\n"), std::string::npos);
 }
 
+TEST(Metrics, GateOpenGatedSecondsTransitionsAndRatios) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  const std::string fresh = m.render();
+  EXPECT_NE(fresh.find("deepclean_gate_open 1\n"), std::string::npos) << fresh;
+  EXPECT_NE(fresh.find("deepclean_gated_seconds_total{reason=\"input\"} 0\n"), std::string::npos) << fresh;
+  // The closing second counts the share of its samples with q < 1; the reopening ramp is not counted.
+  m.gate(false, "band", 0.9375, true, {{"55-65", 1.33}, {"45-55", 0.99}}, {false, true});
+  m.gate(false, "band", 1.0, false, {{"55-65", 1.9}, {"45-55", 1.0}}, {false, true});
+  m.gate(true, "", 0.25, true, {{"55-65", 0.0625}, {"45-55", 0.95}}, {false, true});  // reopening ramp: not counted
+  const std::string r = m.render();
+  EXPECT_NE(r.find("deepclean_gate_open 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_gated_seconds_total{reason=\"band\"} 1.9375\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_gate_transitions_total{to=\"closed\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_gate_transitions_total{to=\"open\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_gate_ratio{kind=\"band\",region=\"55-65\"} 0.0625\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_gate_ratio{kind=\"guard\",region=\"45-55\"} 0.95\n"), std::string::npos) << r;
+}
+
 // Every metric the service can write is named in the operator guide's table and in the README.
 TEST(Metrics, EveryMetricIsDocumented) {
   auto m = sample();
   m->gpu_memory(1.0);  // the CUDA-only gauge too
   m->reload(true);
+  m->gate(true, "", 0, false, {{"55-65", 0.06}}, {false});  // the gate's ratio gauge has series
   std::set<std::string> families;
   std::istringstream lines(m->render());
   for (std::string line; std::getline(lines, line);) {
@@ -143,7 +162,7 @@ TEST(Metrics, EveryMetricIsDocumented) {
     f >> name;
     families.insert(name);
   }
-  EXPECT_EQ(families.size(), 16u) << "the rows of the table in docs/operations.md#metrics";
+  EXPECT_EQ(families.size(), 20u) << "the rows of the table in docs/operations.md#metrics";
   const auto read = [](const std::string& rel) {
     std::ifstream in(std::string(DEEPCLEAN_SOURCE_DIR) + "/" + rel);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

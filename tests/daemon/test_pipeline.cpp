@@ -107,7 +107,10 @@ struct Fixture {
                              "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
                              "bandpass: {method: " + method + ", memory_seconds: 2, look_ahead_seconds: 0.25,"
                              " bands: [[20, 40]], order: 4}\n"
-                             "subtraction: {taper_seconds: 0.5}\n";
+                             "subtraction: {taper_seconds: 0.5}\n"
+                             // The literal contract with q = 1: the fake model's estimate is no
+                             // cleaning, which the do-no-harm gate (test_gate_pipeline.cpp) would refuse.
+                             "gate: {enabled: false}\n";
     return deepclean::config::parse_config(yaml, dir + "/cfg.yaml");
   }
 };
