@@ -46,6 +46,10 @@ std::string describe(const train::StreamSettings& s) {
   o << "the daemon's cleaning: K " << s.kernel_seconds << " s, " << s.sampling_rate << " kernels/s, aggregation "
     << s.aggregation_seconds << " s, " << s.method;
   if (s.method == "window" || s.method == "fir") o << " look-ahead " << s.look_ahead_seconds << " s";
+  if (!s.bands.empty() && s.method != "none") {
+    o << ", bands";
+    for (const auto& [lo, hi] : s.bands) o << " " << lo << "-" << hi << " Hz";
+  }
   return o.str();
 }
 

@@ -3,11 +3,14 @@
 #   1. builds `deepclean` (Release, tests and benchmarks off) in build-demo/ if needed,
 #   2. simulates 1260 s of frames, seed 5, 6 witnesses coupled as in docs/simulator.md, into
 #      build-demo/demo-data/ (the scratch directory demo/train.yaml names),
-#   3. trains on the first 1200 s with demo/train.yaml (fixed seed 7; replaces demo/bundle),
-#   4. cleans the 60 held-out seconds offline with the new bundle (demo/heldout.yaml) and prints
-#      the band ASD ratio cleaned/raw,
-#   5. removes the simulated frames (KEEP_DATA=1 keeps them).
-# About 2-4 minutes on 2 cores after the build. Run from anywhere; needs the packages of
+#   3. trains the plain network on the first 1200 s with demo/train.yaml (fixed seed 7) into
+#      build-demo/bundle-plain,
+#   4. fine-tunes it for the demo's streaming settings with demo/finetune.yaml (streaming-aware
+#      loss, docs/training.md; replaces demo/bundle),
+#   5. cleans the 60 held-out seconds with both bundles (demo/heldout.yaml) and prints the band
+#      ASD ratio cleaned/raw, offline and streamed as demo/run.yaml streams,
+#   6. removes the simulated frames (KEEP_DATA=1 keeps them).
+# About 5-7 minutes on 2 cores after the build. Run from anywhere; needs the packages of
 # tools/install-deps.sh. Training is deterministic for a seed on one machine (docs/training.md);
 # another CPU or BLAS may give a bundle with different bytes but the same behaviour.
 set -euo pipefail
@@ -27,13 +30,18 @@ echo "== simulate 1260 s into $DATA =="
 rm -rf "$DATA"
 "$DC" simulate --out "$DATA" --unrelated 0 --seed 5 --start 1300010000 --duration 1260 --quiet
 
-echo "== train (demo/train.yaml) =="
 export OMP_WAIT_POLICY=PASSIVE   # docs/benchmarks.md: spinning OpenMP waits on a shared 2-core host
+echo "== train the plain network (demo/train.yaml) =="
 start=$(date +%s)
 "$DC" train --config demo/train.yaml
+echo "== streaming-aware fine-tuning (demo/finetune.yaml) =="
+"$DC" train --config demo/finetune.yaml
 echo "training wall time: $(( $(date +%s) - start )) s"
 
 echo "== held-out 60 s (GPS 1300011200-1300011260), never seen in training =="
+echo "-- plain network (build-demo/bundle-plain):"
+"$DC" train --config demo/heldout.yaml --evaluate build-demo/bundle-plain
+echo "-- fine-tuned, the demo bundle (demo/bundle):"
 "$DC" train --config demo/heldout.yaml --evaluate demo/bundle
 "$DC" model info demo/bundle
 

@@ -21,6 +21,30 @@ std::string where(const std::string& file, const YAML::Node& n) {
   throw TrainConfigError(where(file, n) + ": " + msg);
 }
 
+// A list of [low_hz, high_hz] pairs inside (0, sample_rate/2).
+std::vector<std::pair<double, double>> parse_bands(const std::string& file, const YAML::Node& bands, const std::string& key,
+                                                   int sample_rate) {
+  if (!bands.IsSequence() || bands.size() == 0) fail(file, bands, "`" + key + "` must be a list of [low_hz, high_hz]");
+  std::vector<std::pair<double, double>> out;
+  for (const auto& b : bands) {
+    if (!b.IsSequence() || b.size() != 2 || !b[0].IsScalar() || !b[1].IsScalar()) {
+      fail(file, b, "a band must be [low_hz, high_hz]");
+    }
+    double lo = 0, hi = 0;
+    try {
+      lo = b[0].as<double>();
+      hi = b[1].as<double>();
+    } catch (const YAML::Exception&) {
+      fail(file, b, "a band must be two numbers [low_hz, high_hz]");
+    }
+    if (!(lo > 0 && lo < hi && hi < sample_rate / 2.0)) {
+      fail(file, b, "a band needs 0 < low < high < sample_rate/2 = " + std::to_string(sample_rate / 2));
+    }
+    out.emplace_back(lo, hi);
+  }
+  return out;
+}
+
 // A mapping whose keys must all be known; finish() reports the first unknown one.
 class Map {
  public:
@@ -165,26 +189,7 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   c.sample_rate = static_cast<int>(mo.integer("sample_rate", c.sample_rate, 16, 65536));
   if (c.sample_rate % 16 != 0) fail(file, mo.get("sample_rate"), "`model.sample_rate` must be a multiple of 16");
   const YAML::Node bands = mo.get("bands");
-  if (bands && !bands.IsNull()) {
-    if (!bands.IsSequence() || bands.size() == 0) fail(file, bands, "`model.bands` must be a list of [low_hz, high_hz]");
-    c.bands.clear();
-    for (const auto& b : bands) {
-      if (!b.IsSequence() || b.size() != 2 || !b[0].IsScalar() || !b[1].IsScalar()) {
-        fail(file, b, "a band must be [low_hz, high_hz]");
-      }
-      double lo = 0, hi = 0;
-      try {
-        lo = b[0].as<double>();
-        hi = b[1].as<double>();
-      } catch (const YAML::Exception&) {
-        fail(file, b, "a band must be two numbers [low_hz, high_hz]");
-      }
-      if (!(lo > 0 && lo < hi && hi < c.sample_rate / 2.0)) {
-        fail(file, b, "a band needs 0 < low < high < sample_rate/2 = " + std::to_string(c.sample_rate / 2));
-      }
-      c.bands.emplace_back(lo, hi);
-    }
-  }
+  if (bands && !bands.IsNull()) c.bands = parse_bands(file, bands, "model.bands", c.sample_rate);
   c.filter_order = static_cast<int>(mo.integer("filter_order", c.filter_order, 1, 16));
   mo.finish();
 
@@ -205,6 +210,8 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
     s.memory_seconds = st.num("memory_seconds", s.memory_seconds, 0, 600, false);
     s.kaiser_beta = st.num("kaiser_beta", s.kaiser_beta, 0, 50, false);
     s.taper_seconds = st.num("taper_seconds", s.taper_seconds, 0, 60, false);
+    const YAML::Node sb = st.get("bands");
+    if (sb && !sb.IsNull()) s.bands = parse_bands(file, sb, "stream.bands", c.sample_rate);
     const double k = s.kernel_seconds * c.sample_rate, a = s.aggregation_seconds * c.sample_rate;
     if (std::abs(k - std::round(k)) > 1e-9 || std::llround(k) % 16 != 0) {
       fail(file, st.get("kernel_seconds"), "`stream.kernel_seconds` * sample_rate must be a multiple of 16");

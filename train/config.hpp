@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace deepclean::train {
@@ -32,6 +33,7 @@ struct StreamSettings {
   double memory_seconds = 10;
   double kaiser_beta = 6.0;
   double taper_seconds = 1.0;
+  std::vector<std::pair<double, double>> bands;  // bandpass.bands; empty: the model's bands
 };
 
 struct TrainConfig {

@@ -319,6 +319,10 @@ std::vector<double> streamed_ratio(const fs::path& bundle, const model::BundleIn
   cc.geometry.num_averaged = whole(st.aggregation_seconds * st.sampling_rate, "aggregation_seconds * sampling_rate");
   cc.method = stream_method(st.method);
   for (const auto& b : info.bands) cc.bands.push_back({b.low_hz, b.high_hz});
+  if (!st.bands.empty()) {
+    cc.bands.clear();
+    for (const auto& [lo, hi] : st.bands) cc.bands.push_back({lo, hi});
+  }
   cc.order = info.filter_order;
   cc.memory_seconds = st.memory_seconds;
   cc.look_ahead_seconds = st.look_ahead_seconds;

@@ -154,6 +154,15 @@ TEST(TrainConfig, StreamSectionAndStreamingAwareLoss) {
             "/cfg/train.yaml:18:11: `stream.method` must be none, causal, window or fir, got `iir`");
   EXPECT_EQ(error_of(kGood + replace(stream, "kernel_seconds: 1", "kernel_seconds: 1.01")),
             "/cfg/train.yaml:15:19: `stream.kernel_seconds` * sample_rate must be a multiple of 16");
+  // The band-pass's own bands (the daemon's `bandpass.bands`), widened around the model's 55-65 Hz.
+  const auto wide = parse_train_config(kGood + stream + "  bands: [[51, 69]]\n", "/cfg/train.yaml");
+  ASSERT_EQ(wide.stream->bands.size(), 1u);
+  EXPECT_EQ(wide.stream->bands[0], std::make_pair(51.0, 69.0));
+  EXPECT_TRUE(c.stream->bands.empty()) << "no stream.bands: the model's bands";
+  EXPECT_EQ(error_of(kGood + stream + "  bands: [[51, 300]]\n"),
+            "/cfg/train.yaml:20:11: a band needs 0 < low < high < sample_rate/2 = 256");
+  EXPECT_EQ(error_of(kGood + stream + "  bands: []\n"),
+            "/cfg/train.yaml:20:10: `stream.bands` must be a list of [low_hz, high_hz]");
 }
 
 // One simulated data set and one training run shared by the end-to-end tests.
