@@ -44,7 +44,7 @@ struct GateSettings {
   double guard_open_below = 1.05;
   double min_closed_seconds = 8;
   double recover_seconds = 8;
-  double ramp_down_seconds = 0.0625;
+  double ramp_down_seconds = 0.25;
   double ramp_up_seconds = 1.0;
   // input guard, per witness and input second
   double max_zscore = 10;               // RMS of the standardised witness; 0: off

@@ -19,7 +19,7 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
 
 struct SimArgs {
-  std::string out, start, faults, ifo = "H1", coupling = "both", compress = "zlib";
+  std::string out, start, faults, scenario, ifo = "H1", coupling = "both", compress = "zlib";
   std::int64_t duration = -1;
   std::int64_t retention = 0;
   std::uint64_t seed = 1;
@@ -47,6 +47,7 @@ int run_simulate(const SimArgs& a) {
     o.sim.unrelated = a.unrelated;
     o.sim.coupling = sim::parse_coupling(a.coupling);
     o.faults = sim::FaultSpec::parse(a.faults);
+    o.sim.scenario = sim::Scenario::parse(a.scenario).resolved(static_cast<double>(o.start));
     o.compression = a.compress == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
     o.retention = a.retention;
     o.log = a.quiet ? nullptr : &std::cout;
@@ -83,6 +84,8 @@ void register_simulate_commands(CLI::App& app, int& exit_code) {
   s->add_flag("--realtime", args->realtime, "publish each second when the GPS clock has passed it");
   s->add_option("--seed", args->seed, "random seed (default 1)");
   s->add_option("--faults", args->faults, "fault injection spec, e.g. missing@12,late@20:3,corrupt:0.01");
+  s->add_option("--scenario", args->scenario,
+                 "make a trained model go bad, e.g. coupling-scale@30:-1,witness-zero@60-70 (docs/simulator.md)");
   s->add_option("--ifo", args->ifo, "interferometer (default H1)");
   s->add_option("--unrelated", args->unrelated, "unrelated witness-frame channels (default 300)");
   s->add_option("--coupling", args->coupling, "none, linear, bilinear or both (default both)")

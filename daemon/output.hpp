@@ -36,6 +36,7 @@ struct GateReport {
   std::string reason;           // why it is closed: band, guard, nonfinite, input ("" while open)
   bool changed = false;         // opened or closed at this second
   std::string detail;           // the figures (or the input's complaint) behind a change
+  std::string figures;          // this second's figures (debug log)
   double gated_fraction = 0;    // share of the second's samples with q < 1
   // The monitor's ratios after this second, by region ("55-65", guard "50-55", ...); empty while it
   // has no figure (segment start, taper).

@@ -405,6 +405,7 @@ std::vector<double> Pipeline::gate_second(Pending& p, GateReport& report) {
   report.reason = st.open ? "" : stream::to_string(st.reason);
   report.changed = st.changed;
   report.detail = st.detail;
+  report.figures = st.figures;
   if (monitor_->segments() > 0) {
     const std::vector<double> r = monitor_->ratios();
     for (std::size_t i = 0; i < r.size(); ++i) {

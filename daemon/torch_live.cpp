@@ -705,6 +705,8 @@ void Service::write_outputs() {
     if (q.out.gate.enabled) {
       const GateReport& g = q.out.gate;
       metrics_->gate(g.open, g.reason, g.gated_fraction, g.changed, g.ratios, g.guard);
+      spdlog::debug("GPS {}: gate {}: {}", q.out.gps, g.open ? "open" : "closed (" + g.reason + ")",
+                    g.figures.empty() ? "no figure" : g.figures);
       if (g.changed && !g.open) spdlog::warn("{}", gate_change_text(q.out));
       if (g.changed && g.open) spdlog::info("{}", gate_change_text(q.out));
     }

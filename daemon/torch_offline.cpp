@@ -238,6 +238,8 @@ class WriteBehind {
     }
     counts_.samples_written += o.cleaned.size();
     if (o.gate.enabled) {
+      spdlog::debug("GPS {}: gate {}: {}", o.gps, o.gate.open ? "open" : "closed (" + o.gate.reason + ")",
+                    o.gate.figures.empty() ? "no figure" : o.gate.figures);
       counts_.gate_enabled = true;
       counts_.gate_open = o.gate.open;
       if (o.gate.gated_fraction > 0 && !o.gate.reason.empty()) counts_.gated[o.gate.reason] += o.gate.gated_fraction;

@@ -29,16 +29,24 @@ constexpr KindName kKinds[] = {{"missing", FaultKind::Missing},     {"late", Fau
 }
 
 double parse_number(const std::string& rule, const std::string& s, const char* what) {
-  std::size_t pos = 0;
   double v = 0;
-  try {
-    v = std::stod(s, &pos);
-  } catch (const std::exception&) {
-    bad(rule, std::string("bad ") + what + " '" + s + "'");
-  }
-  if (pos != s.size() || !std::isfinite(v)) bad(rule, std::string("bad ") + what + " '" + s + "'");
+  if (!parse_finite(s, v)) bad(rule, std::string("bad ") + what + " '" + s + "'");
   return v;
 }
+
+}  // namespace
+
+bool parse_finite(const std::string& s, double& value) {
+  std::size_t pos = 0;
+  try {
+    value = std::stod(s, &pos);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !s.empty() && pos == s.size() && std::isfinite(value);
+}
+
+namespace {
 
 int default_which(FaultKind k) {
   switch (k) {

@@ -52,6 +52,10 @@ struct SecondFaults {
   std::vector<std::string> no_channel;  // channels left out (of whichever frame holds them)
 };
 
+// The whole of `s` as a finite number (std::stod without trailing characters); false otherwise. Shared
+// by the fault and scenario parsers.
+bool parse_finite(const std::string& s, double& value);
+
 SecondFaults faults_for(const FaultSpec& spec, std::uint64_t seed, std::int64_t start, std::int64_t gps,
                         const std::string& default_channel);
 

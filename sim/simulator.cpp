@@ -178,6 +178,16 @@ Simulator::Simulator(SimOptions options) : opt_(std::move(options)) {
   up_256_ = std::make_unique<dsp::Resampler>(256, kStrainRate);
   up_512_ = std::make_unique<dsp::Resampler>(512, kStrainRate);
   unrelated_ = unrelated_channels(opt_.ifo, opt_.unrelated);
+  for (const auto& c : opt_.scenario.changes) {
+    if (c.channel.empty() || c.channel == mains_channel()) continue;
+    bool found = false;
+    for (const auto& a : asc_) found = found || a.name == c.channel;
+    if (!found) {
+      throw std::invalid_argument("scenario change '" + c.text + "': no witness channel '" + c.channel +
+                                  "' (the mains monitor " + mains_channel() + " or an ASC channel, e.g. " +
+                                  asc_.front().name + ")");
+    }
+  }
 }
 
 Simulator::~Simulator() = default;
@@ -198,7 +208,13 @@ const Simulator::Witnesses& Simulator::witnesses(std::int64_t gps) {
       // 60 Hz carrier phase from integers (60 * tick mod 1024), exact at any GPS time.
       std::int64_t cyc = (60 * (tick % kMainsRate)) % kMainsRate;
       if (cyc < 0) cyc += kMainsRate;
-      const double carrier = kTwoPi * static_cast<double>(cyc) / kMainsRate + kMainsPhaseWander * mains_phase_->at(tick);
+      double carrier = kTwoPi * static_cast<double>(cyc) / kMainsRate + kMainsPhaseWander * mains_phase_->at(tick);
+      // mains-shift: the frequency moves by HZ from FROM to TO (phase continuous at both ends).
+      for (const auto& c : opt_.scenario.changes) {
+        if (c.kind != ChangeKind::MainsShift) continue;
+        const double t = static_cast<double>(tick) / kMainsRate;
+        if (t > c.from) carrier += kTwoPi * c.value * (std::min(t, c.to) - c.from);
+      }
       const double amp = kMainsAmp * (1 + kMainsAmpWander * mains_amp_->at(tick));
       double v = 0;
       for (std::size_t h = 0; h < std::size(kHarmonics); ++h) {
@@ -260,6 +276,40 @@ std::vector<double> Simulator::upsampled(std::int64_t gps, int which) {
   return std::vector<double>(out.begin() + model::kStrainRate, out.begin() + 2 * model::kStrainRate);
 }
 
+std::vector<double> Simulator::coupled(std::int64_t gps) {
+  using namespace model;
+  const bool lin = opt_.coupling == Coupling::Linear || opt_.coupling == Coupling::Both;
+  const bool bil = opt_.coupling == Coupling::Bilinear || opt_.coupling == Coupling::Both;
+  std::vector<double> c(kStrainRate, 0.0);
+  if (!lin && !bil) return c;
+  const auto m = upsampled(gps, 0);
+  std::vector<double> u;
+  if (bil) {
+    const auto u256 = upsampled(gps, 1);
+    const auto u512 = upsampled(gps, 2);
+    u.resize(c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) u[i] = u256[i] + u512[i];
+  }
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (lin) c[i] += kBeta * m[i];
+    if (bil) c[i] += kAlpha * m[i] * u[i];
+  }
+  return c;
+}
+
+float Simulator::witness_value(const std::string& channel, double t) {
+  const auto gps = static_cast<std::int64_t>(std::floor(t));
+  const Witnesses& w = witnesses(gps);
+  const double frac = t - static_cast<double>(gps);
+  if (channel == mains_channel()) {
+    return w.mains[static_cast<std::size_t>(std::floor(frac * model::kMainsRate))];
+  }
+  for (std::size_t c = 0; c < asc_.size(); ++c) {
+    if (asc_[c].name == channel) return w.asc[c][static_cast<std::size_t>(std::floor(frac * asc_[c].rate))];
+  }
+  throw std::invalid_argument("scenario: no witness channel '" + channel + "'");
+}
+
 SecondFrames Simulator::generate(std::int64_t gps) {
   if (gps < 0 || gps > 0xFFFFFFFELL) throw std::invalid_argument("simulator: GPS second out of range");
   using namespace model;
@@ -267,10 +317,23 @@ SecondFrames Simulator::generate(std::int64_t gps) {
   // Witness frame.
   out.witness = frame_header(opt_.ifo, gps);
   {
-    const Witnesses& w = witnesses(gps);
-    out.witness.channels.push_back(make_adc(mains_channel(), w.mains, kMainsRate, "V"));
+    const Witnesses w = witnesses(gps);  // a copy: witness_value() below may evict the cache entry
+    // witness-flat / witness-zero change what a sensor reports, not the coupling it witnessed.
+    const auto reported = [&](const std::string& name, std::vector<float> v, int rate) {
+      for (const auto& ch : opt_.scenario.changes) {
+        if (ch.kind != ChangeKind::WitnessFlat && ch.kind != ChangeKind::WitnessZero) continue;
+        if ((ch.channel.empty() ? mains_channel() : ch.channel) != name) continue;
+        const float hold = ch.kind == ChangeKind::WitnessFlat ? witness_value(name, ch.from) : 0.0f;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (ch.active(static_cast<double>(gps) + static_cast<double>(i) / rate)) v[i] = hold;
+        }
+      }
+      return v;
+    };
+    out.witness.channels.push_back(make_adc(mains_channel(), reported(mains_channel(), w.mains, kMainsRate), kMainsRate, "V"));
     for (std::size_t c = 0; c < asc_.size(); ++c) {
-      out.witness.channels.push_back(make_adc(asc_[c].name, w.asc[c], asc_[c].rate, "counts"));
+      out.witness.channels.push_back(
+          make_adc(asc_[c].name, reported(asc_[c].name, w.asc[c], asc_[c].rate), asc_[c].rate, "counts"));
     }
     for (const auto& [name, rate] : unrelated_) {
       const std::uint64_t key = name_key(name);
@@ -284,25 +347,35 @@ SecondFrames Simulator::generate(std::int64_t gps) {
       out.witness.channels.push_back(make_adc(name, std::move(v), rate, "counts"));
     }
   }
-  // Strain frame.
+  // Strain frame: detector noise plus the coupled noise, changed by the scenario's coupling-scale
+  // (factor) and coupling-phase (delay) where they are active.
   std::vector<double> h(kStrainRate);
   strain_noise_->second(gps, h.data());
-  const bool lin = opt_.coupling == Coupling::Linear || opt_.coupling == Coupling::Both;
-  const bool bil = opt_.coupling == Coupling::Bilinear || opt_.coupling == Coupling::Both;
-  if (lin || bil) {
-    const auto m = upsampled(gps, 0);
-    std::vector<double> u;
-    if (bil) {
-      const auto u256 = upsampled(gps, 1);
-      const auto u512 = upsampled(gps, 2);
-      u.resize(h.size());
-      for (std::size_t i = 0; i < h.size(); ++i) u[i] = u256[i] + u512[i];
-    }
+  if (opt_.coupling != Coupling::None) {
+    const std::vector<double> c = coupled(gps);
+    std::vector<double> before, after;  // seconds gps -+ 1, only when a delay reaches into them
     for (std::size_t i = 0; i < h.size(); ++i) {
-      double c = 0;
-      if (lin) c += kBeta * m[i];
-      if (bil) c += kAlpha * m[i] * u[i];
-      h[i] += c;
+      const double t = static_cast<double>(gps) + static_cast<double>(i) / kStrainRate;
+      double scale = 1, degrees = 0;
+      for (const auto& ch : opt_.scenario.changes) {
+        if (!ch.active(t)) continue;
+        if (ch.kind == ChangeKind::CouplingScale) scale *= ch.value;
+        if (ch.kind == ChangeKind::CouplingPhase) degrees += ch.value;
+      }
+      if (scale == 0) continue;
+      const auto j = static_cast<std::int64_t>(i) -
+                     static_cast<std::int64_t>(std::llround(degrees / 360.0 / kMainsHz * kStrainRate));
+      double v = 0;
+      if (j < 0) {
+        if (before.empty()) before = coupled(gps - 1);
+        v = before[static_cast<std::size_t>(j + kStrainRate)];
+      } else if (j >= kStrainRate) {
+        if (after.empty()) after = coupled(gps + 1);
+        v = after[static_cast<std::size_t>(j - kStrainRate)];
+      } else {
+        v = c[static_cast<std::size_t>(j)];
+      }
+      h[i] += scale * v;
     }
   }
   out.strain = frame_header(opt_.ifo, gps);

@@ -13,6 +13,7 @@
 #include "core/dsp/resample.hpp"
 #include "io/gwf/frame.hpp"
 #include "sim/processes.hpp"
+#include "sim/scenario.hpp"
 
 namespace deepclean::sim {
 
@@ -24,6 +25,7 @@ struct SimOptions {
   std::uint64_t seed = 1;
   std::size_t unrelated = 300;   // channels in the witness frame that play no part in the coupling
   Coupling coupling = Coupling::Both;
+  Scenario scenario;             // changes at GPS times (Scenario::resolved), docs/simulator.md
 };
 
 // Model constants, all documented in docs/simulator.md.
@@ -92,6 +94,9 @@ class Simulator {
   const Witnesses& witnesses(std::int64_t gps);
   std::vector<double> upsampled(std::int64_t gps, int which);  // 0: mains, 1: ASC at 256 Hz, 2: ASC at 512 Hz
   std::vector<double> native_signal(std::int64_t gps, int which);
+  std::vector<double> coupled(std::int64_t gps);  // the noise the witnesses couple into second gps
+  // A witness channel's value written at GPS time t (witness-flat holds it).
+  float witness_value(const std::string& channel, double t);
 
   SimOptions opt_;
   std::vector<AscChannel> asc_;

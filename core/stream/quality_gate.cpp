@@ -62,9 +62,10 @@ void QualityGate::fill(std::size_t n, std::vector<double>& q) {
 QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::string& input_bad, std::size_t n,
                                     std::vector<double>& q) {
   const double seconds = static_cast<double>(n) / rate_;
-  // Two figures per region: over the trailing window, and over the segments that end in this block
-  // (a harm starting late in the block weighs fully there). The worst region relative to its own
-  // threshold names the harm; a non-finite figure is harm first.
+  // Two figures per cleaning band: over the trailing window, and the onset figure of this block (the
+  // worst pair of consecutive segments ending in it: a harm starting late in the block shows there);
+  // guard bands have the window figure. The worst region relative to its own threshold names the
+  // harm; a non-finite figure is harm first.
   GateReason harm = GateReason::none;
   bool good = monitor.segments() > 0;  // no figure: cannot count towards reopening
   std::ostringstream figures;
@@ -72,7 +73,7 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
     const std::vector<double> window = monitor.ratios();
     const std::vector<std::size_t> counts = monitor.counts();
     const bool has_block = monitor.segments_over(n) > 0;
-    const std::vector<double> block = monitor.ratios_over(n);
+    const std::vector<double> block = monitor.onset_ratios(n);
     double worst = 1.0;
     for (std::size_t i = 0; i < window.size(); ++i) {
       const QualityRegion& reg = monitor.regions()[i];
@@ -85,7 +86,7 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
       figures << (i ? ", " : "") << (reg.guard ? "guard " : "band ") << reg.label << " Hz " << window[i];
       // The block's own figure for the cleaning bands only: a guard band holds a bin or two, too few
       // for one second, and what leaks into it through a band-pass edge is steady, not sudden.
-      const bool own = has_block && !reg.guard;
+      const bool own = has_block && !reg.guard && !(block[i] < 0);  // NaN counts (as harm)
       if (own) figures << " (this second " << block[i] << ")";
       for (const double r : {window[i], own ? block[i] : window[i]}) {
         if (!std::isfinite(r)) {
@@ -131,6 +132,7 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
       s.detail = figures.str();
     }
   }
+  s.figures = figures.str();
   fill(n, q);
   if (!open_) closed_for_ += seconds;
   s.open = open_;

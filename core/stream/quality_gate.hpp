@@ -28,7 +28,7 @@ struct GateConfig {
   double guard_open_below = 1.05;
   double min_closed_seconds = 8;   // dwell: closed at least this long
   double recover_seconds = 8;      // consecutive good seconds needed to reopen
-  double ramp_down_seconds = 0.0625;
+  double ramp_down_seconds = 0.25;
   double ramp_up_seconds = 1.0;
 };
 
@@ -47,6 +47,7 @@ class QualityGate {
     bool open = true;                // its state after the block's decision
     GateReason reason = GateReason::none;  // why it is closed (none while open)
     std::string detail;              // the figures behind a change, for the log
+    std::string figures;             // this block's figures, whether or not anything changed
   };
   // Decides for the next block of `n` samples, given the monitor (its figures after the block was
   // added) and, when non-empty, the input guard's complaint; writes q for the block to `q`.

@@ -167,6 +167,33 @@ std::vector<std::size_t> QualityMonitor::counts_over(std::size_t samples) const 
   return out;
 }
 
+std::vector<double> QualityMonitor::onset_ratios(std::size_t samples) const {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> out(regions_.size(), -1.0);
+  const std::size_t end = samples_added();
+  const std::deque<Segment>& w = bands_.window;
+  for (std::size_t slot = 0; slot < bands_.regions.size(); ++slot) {
+    double worst = -1;
+    bool finite = true;
+    for (std::size_t j = 1; j < w.size(); ++j) {
+      if (w[j].end + samples <= end) continue;
+      if (w[j].end - w[j - 1].end != bands_.hop) continue;  // not consecutive (a taper between them)
+      const double sh = w[j - 1].ph[slot] + w[j].ph[slot], sc = w[j - 1].pc[slot] + w[j].pc[slot];
+      if (!std::isfinite(sh) || !std::isfinite(sc) || !(sh > 0)) {
+        finite = false;
+        continue;
+      }
+      worst = std::max(worst, std::sqrt(sc / sh));
+    }
+    if (!finite) {
+      out[bands_.regions[slot]] = nan;
+    } else if (worst >= 0) {
+      out[bands_.regions[slot]] = worst;
+    }
+  }
+  return out;
+}
+
 std::vector<double> QualityMonitor::ratios_over(std::size_t samples) const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> out(regions_.size(), nan);

@@ -72,9 +72,15 @@ class QualityMonitor {
   // Ratio per region over the window (regions() order): NaN when there is no segment, or when a
   // segment had a non-finite sample or no raw power in the region.
   std::vector<double> ratios() const { return ratios_over(window_samples_); }
-  // The same over the segments that end within the last `samples` samples added (the second being
-  // written: a harm that starts late in it weighs fully here, diluted in the window).
+  // The same over the segments that end within the last `samples` samples added.
   std::vector<double> ratios_over(std::size_t samples) const;
+  // The onset figure of the cleaning bands for the second being written: the largest ratio over two
+  // consecutive band segments, the later of which ends within the last `samples` samples. The band's
+  // raw power swings by 10x between quarter-seconds (the mains line beats with its sidebands), so a
+  // power average over the second lets one loud quarter hide a harm that starts in a quiet one; a
+  // pair of segments (~12 degrees of freedom) reacts within 0.25 s and stays far below 1 while
+  // cleaning works. -1 where there is no figure (guard regions, no pair yet); NaN for a non-finite one.
+  std::vector<double> onset_ratios(std::size_t samples) const;
   std::size_t segments_over(std::size_t samples) const;  // band segments
   // Segments behind each region's figure over the last `samples` (regions() order); 0: no figure.
   std::vector<std::size_t> counts_over(std::size_t samples) const;

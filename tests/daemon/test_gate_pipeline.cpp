@@ -145,14 +145,13 @@ TEST(GatePipeline, CouplingFlipsSignMidSecondThenBack) {
     }
     if (g.changed && g.open) opened_at = k;
   }
-  // Gated at the second the harm starts in (no added latency: its ramp starts at 20.0 s, before the
-  // harm does; the window figure is still 0.92 there, the second's own 1.33), reopened once the
-  // window (2 s) is clean again for recover_seconds (2 s).
+  // Gated at the second the harm starts in (no added latency: its ramp runs from 20.0 to 20.25 s,
+  // before the harm starts), reopened once the window (2 s) is clean again for recover_seconds (2 s).
   EXPECT_EQ(closed_at, 20);
   // Second 31's window still holds the harm up to 30.5 s (and the band-pass's 0.25 s around it);
   // 32 and 33 are good: open at 33.
   EXPECT_EQ(opened_at, 33);
-  const std::vector<double> down = deepclean::dsp::hann_rise(64);  // ramp_down_seconds 0.0625 at 1024 Hz
+  const std::vector<double> down = deepclean::dsp::hann_rise(256);  // ramp_down_seconds 0.25 at 1024 Hz
   for (int k = 0; k < kSeconds; ++k) {
     const auto& g = gated[static_cast<std::size_t>(k)];
     const auto& p = plain[static_cast<std::size_t>(k)];
@@ -170,13 +169,13 @@ TEST(GatePipeline, CouplingFlipsSignMidSecondThenBack) {
       EXPECT_FALSE(g.gate.open) << k;
     }
   }
-  // The closing second: q = 1 - half-Hann rise over its first 64 samples, then 0 (raw exactly).
+  // The closing second: q = 1 - half-Hann rise over its first 256 samples, then 0 (raw exactly).
   {
     const auto& g = gated[20].cleaned;
     const auto& p = plain[20].cleaned;
     const auto& h = in[20].strain_values;
     for (std::size_t i = 0; i < g.size(); ++i) {
-      if (i >= 64) {
+      if (i >= 256) {
         ASSERT_EQ(g[i], h[i]) << i;
       } else {
         ASSERT_NEAR(g[i], h[i] - (1.0 - down[i]) * (h[i] - p[i]), 1e-12 * std::abs(h[i])) << i;
@@ -198,7 +197,7 @@ TEST(GatePipeline, CouplingFlipsSignMidSecondThenBack) {
       q_prev = q;
     }
   }
-  EXPECT_LE(steepest, M_PI / (2 * 64) + 1e-6) << "the gate's weight jumps";
+  EXPECT_LE(steepest, M_PI / (2 * 256) + 1e-6) << "the gate's weight jumps";
 }
 
 TEST(GatePipeline, CleanDataIsNeverGated) {
