@@ -446,8 +446,9 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
             "`gate.segment_seconds` must not exceed `gate.window_seconds`");
     num("guard_segment_seconds", g.guard_segment_seconds, 0, 8, true,
         "the guard bands' frequency resolution is 1/guard_segment_seconds Hz");
-    require(g.guard_segment_seconds <= g.window_seconds, gs, gs.child("guard_segment_seconds"),
-            "`gate.guard_segment_seconds` must not exceed `gate.window_seconds`");
+    num("guard_window_seconds", g.guard_window_seconds, 1, 600, false, "");
+    require(g.guard_segment_seconds <= g.guard_window_seconds, gs, gs.child("guard_segment_seconds"),
+            "`gate.guard_segment_seconds` must not exceed `gate.guard_window_seconds`");
     num("guard_hz", g.guard_hz, 0, 1000, false, "0 turns the guard bands off");
     num("close_above", g.close_above, 0, 1e6, true, "1.0: close as soon as cleaning makes the band worse");
     num("open_below", g.open_below, 0, 1e6, true, "");

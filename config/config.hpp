@@ -37,6 +37,7 @@ struct GateSettings {
   double segment_seconds = 0.25;  // Hann segments (time resolution; frequency resolution 1/segment)
   double guard_hz = 10;           // guard bands on each side of every cleaning band
   double guard_segment_seconds = 1;  // their segments (1-Hz bins keep the band's lines out of them)
+  double guard_window_seconds = 32;  // their trailing window (what leaks beside the band is bursty)
   // decision
   double close_above = 1.0;
   double open_below = 0.9;

@@ -184,6 +184,7 @@ stream::QualityMonitorConfig monitor_config(const config::Config& cfg, const mod
   m.guard_hz = cfg.gate.guard_hz;
   m.segment_seconds = cfg.gate.segment_seconds;
   m.guard_segment_seconds = cfg.gate.guard_segment_seconds;
+  m.guard_window_seconds = cfg.gate.guard_window_seconds;
   m.window_seconds = cfg.gate.window_seconds;
   return m;
 }

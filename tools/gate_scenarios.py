@@ -9,9 +9,11 @@ the committed demo bundle, then, from the output frames read back with `deepclea
     after the second of the onset, and how long after the onset that is (negative: the gate's ramp
     began before the harm, inside the same second); reopened: the first 1/16 s after that without
     bit 5 once the change is over;
-  - worst 8 s: the largest band ASD ratio cleaned/raw (55-65 Hz; scipy Welch, 1-s Hann segments, half
-    overlap) over every 8-s window of the published output, sliding by 1 s, from 8 s after the start
-    (the segment taper) to the end; and the same for the guard bands 45-55 and 65-75 Hz;
+  - worst 8 s: the largest band ASD ratio cleaned/raw (55-65 Hz: the mean over its 1-Hz bins of
+    sqrt(PSD cleaned / PSD raw), the PSDs averaged over the eight 1-s Hann periodograms of the window,
+    as scipy's welch without overlap) over every 8-s window of the published output, sliding by 1 s,
+    from 8 s after the start (the segment taper) to the end; and the same for the guard bands 45-55
+    and 65-75 Hz (the larger);
   - gated seconds in all, from the daemon's summary.
 
 `--control-minutes M` adds a run of M minutes without any change: the no-false-alarm figure.
@@ -71,14 +73,28 @@ def config(path, sim, out, bundle, run_yaml):
         f.write("model: {bundle: %s, device: cpu, threads: 2, batch_size: 64}\nlogging: {level: warn}\n" % bundle)
 
 
-def ratio(raw, cln, fs, band):
+def periodograms(x, fs, seconds):
+    """One scipy periodogram (1-s Hann, density, mean removed) per second, 0-100 Hz: (f, P[second, bin])."""
     n = int(fs)
-    f, pr = welch(raw, fs=fs, window="hann", nperseg=n, noverlap=n // 2)
-    _, pc = welch(cln, fs=fs, window="hann", nperseg=n, noverlap=n // 2)
-    sel = (f >= band[0]) & (f <= band[1])
-    if band != BAND:
-        sel &= (f < BAND[0]) | (f > BAND[1])
-    return float(np.mean(np.sqrt(pc[sel] / pr[sel])))
+    out = []
+    for k in range(seconds):
+        f, p = welch(x[k * n:(k + 1) * n], fs=fs, window="hann", nperseg=n, noverlap=0)
+        out.append(p[f <= 100])
+    return f[f <= 100], np.array(out)
+
+
+def worst_windows(f, pr, pc, first, last, width=8):
+    """Largest band and guard-band ratios over windows of `width` seconds starting at first..last."""
+    cr = np.cumsum(np.vstack([np.zeros(pr.shape[1]), pr]), axis=0)
+    cc = np.cumsum(np.vstack([np.zeros(pc.shape[1]), pc]), axis=0)
+    band = (f >= BAND[0]) & (f <= BAND[1])
+    guards = [(f >= lo) & (f <= hi) & ((f < BAND[0]) | (f > BAND[1])) for lo, hi in GUARDS]
+    wb = wg = 0.0
+    for s0 in range(first, last + 1):
+        r = np.sqrt((cc[s0 + width] - cc[s0]) / (cr[s0 + width] - cr[s0]))
+        wb = max(wb, float(np.mean(r[band])))
+        wg = max(wg, max(float(np.mean(r[g])) for g in guards))
+    return wb, wg
 
 
 def one(dc, work, bundle, run_yaml, seed, name, scenario, onset, end, seconds):
@@ -111,14 +127,10 @@ def one(dc, work, bundle, run_yaml, seed, name, scenario, onset, end, seconds):
         after_end = int(np.ceil(end)) * 16
         reopen = next((i for i in range(max(after_end, first or 0), len(gated)) if not gated[i]), None)
         row["reopened_after_end_s"] = None if reopen is None else reopen / 16.0 - end
-    worst = {"band": 0.0, "guard": 0.0}
-    per = int(fs)
-    for s0 in range(8, seconds - 8 + 1):
-        a, b = s0 * per, (s0 + 8) * per
-        worst["band"] = max(worst["band"], ratio(raw[a:b], cln[a:b], fs, BAND))
-        worst["guard"] = max(worst["guard"], max(ratio(raw[a:b], cln[a:b], fs, g) for g in GUARDS))
-    row["worst_8s_band"] = worst["band"]
-    row["worst_8s_guard"] = worst["guard"]
+    f, pr = periodograms(raw, fs, seconds)
+    _, pc = periodograms(cln, fs, seconds)
+    # From 8 s in (the segment start's taper) to 2 s before the end (the end-of-run flush tapers the last second).
+    row["worst_8s_band"], row["worst_8s_guard"] = worst_windows(f, pr, pc, 8, seconds - 8 - 2)
     m = re.search(r"gate:\s+([0-9.]+) s gated(.*)", summary)
     row["gated_s"] = float(m.group(1)) if m else None
     row["gate_summary"] = m.group(0).strip() if m else "n/a"

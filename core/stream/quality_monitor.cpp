@@ -28,9 +28,12 @@ void validate(const QualityMonitorConfig& c) {
     if (!(seconds > 0) || seg < 4 || std::abs(seg / 2 - std::round(seg / 2)) > 1e-9) {
       throw std::invalid_argument(std::string(key) + " * strain rate must be an even number of samples >= 4");
     }
-    if (!(c.window_seconds >= seconds)) {
-      throw std::invalid_argument(std::string("gate.window_seconds must be at least ") + key);
-    }
+  }
+  if (!(c.window_seconds >= c.segment_seconds)) {
+    throw std::invalid_argument("gate.window_seconds must be at least gate.segment_seconds");
+  }
+  if (!(c.guard_window_seconds >= c.guard_segment_seconds)) {
+    throw std::invalid_argument("gate.guard_window_seconds must be at least gate.guard_segment_seconds");
   }
   for (const Band& b : c.bands) {
     if (!(b.lo > 0 && b.lo < b.hi && b.hi + c.guard_hz < c.rate / 2)) {
@@ -43,7 +46,6 @@ void validate(const QualityMonitorConfig& c) {
 
 QualityMonitor::QualityMonitor(QualityMonitorConfig config) : config_(std::move(config)) {
   validate(config_);
-  window_samples_ = static_cast<std::size_t>(std::llround(config_.window_seconds * config_.rate));
   for (std::size_t b = 0; b < config_.bands.size(); ++b) {
     const Band& band = config_.bands[b];
     regions_.push_back({hz(band.lo) + "-" + hz(band.hi), band.lo, band.hi, false, b});
@@ -54,13 +56,14 @@ QualityMonitor::QualityMonitor(QualityMonitorConfig config) : config_(std::move(
                           true, b});
     }
   }
-  plan(bands_, config_.segment_seconds, false);
-  if (config_.guard_hz > 0) plan(guards_, config_.guard_segment_seconds, true);
+  plan(bands_, config_.segment_seconds, config_.window_seconds, false);
+  if (config_.guard_hz > 0) plan(guards_, config_.guard_segment_seconds, config_.guard_window_seconds, true);
   reset();
 }
 
-void QualityMonitor::plan(Plan& p, double seconds, bool guard) {
+void QualityMonitor::plan(Plan& p, double seconds, double window_seconds, bool guard) {
   p.seg = static_cast<std::size_t>(std::llround(seconds * config_.rate));
+  p.window_samples = static_cast<std::size_t>(std::llround(window_seconds * config_.rate));
   // Band segments overlap by half (Welch's usual), for time resolution; guard segments do not: what
   // leaks beside the band is steady, and they are 87 % of the monitor's cost (docs/benchmarks.md).
   p.hop = guard ? p.seg : p.seg / 2;
@@ -122,7 +125,7 @@ void QualityMonitor::add(const double* h, const double* c, const double* g, std:
       p->next_end += p->hop;
     }
     keep_from = std::min(keep_from, p->next_end - p->seg);  // what the plan's next segment needs
-    while (!p->window.empty() && p->window.front().end + window_samples_ <= end) p->window.pop_front();
+    while (!p->window.empty() && p->window.front().end + p->window_samples <= end) p->window.pop_front();
   }
   if (keep_from > base_) {
     const auto drop = static_cast<std::ptrdiff_t>(std::min(keep_from - base_, h_.size()));
@@ -160,8 +163,9 @@ std::vector<std::size_t> QualityMonitor::counts_over(std::size_t samples) const 
   std::vector<std::size_t> out(regions_.size(), 0);
   const std::size_t end = samples_added();
   for (const Plan* p : {&bands_, &guards_}) {
+    const std::size_t span = samples == 0 ? p->window_samples : samples;
     for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
-      for (const Segment& s : p->window) out[p->regions[slot]] += s.end + samples > end ? 1u : 0u;
+      for (const Segment& s : p->window) out[p->regions[slot]] += s.end + span > end ? 1u : 0u;
     }
   }
   return out;
@@ -199,11 +203,12 @@ std::vector<double> QualityMonitor::ratios_over(std::size_t samples) const {
   std::vector<double> out(regions_.size(), nan);
   const std::size_t end = samples_added();
   for (const Plan* p : {&bands_, &guards_}) {
+    const std::size_t span = samples == 0 ? p->window_samples : samples;
     for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
       double sh = 0, sc = 0;
       std::size_t n = 0;
       for (const Segment& s : p->window) {
-        if (s.end + samples <= end) continue;
+        if (s.end + span <= end) continue;
         sh += s.ph[slot];
         sc += s.pc[slot];
         ++n;

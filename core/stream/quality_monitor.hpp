@@ -10,7 +10,8 @@
 // the taper weight g is 1 on all of its samples. For each segment and region the PSD of h and of c is
 // summed over the region's DFT bins. A region's ratio is
 //     sqrt( sum over segments in the window of P_c  /  sum of P_h ),
-// the segments in the window being those that end within the last `window_seconds` of the samples
+// the segments in the window being those that end within the last `window_seconds` (the bands) or
+// `guard_window_seconds` (the guard bands) of the samples
 // added (and, for the second being written, over the segments that end inside it). Power is averaged before the ratio is taken (unlike the band ASD ratio metric, a mean of
 // per-bin ASD ratios), so one loud segment counts with its power: what harm is.
 //
@@ -38,7 +39,9 @@ struct QualityMonitorConfig {
   double guard_hz = 10;           // guard band width on each side of each band; 0: none
   double segment_seconds = 0.25;  // Hann segment length for the bands (hop: half of it)
   double guard_segment_seconds = 1;  // ... for the guard bands
-  double window_seconds = 4;      // trailing window
+  double window_seconds = 4;      // trailing window of the bands
+  double guard_window_seconds = 32;  // ... of the guard bands: the network's prediction beside the band
+                                     // comes in bursts (4-s windows reach 1.6 on clean data)
 };
 
 struct QualityRegion {
@@ -71,8 +74,9 @@ class QualityMonitor {
   std::size_t samples_added() const { return base_ + h_.size(); }
   // Ratio per region over the window (regions() order): NaN when there is no segment, or when a
   // segment had a non-finite sample or no raw power in the region.
-  std::vector<double> ratios() const { return ratios_over(window_samples_); }
-  // The same over the segments that end within the last `samples` samples added.
+  std::vector<double> ratios() const { return ratios_over(0); }
+  // The same over the segments that end within the last `samples` samples added (0: each region's
+  // own window).
   std::vector<double> ratios_over(std::size_t samples) const;
   // The onset figure of the cleaning bands for the second being written: the largest ratio over two
   // consecutive band segments, the later of which ends within the last `samples` samples. The band's
@@ -84,7 +88,7 @@ class QualityMonitor {
   std::size_t segments_over(std::size_t samples) const;  // band segments
   // Segments behind each region's figure over the last `samples` (regions() order); 0: no figure.
   std::vector<std::size_t> counts_over(std::size_t samples) const;
-  std::vector<std::size_t> counts() const { return counts_over(window_samples_); }
+  std::vector<std::size_t> counts() const { return counts_over(0); }
 
  private:
   struct Segment {
@@ -93,19 +97,18 @@ class QualityMonitor {
   };
   // One segment length: its DFT, the regions it measures, its segments in the window.
   struct Plan {
-    std::size_t seg = 0, hop = 0, next_end = 0;
+    std::size_t seg = 0, hop = 0, next_end = 0, window_samples = 0;
     dsp::BandDft dft;
     std::vector<std::size_t> regions;        // indices into regions_
     std::vector<std::size_t> slot_of_bin;    // dft.bins()[i] adds to regions[slot_of_bin[i]]
     std::deque<Segment> window;
     std::vector<double> psd_h, psd_c;
   };
-  void plan(Plan& p, double seconds, bool guard);
+  void plan(Plan& p, double seconds, double window_seconds, bool guard);
   void segment_at(Plan& p, std::size_t offset);  // buf_[offset .. offset + p.seg)
 
   QualityMonitorConfig config_;
   std::vector<QualityRegion> regions_;
-  std::size_t window_samples_ = 0;
   Plan bands_, guards_;
   std::vector<double> h_, c_, g_;  // samples not yet behind every segment, from base_
   std::size_t base_ = 0;           // samples since the last reset before h_[0]

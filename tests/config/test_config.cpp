@@ -217,10 +217,10 @@ TEST(Config, GateDefaultsAndErrors) {
   EXPECT_NE(err("  segment_seconds: 8\n").find("cfg.yaml:12:20: `gate.segment_seconds` must be in (0, 4]"),
             std::string::npos)
       << err("  segment_seconds: 8\n");
-  EXPECT_NE(err("  window_seconds: 1\n  guard_segment_seconds: 2\n")
-                .find("cfg.yaml:13:26: `gate.guard_segment_seconds` must not exceed `gate.window_seconds`"),
+  EXPECT_NE(err("  guard_window_seconds: 1\n  guard_segment_seconds: 2\n")
+                .find("cfg.yaml:13:26: `gate.guard_segment_seconds` must not exceed `gate.guard_window_seconds`"),
             std::string::npos)
-      << err("  window_seconds: 1\n  guard_segment_seconds: 2\n");
+      << err("  guard_window_seconds: 1\n  guard_segment_seconds: 2\n");
   EXPECT_NE(err("  ramp_up_seconds: 0\n").find("cfg.yaml:12:20: `gate.ramp_up_seconds` must be in (0, 60]"),
             std::string::npos)
       << err("  ramp_up_seconds: 0\n");

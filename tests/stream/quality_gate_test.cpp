@@ -41,6 +41,7 @@ ds::QualityMonitorConfig small_monitor() {
   m.guard_hz = 5;
   m.segment_seconds = 0.25;  // 256 samples: 4-Hz bins
   m.window_seconds = 2;
+  m.guard_window_seconds = 2;
   return m;
 }
 
@@ -138,7 +139,8 @@ TEST(QualityMonitor, AgreesWithScipyOracle) {
   {
     std::ofstream j(in + ".json");
     j << "{\"rate\": " << cfg.rate << ", \"segment_seconds\": " << cfg.segment_seconds
-      << ", \"guard_segment_seconds\": " << cfg.guard_segment_seconds << ", \"window_seconds\": "
+      << ", \"guard_segment_seconds\": " << cfg.guard_segment_seconds << ", \"guard_window_seconds\": "
+      << cfg.guard_window_seconds << ", \"window_seconds\": "
       << cfg.window_seconds << ", \"guard_hz\": " << cfg.guard_hz << ", \"bands\": [[20, 40]], \"blocks\": [";
     for (std::size_t i = 0; i < blocks.size(); ++i) j << (i ? ", " : "") << blocks[i];
     j << "]}";
