@@ -183,14 +183,17 @@ class Site {
       << "bandpass: " << bandpass << "\n"
          "subtraction: {taper_seconds: 0.25}\n"
          // The fixture model is untrained: on this random strain its subtraction adds noise, which
-         // the do-no-harm gate would rightly refuse (its own tests: test_gate_pipeline.cpp).
-         "gate: {enabled: false}\n"
+         // the do-no-harm gate rightly refuses (RunService.GateClosesLive... and test_gate_*.cpp);
+         // the other tests are about the service, so they run without it.
+      << "gate: {enabled: " << (gate ? "true" : "false") << ", window_seconds: 2, min_closed_seconds: 2, "
+      << "recover_seconds: 2}\n"
          "logging: {level: debug}\n"
          "metrics: {path: metrics/deepclean.prom}\n";
     write_file(config(), c.str());
   }
 
   bool with_state = false;
+  bool gate = false;  // the do-no-harm gate (off unless a test asks for it)
 
   std::vector<double> strain_values(std::uint64_t g) const {
     std::mt19937 rng(static_cast<std::uint32_t>(g));
@@ -586,6 +589,41 @@ TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {
   EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf")) << "the truncated strain file is named";
   EXPECT_TRUE(d.logged("(corrupt); no output for this second")) << d.log();
   EXPECT_TRUE(d.logged("(state_mask)")) << d.log();
+}
+
+// The gate live: the untrained fixture model's subtraction adds noise to random strain, so the
+// service must hand out the raw strain, say so once in the log, and show it in the metrics.
+TEST(RunService, GateClosesLiveOnAModelThatAddsNoise) {
+  REQUIRE_MODEL(bundle);
+  Site site("gate");
+  site.gate = true;
+  site.write_config(bundle, "");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 10; ++k) {
+    site.write(kG + k);
+    pause_ms(100);
+  }
+  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 10; })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_TRUE(d.logged("do-no-harm gate closed (band)")) << d.log();
+  EXPECT_EQ(site.metric("deepclean_gate_transitions_total{to=\"closed\"}"), 1.0) << read_file(site.metrics_file());
+  EXPECT_EQ(site.metric("deepclean_gate_open"), 0.0) << read_file(site.metrics_file());
+  EXPECT_GT(site.metric("deepclean_gated_seconds_total{reason=\"band\"}"), 1.0) << read_file(site.metrics_file());
+  EXPECT_GT(site.metric("deepclean_gate_ratio{kind=\"band\",region=\"55-65\"}"), 1.0) << read_file(site.metrics_file());
+  // Every second after the closing one: raw strain bit for bit, bit 5 in every slot, bit 0 in none.
+  int closed = 0;
+  for (std::uint64_t k = 0; k < 10; ++k) {
+    const auto s = site.state(kG + k);
+    if (closed == 0 && !s.empty() && (s.front() & 32u) != 0) closed = static_cast<int>(k);
+  }
+  ASSERT_GT(closed, 0) << d.log();
+  for (std::uint64_t k = static_cast<std::uint64_t>(closed) + 1; k < 10; ++k) {
+    EXPECT_EQ(site.cleaned(kG + k), site.strain_values(kG + k)) << k;
+    EXPECT_TRUE(all_bits(site.state(kG + k), 32u)) << k;
+    for (std::uint32_t b : site.state(kG + k)) EXPECT_EQ(b & kCleanedBit, 0u) << k;
+  }
 }
 
 TEST(RunService, PollingDirectory) {
