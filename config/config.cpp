@@ -451,6 +451,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
             "`gate.guard_segment_seconds` must not exceed `gate.guard_window_seconds`");
     num("guard_hz", g.guard_hz, 0, 1000, false, "0 turns the guard bands off");
     num("close_above", g.close_above, 0, 1e6, true, "1.0: close as soon as cleaning makes the band worse");
+    num("onset_close_above", g.onset_close_above, 0, 1e6, true,
+        "the onset figure (two 0.25-s segments) only closes the gate; reacting within a quarter second");
     num("open_below", g.open_below, 0, 1e6, true, "");
     require(g.open_below < g.close_above, gs, gs.child("open_below"),
             "`gate.open_below` must be below `gate.close_above` (hysteresis)", "e.g. close_above 1.0, open_below 0.9");

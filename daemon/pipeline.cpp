@@ -192,6 +192,7 @@ stream::QualityMonitorConfig monitor_config(const config::Config& cfg, const mod
 stream::GateConfig gate_config(const config::Config& cfg) {
   stream::GateConfig g;
   g.close_above = cfg.gate.close_above;
+  g.onset_close_above = cfg.gate.onset_close_above;
   g.open_below = cfg.gate.open_below;
   g.guard_close_above = cfg.gate.guard_close_above;
   g.guard_open_below = cfg.gate.guard_open_below;

@@ -13,6 +13,7 @@ void validate(const GateConfig& c) {
     if (!(v > 0) || !std::isfinite(v)) throw std::invalid_argument(std::string(what) + " must be > 0");
   };
   positive(c.close_above, "gate.close_above");
+  positive(c.onset_close_above, "gate.onset_close_above");
   positive(c.open_below, "gate.open_below");
   positive(c.guard_close_above, "gate.guard_close_above");
   positive(c.guard_open_below, "gate.guard_open_below");
@@ -88,15 +89,20 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
       // for one second, and what leaks into it through a band-pass edge is steady, not sudden.
       const bool own = has_block && !reg.guard && !(block[i] < 0);  // NaN counts (as harm)
       if (own) figures << " (this second " << block[i] << ")";
-      for (const double r : {window[i], own ? block[i] : window[i]}) {
+      // The onset figure only closes the gate, at its own (higher) threshold: it reacts within a
+      // quarter second to a large harm, and a weak model's quarter-seconds reach 1.04 on clean data.
+      // Reopening is decided on the window figures.
+      const std::pair<double, double> checks[2] = {{window[i], close},
+                                                    {own ? block[i] : window[i], own ? config_.onset_close_above : close}};
+      for (const auto& [r, limit] : checks) {
         if (!std::isfinite(r)) {
           harm = GateReason::nonfinite;
-        } else if (r / close > worst && harm != GateReason::nonfinite) {
-          worst = r / close;
+        } else if (r / limit > worst && harm != GateReason::nonfinite) {
+          worst = r / limit;
           harm = reg.guard ? GateReason::guard : GateReason::band;
         }
-        good = good && std::isfinite(r) && r < open;
       }
+      good = good && std::isfinite(window[i]) && window[i] < open && !(own && !std::isfinite(block[i]));
     }
   }
   if (!input_bad.empty()) {
