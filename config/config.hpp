@@ -40,7 +40,7 @@ struct GateSettings {
   double guard_window_seconds = 32;  // their trailing window (what leaks beside the band is bursty)
   // decision
   double close_above = 1.0;
-  double onset_close_above = 1.5;
+  double onset_close_above = 1.25;
   double open_below = 0.9;
   double guard_close_above = 1.1;
   double guard_open_below = 1.05;

@@ -277,13 +277,15 @@ ok "journal: daemon lines at priority 6 (info); no warning, error or alarming li
 
 # ---- reload: a change applied, a broken file refused with the reason -----------------------------
 cursor "$work/c3"
-ct sed -i 's/^  look_ahead_seconds: 0.5/  look_ahead_seconds: 0.25/' /etc/deepclean/H1.yaml
+# (demo-H1.yaml's band-pass: fir, look-ahead 0.4375 s; 0.375 s is whole samples at the bundle's 512 Hz)
+ct sed -i 's/^  look_ahead_seconds: 0.4375/  look_ahead_seconds: 0.375/' /etc/deepclean/H1.yaml
+ct grep -q '^  look_ahead_seconds: 0.375' /etc/deepclean/H1.yaml || fail "the test's edit of H1.yaml did not apply"
 ct systemctl reload deepclean@H1 || fail "systemctl reload failed"
 wait_for 30 journal_has deepclean@H1 "$work/c3" '^reloaded /etc/deepclean/H1.yaml' \
   || fail "the reload was not applied: $(journal_since deepclean@H1 "$work/c3")"
 ok "reload applied: $(journal_since deepclean@H1 "$work/c3" | grep '^reloaded' | head -1 | cut -c1-160)"
 cursor "$work/c4"
-ct sed -i 's/^  look_ahead_seconds: 0.25/  look_ahead_seconds: -3/' /etc/deepclean/H1.yaml
+ct sed -i 's/^  look_ahead_seconds: 0.375/  look_ahead_seconds: -3/' /etc/deepclean/H1.yaml
 ct systemctl reload deepclean@H1 || fail "systemctl reload of a broken file failed to signal"
 wait_for 30 journal_has deepclean@H1 "$work/c4" '^reload rejected: .*look_ahead_seconds' \
   || fail "the broken reload was not refused with the reason: $(journal_since deepclean@H1 "$work/c4")"
@@ -291,7 +293,7 @@ wait_for 30 journal_has deepclean@H1 "$work/c4" '^reload rejected: .*look_ahead_
 journal_fields deepclean@H1 "$work/c4" | contains '^3 deepclean reload rejected: ' \
   || fail "the rejected reload is not logged at priority 3 (error)"
 ok "broken reload refused at priority 3 (error), service active: $(journal_since deepclean@H1 "$work/c4" | grep '^reload rejected' | head -1 | cut -c1-160)"
-ct sed -i 's/^  look_ahead_seconds: -3/  look_ahead_seconds: 0.5/' /etc/deepclean/H1.yaml
+ct sed -i 's/^  look_ahead_seconds: -3/  look_ahead_seconds: 0.4375/' /etc/deepclean/H1.yaml
 ct systemctl reload deepclean@H1
 
 # ---- the watchdog restarts a hung daemon --------------------------------------------------------

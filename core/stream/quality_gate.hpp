@@ -23,7 +23,7 @@ namespace deepclean::stream {
 
 struct GateConfig {
   double close_above = 1.0;        // a cleaning band's window figure above this closes the gate
-  double onset_close_above = 1.5;  // ... its onset figure (two 0.25-s segments) above this
+  double onset_close_above = 1.25;  // ... its onset figure (two 0.25-s segments) above this
   double open_below = 0.9;         // ... below this (all bands) counts towards reopening
   double guard_close_above = 1.1;  // the same for the guard bands
   double guard_open_below = 1.05;
