@@ -435,7 +435,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     g.enabled = gs.boolean("enabled", g.enabled);
     const auto num = [&](const char* key, double& v, double lo, double hi, bool lo_open, const std::string& hint) {
       v = gs.number(key, v);
-      require(std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi, gs, gs.child(key),
+      require((lo_open ? v > lo : v >= lo) && v <= hi, gs, gs.child(key),  // number() rejects non-finite
               std::string("`gate.") + key + "` must be in " + (lo_open ? "(" : "[") + format_number(lo) + ", " +
                   format_number(hi) + "]",
               hint);

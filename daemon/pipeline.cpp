@@ -390,15 +390,19 @@ std::vector<double> Pipeline::gate_second(Pending& p, GateReport& report) {
   }
   // A bad witness second t reaches outputs from t - ceil(latency) (published once t is in) to
   // t + ceil(K + L) + 1 (kernels reaching back K, the band-pass L, and one second of margin for the
-  // `window` method's memory and the resamplers).
-  const auto reach_back = static_cast<std::uint64_t>(std::ceil(latency_seconds() - 1e-9));
-  const auto reach_on = static_cast<std::uint64_t>(std::ceil(cfg_.kernel_seconds + cfg_.look_ahead_seconds - 1e-9)) + 1;
-  while (!bad_inputs_.empty() && bad_inputs_.front().first + reach_on < p.gps) bad_inputs_.pop_front();
+  // `window` method's memory and the resamplers). Only looked at when there is one: the latency
+  // designs the resampling filters.
   std::string bad;
-  for (const auto& [t, why] : bad_inputs_) {
-    if (p.gps + reach_back >= t && p.gps <= t + reach_on) {
-      bad = why;
-      break;
+  if (!bad_inputs_.empty()) {
+    const auto reach_back = static_cast<std::uint64_t>(std::ceil(latency_seconds() - 1e-9));
+    const auto reach_on =
+        static_cast<std::uint64_t>(std::ceil(cfg_.kernel_seconds + cfg_.look_ahead_seconds - 1e-9)) + 1;
+    while (!bad_inputs_.empty() && bad_inputs_.front().first + reach_on < p.gps) bad_inputs_.pop_front();
+    for (const auto& [t, why] : bad_inputs_) {
+      if (p.gps + reach_back >= t && p.gps <= t + reach_on) {
+        bad = why;
+        break;
+      }
     }
   }
   std::vector<double> q;
@@ -408,12 +412,9 @@ std::vector<double> Pipeline::gate_second(Pending& p, GateReport& report) {
   report.changed = st.changed;
   report.detail = st.detail;
   report.figures = st.figures;
-  if (monitor_->segments() > 0) {
-    const std::vector<double> r = monitor_->ratios();
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      report.ratios.emplace_back(monitor_->regions()[i].label, r[i]);
-      report.guard.push_back(monitor_->regions()[i].guard);
-    }
+  for (std::size_t i = 0; i < st.window.size(); ++i) {
+    report.ratios.emplace_back(monitor_->regions()[i].label, st.window[i]);
+    report.guard.push_back(monitor_->regions()[i].guard);
   }
   std::size_t gated = 0;
   for (std::size_t i = 0; i < n; ++i) {

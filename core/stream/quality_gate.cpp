@@ -63,6 +63,7 @@ void QualityGate::fill(std::size_t n, std::vector<double>& q) {
 QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::string& input_bad, std::size_t n,
                                     std::vector<double>& q) {
   const double seconds = static_cast<double>(n) / rate_;
+  Step s;
   // Two figures per cleaning band: over the trailing window, and the onset figure of this block (the
   // worst pair of consecutive segments ending in it: a harm starting late in the block shows there);
   // guard bands have the window figure. The worst region relative to its own threshold names the
@@ -71,7 +72,8 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
   bool good = monitor.segments() > 0;  // no figure: cannot count towards reopening
   std::ostringstream figures;
   if (monitor.segments() > 0) {
-    const std::vector<double> window = monitor.ratios();
+    s.window = monitor.ratios();
+    const std::vector<double>& window = s.window;
     const std::vector<std::size_t> counts = monitor.counts();
     const bool has_block = monitor.segments_over(n) > 0;
     const std::vector<double> block = monitor.onset_ratios(n);
@@ -110,7 +112,6 @@ QualityGate::Step QualityGate::step(const QualityMonitor& monitor, const std::st
     good = false;
   }
 
-  Step s;
   // The ramp starts at the block's first sample, from wherever q is now (continuous).
   const double q_now = ramp_ && pos_ > 0 ? from_ + (to_ - from_) * (*ramp_)[pos_ - 1] : to_;
   if (open_ && harm != GateReason::none) {

@@ -49,6 +49,7 @@ class QualityGate {
     GateReason reason = GateReason::none;  // why it is closed (none while open)
     std::string detail;              // the figures behind a change, for the log
     std::string figures;             // this block's figures, whether or not anything changed
+    std::vector<double> window;      // the monitor's window figures (regions() order); empty: no figure
   };
   // Decides for the next block of `n` samples, given the monitor (its figures after the block was
   // added) and, when non-empty, the input guard's complaint; writes q for the block to `q`.
