@@ -461,8 +461,14 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     require(g.guard_open_below < g.guard_close_above, gs, gs.child("guard_open_below"),
             "`gate.guard_open_below` must be below `gate.guard_close_above` (hysteresis)",
             "e.g. guard_close_above 1.1, guard_open_below 1.05");
+    num("guard_onset_close_above", g.guard_onset_close_above, 0, 1e6, true,
+        "a guard band's onset figure (the smaller of its last two 1-s segments) only closes the gate");
     num("min_closed_seconds", g.min_closed_seconds, 0, 86400, false, "");
     num("recover_seconds", g.recover_seconds, 0, 86400, false, "");
+    require(g.recover_seconds >= g.segment_seconds && (g.guard_hz == 0 || g.recover_seconds >= g.guard_segment_seconds),
+            gs, gs.child("recover_seconds"),
+            "`gate.recover_seconds` must be at least `gate.segment_seconds` and `gate.guard_segment_seconds`",
+            "the gate reopens on figures over the last recover_seconds, which must hold a whole segment");
     num("ramp_down_seconds", g.ramp_down_seconds, 0, 60, true, "");
     num("ramp_up_seconds", g.ramp_up_seconds, 0, 60, true, "");
     num("max_zscore", g.max_zscore, 0, 1e6, false, "0 turns the check off");

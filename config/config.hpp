@@ -44,6 +44,7 @@ struct GateSettings {
   double open_below = 0.9;
   double guard_close_above = 1.1;
   double guard_open_below = 1.05;
+  double guard_onset_close_above = 2.5;
   double min_closed_seconds = 8;
   double recover_seconds = 8;
   double ramp_down_seconds = 0.25;

@@ -185,6 +185,7 @@ stream::QualityMonitorConfig monitor_config(const config::Config& cfg, const mod
   m.segment_seconds = cfg.gate.segment_seconds;
   m.guard_segment_seconds = cfg.gate.guard_segment_seconds;
   m.guard_window_seconds = cfg.gate.guard_window_seconds;
+  m.history_seconds = cfg.gate.recover_seconds;  // the gate's figures over its recovery period
   m.window_seconds = cfg.gate.window_seconds;
   return m;
 }
@@ -193,6 +194,7 @@ stream::GateConfig gate_config(const config::Config& cfg) {
   stream::GateConfig g;
   g.close_above = cfg.gate.close_above;
   g.onset_close_above = cfg.gate.onset_close_above;
+  g.guard_onset_close_above = cfg.gate.guard_onset_close_above;
   g.open_below = cfg.gate.open_below;
   g.guard_close_above = cfg.gate.guard_close_above;
   g.guard_open_below = cfg.gate.guard_open_below;

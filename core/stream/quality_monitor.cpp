@@ -35,6 +35,7 @@ void validate(const QualityMonitorConfig& c) {
   if (!(c.guard_window_seconds >= c.guard_segment_seconds)) {
     throw std::invalid_argument("gate.guard_window_seconds must be at least gate.guard_segment_seconds");
   }
+  if (!(c.history_seconds >= 0)) throw std::invalid_argument("quality monitor: history_seconds must be >= 0");
   for (const Band& b : c.bands) {
     if (!(b.lo > 0 && b.lo < b.hi && b.hi + c.guard_hz < c.rate / 2)) {
       throw std::invalid_argument("quality monitor: band " + hz(b.lo) + "-" + hz(b.hi) + " Hz with " +
@@ -64,6 +65,8 @@ QualityMonitor::QualityMonitor(QualityMonitorConfig config) : config_(std::move(
 void QualityMonitor::plan(Plan& p, double seconds, double window_seconds, bool guard) {
   p.seg = static_cast<std::size_t>(std::llround(seconds * config_.rate));
   p.window_samples = static_cast<std::size_t>(std::llround(window_seconds * config_.rate));
+  p.keep_samples =
+      std::max(p.window_samples, static_cast<std::size_t>(std::llround(config_.history_seconds * config_.rate)));
   // Band segments overlap by half (Welch's usual), for time resolution; guard segments do not: what
   // leaks beside the band is steady, and they are 87 % of the monitor's cost (docs/benchmarks.md).
   p.hop = guard ? p.seg : p.seg / 2;
@@ -125,7 +128,7 @@ void QualityMonitor::add(const double* h, const double* c, const double* g, std:
       p->next_end += p->hop;
     }
     keep_from = std::min(keep_from, p->next_end - p->seg);  // what the plan's next segment needs
-    while (!p->window.empty() && p->window.front().end + p->window_samples <= end) p->window.pop_front();
+    while (!p->window.empty() && p->window.front().end + p->keep_samples <= end) p->window.pop_front();
   }
   if (keep_from > base_) {
     const auto drop = static_cast<std::ptrdiff_t>(std::min(keep_from - base_, h_.size()));
@@ -152,20 +155,12 @@ void QualityMonitor::segment_at(Plan& p, std::size_t offset) {
   p.window.push_back(std::move(s));
 }
 
-std::size_t QualityMonitor::segments_over(std::size_t samples) const {
-  const std::size_t end = samples_added();
-  std::size_t n = 0;
-  for (const Segment& s : bands_.window) n += s.end + samples > end ? 1u : 0u;
-  return n;
-}
-
 std::vector<std::size_t> QualityMonitor::counts_over(std::size_t samples) const {
   std::vector<std::size_t> out(regions_.size(), 0);
   const std::size_t end = samples_added();
   for (const Plan* p : {&bands_, &guards_}) {
-    const std::size_t span = samples == 0 ? p->window_samples : samples;
     for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
-      for (const Segment& s : p->window) out[p->regions[slot]] += s.end + span > end ? 1u : 0u;
+      for (const Segment& s : p->window) out[p->regions[slot]] += in_span(*p, s, samples, end) ? 1u : 0u;
     }
   }
   return out;
@@ -175,27 +170,64 @@ std::vector<double> QualityMonitor::onset_ratios(std::size_t samples) const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> out(regions_.size(), -1.0);
   const std::size_t end = samples_added();
-  const std::deque<Segment>& w = bands_.window;
-  for (std::size_t slot = 0; slot < bands_.regions.size(); ++slot) {
-    double worst = -1;
-    bool finite = true;
-    for (std::size_t j = 1; j < w.size(); ++j) {
-      if (w[j].end + samples <= end) continue;
-      if (w[j].end - w[j - 1].end != bands_.hop) continue;  // not consecutive (a taper between them)
-      const double sh = w[j - 1].ph[slot] + w[j].ph[slot], sc = w[j - 1].pc[slot] + w[j].pc[slot];
-      if (!std::isfinite(sh) || !std::isfinite(sc) || !(sh > 0)) {
-        finite = false;
-        continue;
+  for (const Plan* p : {&bands_, &guards_}) {
+    const std::deque<Segment>& w = p->window;
+    const bool guard = p == &guards_;
+    for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
+      double worst = -1;
+      bool finite = true;
+      for (std::size_t j = 1; j < w.size(); ++j) {
+        if (w[j].end + samples <= end) continue;
+        if (w[j].end - w[j - 1].end != p->hop) continue;  // not consecutive (a taper between them)
+        const double h0 = w[j - 1].ph[slot], h1 = w[j].ph[slot], c0 = w[j - 1].pc[slot], c1 = w[j].pc[slot];
+        if (!std::isfinite(h0 + h1 + c0 + c1) || !(guard ? h0 > 0 && h1 > 0 : h0 + h1 > 0)) {
+          finite = false;
+          continue;
+        }
+        // A band: the power of the pair. A guard band: the smaller of its two seconds, so that one
+        // second of the network's bursts beside the band does not count, two bad seconds in a row do.
+        worst = std::max(worst, guard ? std::sqrt(std::min(c0 / h0, c1 / h1)) : std::sqrt((c0 + c1) / (h0 + h1)));
       }
-      worst = std::max(worst, std::sqrt(sc / sh));
-    }
-    if (!finite) {
-      out[bands_.regions[slot]] = nan;
-    } else if (worst >= 0) {
-      out[bands_.regions[slot]] = worst;
+      if (!finite) {
+        out[p->regions[slot]] = nan;
+      } else if (worst >= 0) {
+        out[p->regions[slot]] = worst;
+      }
     }
   }
   return out;
+}
+
+bool QualityMonitor::in_span(const Plan& p, const Segment& s, std::size_t samples, std::size_t end) {
+  // The region's own window: the segments that end in it. Otherwise: those wholly in the last samples.
+  return samples == 0 ? s.end + p.window_samples > end : s.end - p.seg + samples >= end;
+}
+
+bool QualityMonitor::covers(std::size_t samples) const {
+  const std::size_t end = samples_added();
+  if (samples > end) return false;
+  for (const Plan* p : {&bands_, &guards_}) {
+    if (p->seg == 0) continue;
+    if (samples > p->keep_samples) return false;
+    // Segment starts since the reset: 0, hop, 2 hop, ...; those in [end - samples, end - seg].
+    std::size_t expected = 0;
+    if (end >= p->seg && samples >= p->seg) {
+      const std::size_t lo = end - samples, last = (end - p->seg) / p->hop;
+      const std::size_t first = (lo + p->hop - 1) / p->hop;
+      expected = last >= first ? last - first + 1 : 0;
+    }
+    std::size_t have = 0;
+    for (const Segment& s : p->window) have += in_span(*p, s, samples, end) ? 1u : 0u;
+    if (have < expected) return false;
+  }
+  return true;
+}
+
+void QualityMonitor::keep_last(std::size_t samples) {
+  const std::size_t end = samples_added();
+  for (Plan* p : {&bands_, &guards_}) {
+    while (!p->window.empty() && !in_span(*p, p->window.front(), samples, end)) p->window.pop_front();
+  }
 }
 
 std::vector<double> QualityMonitor::ratios_over(std::size_t samples) const {
@@ -203,12 +235,11 @@ std::vector<double> QualityMonitor::ratios_over(std::size_t samples) const {
   std::vector<double> out(regions_.size(), nan);
   const std::size_t end = samples_added();
   for (const Plan* p : {&bands_, &guards_}) {
-    const std::size_t span = samples == 0 ? p->window_samples : samples;
     for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
       double sh = 0, sc = 0;
       std::size_t n = 0;
       for (const Segment& s : p->window) {
-        if (s.end + span <= end) continue;
+        if (!in_span(*p, s, samples, end)) continue;
         sh += s.ph[slot];
         sc += s.pc[slot];
         ++n;

@@ -42,6 +42,8 @@ struct QualityMonitorConfig {
   double window_seconds = 4;      // trailing window of the bands
   double guard_window_seconds = 32;  // ... of the guard bands: the network's prediction beside the band
                                      // comes in bursts (4-s windows reach 1.6 on clean data)
+  double history_seconds = 0;     // segments kept for ratios_over() beyond the windows (the gate's
+                                  // recovery period)
 };
 
 struct QualityRegion {
@@ -75,20 +77,29 @@ class QualityMonitor {
   // Ratio per region over the window (regions() order): NaN when there is no segment, or when a
   // segment had a non-finite sample or no raw power in the region.
   std::vector<double> ratios() const { return ratios_over(0); }
-  // The same over the segments that end within the last `samples` samples added (0: each region's
-  // own window).
+  // The same over the segments lying wholly within the last `samples` samples added (0: each
+  // region's own window, the segments that end within it).
   std::vector<double> ratios_over(std::size_t samples) const;
-  // The onset figure of the cleaning bands for the second being written: the largest ratio over two
-  // consecutive band segments, the later of which ends within the last `samples` samples. The band's
-  // raw power swings by 10x between quarter-seconds (the mains line beats with its sidebands), so a
-  // power average over the second lets one loud quarter hide a harm that starts in a quiet one; a
-  // pair of segments (~12 degrees of freedom) reacts within 0.25 s and stays far below 1 while
-  // cleaning works. -1 where there is no figure (guard regions, no pair yet); NaN for a non-finite one.
+  // The onset figure of each region for the second being written, over pairs of consecutive segments
+  // the later of which ends within the last `samples` samples; the largest over those pairs.
+  // A cleaning band: the ratio over the pair of 0.25-s segments. The band's raw power swings by 10x
+  // between quarter-seconds (the mains line beats with its sidebands), so a power average over the
+  // second lets one loud quarter hide a harm that starts in a quiet one; a pair (~12 degrees of
+  // freedom) reacts within 0.25 s and stays far below 1 while cleaning works.
+  // A guard band: the smaller of the two 1-s segments' ratios. The network's prediction beside its
+  // band comes in bursts of a second or two that a power sum would follow; a harm that stays (a
+  // mains line that moved) shows in two seconds in a row.
+  // -1 where there is no figure (no pair yet); NaN for a non-finite one.
   std::vector<double> onset_ratios(std::size_t samples) const;
-  std::size_t segments_over(std::size_t samples) const;  // band segments
-  // Segments behind each region's figure over the last `samples` (regions() order); 0: no figure.
+  // Forgets the segments that end before the last `samples` samples (the gate, reopening after a
+  // harm, keeps only the recovery period that proved good).
+  void keep_last(std::size_t samples);
+  // Segments behind each region's figure over the last `samples` (as ratios_over); 0: no figure.
   std::vector<std::size_t> counts_over(std::size_t samples) const;
   std::vector<std::size_t> counts() const { return counts_over(0); }
+  // Whether every segment the grid places in the last `samples` samples was measured: no reset, gap
+  // or taper there (a figure over them is a figure of all of it).
+  bool covers(std::size_t samples) const;
 
  private:
   struct Segment {
@@ -97,7 +108,7 @@ class QualityMonitor {
   };
   // One segment length: its DFT, the regions it measures, its segments in the window.
   struct Plan {
-    std::size_t seg = 0, hop = 0, next_end = 0, window_samples = 0;
+    std::size_t seg = 0, hop = 0, next_end = 0, window_samples = 0, keep_samples = 0;
     dsp::BandDft dft;
     std::vector<std::size_t> regions;        // indices into regions_
     std::vector<std::size_t> slot_of_bin;    // dft.bins()[i] adds to regions[slot_of_bin[i]]
@@ -105,7 +116,8 @@ class QualityMonitor {
     std::vector<double> psd_h, psd_c;
   };
   void plan(Plan& p, double seconds, double window_seconds, bool guard);
-  void segment_at(Plan& p, std::size_t offset);  // buf_[offset .. offset + p.seg)
+  void segment_at(Plan& p, std::size_t offset);
+  static bool in_span(const Plan& p, const Segment& s, std::size_t samples, std::size_t end);  // buf_[offset .. offset + p.seg)
 
   QualityMonitorConfig config_;
   std::vector<QualityRegion> regions_;

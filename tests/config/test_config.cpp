@@ -224,6 +224,17 @@ TEST(Config, GateDefaultsAndErrors) {
   EXPECT_NE(err("  ramp_up_seconds: 0\n").find("cfg.yaml:12:20: `gate.ramp_up_seconds` must be in (0, 60]"),
             std::string::npos)
       << err("  ramp_up_seconds: 0\n");
+  EXPECT_EQ(c.gate.guard_onset_close_above, 2.5);
+  EXPECT_NE(err("  recover_seconds: 0.5\n")
+                .find("cfg.yaml:12:20: `gate.recover_seconds` must be at least `gate.segment_seconds` and "
+                      "`gate.guard_segment_seconds`"),
+            std::string::npos)
+      << err("  recover_seconds: 0.5\n");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "gate: {recover_seconds: 0.5, guard_hz: 0}\n"), "")
+      << "without guard bands a 0.25-s segment fits";
+  EXPECT_NE(err("  guard_onset_close_above: -1\n").find("cfg.yaml:12:28: `gate.guard_onset_close_above` must be in (0"),
+            std::string::npos)
+      << err("  guard_onset_close_above: -1\n");
   EXPECT_NE(err("  enabled: maybe\n").find("cfg.yaml:12:12: `gate.enabled` must be true or false"), std::string::npos)
       << err("  enabled: maybe\n");
   EXPECT_NE(err("  threshold: 1\n").find("cfg.yaml:12:3:"), std::string::npos) << "unknown key: " << err("  threshold: 1\n");

@@ -179,11 +179,11 @@ namespace {
 
 // Drives a monitor and a gate block by block with c = a_k * h (+ extras) for block k.
 struct GateRun {
-  ds::QualityMonitor monitor{small_monitor()};
+  ds::QualityMonitor monitor;
   ds::QualityGate gate;
   std::vector<double> q_all;
   std::vector<ds::QualityGate::Step> steps;
-  explicit GateRun(ds::GateConfig g) : gate(g, 1024) {}
+  explicit GateRun(ds::GateConfig g, ds::QualityMonitorConfig m = small_monitor()) : monitor(m), gate(g, 1024) {}
   void block(const std::vector<double>& h, const std::vector<double>& c, const std::string& input_bad = {}) {
     const std::vector<double> g(h.size(), 1.0);
     monitor.add(h.data(), c.data(), g.data(), h.size());
@@ -225,8 +225,9 @@ TEST(QualityGate, ClosesAtTheFirstBadBlockAndReopensAfterDwellAndRecovery) {
   }
   EXPECT_EQ(run.steps[5].reason, ds::GateReason::band);
   EXPECT_NE(run.steps[5].detail.find("band 20-40 Hz 1."), std::string::npos) << run.steps[5].detail;
-  // Block 10 reopens: blocks 9 and 10 are good (the window of block 8 still holds block 7), and the
-  // gate has been closed for blocks 5-9 (5 s >= 3 s).
+  // Block 10 reopens: the gate has been closed for 3 s (blocks 5-7) from block 8 on, but block 8's
+  // onset figure (its first pair of 0.25-s segments starts at 7.75 s) still sees block 7: the band
+  // is good in blocks 9 and 10, the 2 s of recover_seconds.
   const std::vector<double> down = dsp::hann_rise(64), up = dsp::hann_rise(512);
   for (std::size_t i = 0; i < run.q_all.size(); ++i) {
     const std::size_t k = i / 1024, j = i % 1024;
@@ -286,6 +287,111 @@ TEST(QualityGate, NoFigureKeepsTheStateAndCleanDataNeverCloses) {
     run.block(h, c);
     ASSERT_TRUE(run.steps.back().open) << k;
   }
+}
+
+// 10-Hz guard bands: a 48-Hz tone (a bin centre of the 0.25-s segments, two bins from the band's
+// edge) is seen in the upper guard band and not at all in the band.
+ds::QualityMonitorConfig wide_guards() {
+  ds::QualityMonitorConfig m = small_monitor();
+  m.guard_hz = 10;
+  return m;
+}
+
+// The guard bands' onset figure: the smaller of two consecutive 1-s segments' ratios. With c = a_k h
+// in block k every segment's ratio is exactly a_k, so the figure for block k is min(a_{k-1}, a_k).
+TEST(QualityMonitor, GuardOnsetFigureIsTheSmallerOfTwoSecondsInARow) {
+  ds::QualityMonitor m(small_monitor());
+  const double a[] = {0.5, 3.0, 0.5, 3.0, 4.0, 0.2};
+  for (unsigned k = 0; k < 6; ++k) {
+    const std::vector<double> h = white(1024, 700 + k), g(1024, 1.0);
+    std::vector<double> c(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) c[i] = a[k] * h[i];
+    m.add(h.data(), c.data(), g.data(), h.size());
+    const std::vector<double> onset = m.onset_ratios(1024);
+    for (std::size_t r = 1; r < 3; ++r) {  // the two guard regions
+      if (k == 0) {
+        EXPECT_EQ(onset[r], -1.0) << "no pair yet";
+      } else {
+        EXPECT_NEAR(onset[r], std::min(a[k - 1], a[k]), 1e-12) << k;
+      }
+    }
+  }
+}
+
+TEST(QualityMonitor, CoversOnlyWhatItMeasuredAndKeepsTheLastSamples) {
+  ds::QualityMonitorConfig cfg = small_monitor();
+  cfg.history_seconds = 3;
+  ds::QualityMonitor m(cfg);
+  const auto add = [&](unsigned seed, double taper) {
+    const std::vector<double> h = white(1024, seed), g(1024, taper);
+    std::vector<double> c(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) c[i] = 0.5 * h[i];
+    m.add(h.data(), c.data(), g.data(), h.size());
+  };
+  add(1, 1.0);
+  EXPECT_TRUE(m.covers(1024));
+  EXPECT_FALSE(m.covers(2048)) << "only one second since the reset";
+  add(2, 0.5);  // a taper: no segment there
+  add(3, 1.0);
+  add(4, 1.0);
+  EXPECT_TRUE(m.covers(2048));
+  EXPECT_FALSE(m.covers(3072)) << "the tapered second is in it";
+  EXPECT_FALSE(m.covers(4 * 1024)) << "more than history_seconds";
+  // 2 s of history kept beyond the 2-s windows: the figure over the last 3 s sums 3 guard segments.
+  add(5, 1.0);
+  add(6, 1.0);
+  EXPECT_TRUE(m.covers(3072));
+  EXPECT_EQ(m.counts_over(3072)[1], 3u);
+  EXPECT_EQ(m.counts()[1], 2u) << "the window itself is still 2 s";
+  m.keep_last(1024);
+  EXPECT_EQ(m.counts()[1], 1u);
+  EXPECT_FALSE(m.covers(2048));
+  EXPECT_NEAR(m.ratios()[1], 0.5, 1e-12);
+}
+
+// One second of the network's burst beside the band is let through; two in a row close the gate.
+TEST(QualityGate, GuardOnsetClosesOnTwoBadSecondsNotOne) {
+  ds::GateConfig gc = small_gate();
+  gc.guard_close_above = 20;  // the window figure out of the way
+  gc.guard_open_below = 1.05;
+  gc.guard_onset_close_above = 2.5;
+  GateRun run(gc, wide_guards());
+  const double guard_amp[] = {0, 0, 1, 0, 0, 1, 1, 0};  // a 48-Hz tone the cleaning adds (upper guard)
+  for (unsigned k = 0; k < 8; ++k) {
+    const std::vector<double> h = white(1024, 900 + k);
+    std::vector<double> c(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      c[i] = 0.1 * h[i] + guard_amp[k] * std::sin(2 * M_PI * 48.0 * static_cast<double>(i) / 1024.0);
+    }
+    run.block(h, c);
+  }
+  for (unsigned k = 0; k < 8; ++k) EXPECT_EQ(run.steps[k].open, k < 6) << k << " " << run.steps[k].figures;
+  EXPECT_EQ(run.steps[6].reason, ds::GateReason::guard);
+  EXPECT_NE(run.steps[6].detail.find("guard 40-50 Hz"), std::string::npos) << run.steps[6].detail;
+}
+
+// Reopening judges the last recover_seconds, and the windows then forget the harm: a guard window
+// longer than the recovery would otherwise close the gate again at once.
+TEST(QualityGate, ReopensOnTheRecoveryPeriodAndForgetsTheHarm) {
+  ds::QualityMonitorConfig mc = wide_guards();
+  mc.guard_window_seconds = 8;
+  mc.history_seconds = 2;
+  ds::GateConfig gc = small_gate();  // min_closed 3 s, recover 2 s
+  GateRun run(gc, mc);
+  for (unsigned k = 0; k < 16; ++k) {
+    const std::vector<double> h = white(1024, 1100 + k);
+    const double tone = k == 4 || k == 5 ? 1.0 : 0.0;  // the cleaning adds a 48-Hz tone in blocks 4-5
+    std::vector<double> c(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      c[i] = 0.1 * h[i] + tone * std::sin(2 * M_PI * 48.0 * static_cast<double>(i) / 1024.0);
+    }
+    run.block(h, c);
+  }
+  // Closed at block 4 (the 8-s window figure); closed 3 s by block 7; the last 2 s good from block 7
+  // (blocks 6-7): reopened at 7 and open to the end although the 8-s window would still hold 4-5.
+  for (unsigned k = 0; k < 16; ++k) EXPECT_EQ(run.steps[k].open, k < 4 || k >= 7) << k << " " << run.steps[k].figures;
+  EXPECT_EQ(run.steps[4].reason, ds::GateReason::guard);
+  EXPECT_NE(run.steps[7].detail.find("over the last 2 s: band 20-40 Hz 0.1"), std::string::npos) << run.steps[7].detail;
 }
 
 TEST(QualityGate, InconsistentSettingsAreRejected) {
