@@ -73,11 +73,17 @@ void register_train_command(CLI::App& app, int& exit_code) {
       const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg), std::cerr);
       if (!evaluate.empty()) {
         const auto r = train::evaluate_bundle(evaluate, data);
-        std::vector<double> streamed;
+        std::vector<train::BandFigures> streamed;
         if (cfg.stream) streamed = train::evaluate_bundle_streamed(evaluate, data, *cfg.stream);
         for (std::size_t b = 0; b < r.size(); ++b) {
-          std::printf("band %g-%g Hz: ASD ratio cleaned/raw %.4f", cfg.bands.at(b).first, cfg.bands.at(b).second, r[b]);
-          if (cfg.stream) std::printf("  streamed %.4f (%s)", streamed.at(b), describe(*cfg.stream).c_str());
+          const auto [lo, hi] = cfg.bands.at(b);
+          std::printf("band %g-%g Hz: ASD ratio cleaned/raw %.4f", lo, hi, r[b].band);
+          if (cfg.stream) std::printf("  streamed %.4f (%s)", streamed.at(b).band, describe(*cfg.stream).c_str());
+          std::printf("\n");
+          // Beside the band, where the do-no-harm gate looks (about 1: the network predicts nothing there).
+          std::printf("beside it, %g-%g / %g-%g Hz: %.4f / %.4f", std::max(0.0, lo - train::kGuardHz), lo, hi,
+                      hi + train::kGuardHz, r[b].below, r[b].above);
+          if (cfg.stream) std::printf("  streamed %.4f / %.4f", streamed.at(b).below, streamed.at(b).above);
           std::printf("\n");
         }
         exit_code = 0;
@@ -90,6 +96,8 @@ void register_train_command(CLI::App& app, int& exit_code) {
                   r.best_epoch, r.best_valid_loss, r.valid_asd_ratio, r.seconds);
       if (cfg.stream) {
         std::printf("valid ASD ratio streamed %.4f (%s)\n", r.valid_asd_ratio_streamed, describe(*cfg.stream).c_str());
+        std::printf("valid ASD ratio beside the band streamed %.4f / %.4f (%g Hz below / above)\n", r.valid_streamed.below,
+                    r.valid_streamed.above, train::kGuardHz);
       }
       exit_code = 0;
     } catch (const std::exception& e) {

@@ -252,6 +252,8 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
            "`stream.aggregation_seconds` must not exceed `training.kernel_seconds`: the streaming-aware loss covers the "
            "last aggregation_seconds of each training kernel");
     }
+    c.guard_weight = t.num("guard_weight", c.guard_weight, 0, 100, false);
+    c.guard_hz = t.num("guard_hz", c.guard_hz, 0, 1000);
     c.initial_bundle = t.str("initial_bundle", "");
     if (!c.initial_bundle.empty() && c.initial_bundle.front() != '/') c.initial_bundle = base_dir + "/" + c.initial_bundle;
     c.seed = static_cast<std::uint64_t>(t.integer("seed", 1, 0, 0x7FFFFFFFFFFFFFFFLL));

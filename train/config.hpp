@@ -70,6 +70,10 @@ struct TrainConfig {
   // Streaming-aware training: loss = (1 - w) * loss over each kernel + w * loss over its last
   // stream.aggregation_seconds, the part the live stream averages (0: the plain DeepClean loss).
   double stream_weight = 0.0;
+  // Guard-band loss: + guard_weight x the ASD ratio (raw - prediction) / raw over guard_hz beside each
+  // band, in each loss term: what the network predicts beside its band costs (0: none).
+  double guard_weight = 0.0;
+  double guard_hz = 10.0;
   // Start from this bundle's network (one `deepclean train` wrote, same witnesses and rate) instead of
   // a random initialisation: fine-tuning, e.g. with stream_weight for a bundle already trained.
   std::string initial_bundle;

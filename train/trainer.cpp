@@ -115,36 +115,53 @@ struct Loss {
   std::int64_t nperseg = 0;
   torch::Tensor window;  // float64
   torch::Tensor bins;    // band bin indices (int64)
+  torch::Tensor guard_bins;  // guard-band bin indices; undefined: no guard term
+  double guard_weight = 0;
   std::int64_t offset = 0, length = -1;  // the part of each kernel the loss covers (-1: to the end)
   // Mean over band bins and batch of sqrt(PSD(target - pred) / PSD(target)), in float64, over
-  // samples [offset, offset + length) of each kernel.
-  torch::Tensor operator()(const torch::Tensor& target, const torch::Tensor& pred) const {
+  // samples [offset, offset + length) of each kernel; with a guard term, plus guard_weight x the mean
+  // over the guard bands' bins of sqrt(PSD(raw - pred) / PSD(raw)): what the daemon's gate measures
+  // beside the band (docs/quality-gate.md), about 1 when the network predicts nothing there.
+  torch::Tensor operator()(const torch::Tensor& target, const torch::Tensor& pred, const torch::Tensor& raw) const {
     const std::int64_t n = length < 0 ? target.size(-1) - offset : length;
     const auto y = target.narrow(-1, offset, n).to(torch::kFloat64);
-    const auto r = y - pred.narrow(-1, offset, n).to(torch::kFloat64);
-    const auto pr = welch(r, nperseg, window).index_select(1, bins);
+    const auto p = pred.narrow(-1, offset, n).to(torch::kFloat64);
+    const auto pr = welch(y - p, nperseg, window).index_select(1, bins);
     const auto py = welch(y, nperseg, window).index_select(1, bins);
-    return torch::sqrt(pr / py.clamp_min(1e-30) + 1e-12).mean();
+    auto l = torch::sqrt(pr / py.clamp_min(1e-30) + 1e-12).mean();
+    if (guard_weight > 0) {
+      const auto h = raw.narrow(-1, offset, n).to(torch::kFloat64);
+      const auto pc = welch(h - p, nperseg, window).index_select(1, guard_bins);
+      const auto ph = welch(h, nperseg, window).index_select(1, guard_bins);
+      l = l + guard_weight * torch::sqrt(pc / ph.clamp_min(1e-30) + 1e-12).mean();
+    }
+    return l;
   }
 };
 
-// A Loss with Welch segments of `nperseg` samples over [offset, offset + length) of each kernel.
+// A Loss with Welch segments of `nperseg` samples over [offset, offset + length) of each kernel; with
+// guard_weight > 0, its guard term over [lo - guard_hz, lo) and (hi, hi + guard_hz] of each band.
 Loss make_loss(std::int64_t nperseg, double fs_hz, const std::vector<std::pair<double, double>>& bands,
-               std::int64_t offset, std::int64_t length, bool hann = true) {
+               std::int64_t offset, std::int64_t length, bool hann = true, double guard_weight = 0,
+               double guard_hz = 0) {
   Loss loss;
   loss.nperseg = nperseg;
   loss.offset = offset;
   loss.length = length;
   loss.window = hann ? torch::hann_window(loss.nperseg, /*periodic=*/true, torch::kFloat64)
                      : torch::ones({loss.nperseg}, torch::kFloat64);
-  std::vector<std::int64_t> bins;
+  std::vector<std::int64_t> bins, guard;
   for (std::int64_t b = 0; b <= loss.nperseg / 2; ++b) {
     const double f = static_cast<double>(b) * fs_hz / static_cast<double>(loss.nperseg);
+    bool in_band = false, beside = false;
     for (const auto& [lo, hi] : bands) {
-      if (f >= lo && f <= hi) {
-        bins.push_back(b);
-        break;
-      }
+      in_band = in_band || (f >= lo && f <= hi);
+      beside = beside || (f >= lo - guard_hz && f < lo) || (f > hi && f <= hi + guard_hz);
+    }
+    if (in_band) {
+      bins.push_back(b);
+    } else if (beside && guard_weight > 0) {
+      guard.push_back(b);
     }
   }
   if (bins.empty()) {
@@ -152,6 +169,11 @@ Loss make_loss(std::int64_t nperseg, double fs_hz, const std::vector<std::pair<d
                              (offset > 0 ? "stream.aggregation_seconds" : "fftlength_seconds"));
   }
   loss.bins = torch::tensor(bins, torch::kInt64);
+  if (guard_weight > 0) {
+    if (guard.empty()) throw std::runtime_error("no Welch bin of " + std::to_string(nperseg) + " samples in the guard bands");
+    loss.guard_bins = torch::tensor(guard, torch::kInt64);
+    loss.guard_weight = guard_weight;
+  }
   return loss;
 }
 
@@ -195,7 +217,8 @@ std::string duration(double s) {
 
 // Band ASD ratios cleaned/raw from pairs of raw and cleaned stretches: Welch PSDs (1-s Hann segments,
 // half overlap) of each stretch, averaged over all stretches weighted by their number of Welch
-// segments, then per band the mean over its bins of sqrt(cleaned / raw).
+// segments, then per band the mean over its bins of sqrt(cleaned / raw); the same in the guard bands
+// beside it, as the daemon's gate has them (kGuardHz each side).
 class BandRatio {
  public:
   BandRatio(std::vector<std::pair<double, double>> bands, double fs)
@@ -217,18 +240,24 @@ class BandRatio {
     }
     weight_ += w;
   }
-  std::vector<double> ratios() const {
+  std::vector<BandFigures> ratios() const {
     if (weight_ == 0) throw std::runtime_error("evaluation data too short (no good segment longer than 2 s + 1 s)");
-    std::vector<double> out;
-    for (const auto& [lo, hi] : bands_) {
+    // Mean over the bins in [lo, hi] (or, beside a band, [lo, hi) / (lo, hi]) of sqrt(cleaned / raw).
+    const auto mean = [&](double lo, double hi, bool lo_in, bool hi_in) {
       double sum = 0;
       std::size_t nb = 0;
       for (std::size_t k = 0; k < raw_.freqs.size(); ++k) {
-        if (raw_.freqs[k] < lo || raw_.freqs[k] > hi || !(raw_.value[k] > 0)) continue;
+        const double f = raw_.freqs[k];
+        if ((lo_in ? f < lo : f <= lo) || (hi_in ? f > hi : f >= hi) || !(raw_.value[k] > 0)) continue;
         sum += std::sqrt(std::max(0.0, clean_.value[k]) / raw_.value[k]);
         ++nb;
       }
-      out.push_back(nb ? sum / static_cast<double>(nb) : std::nan(""));
+      return nb ? sum / static_cast<double>(nb) : std::nan("");
+    };
+    std::vector<BandFigures> out;
+    for (const auto& [lo, hi] : bands_) {
+      out.push_back({mean(lo, hi, true, true), mean(std::max(0.0, lo - kGuardHz), lo, true, false),
+                     mean(hi, hi + kGuardHz, false, true)});
     }
     return out;
   }
@@ -250,7 +279,7 @@ std::vector<std::pair<double, double>> bands_of(const model::BundleInfo& info) {
 // Offline cleaning with an in-memory module and scalers over `pieces` of the dataset; returns the
 // band ratios. Each piece is cleaned on its own (one forward pass over the whole piece, zero-phase
 // band-pass), skipping `edge_seconds` at both ends.
-std::vector<double> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
+std::vector<BandFigures> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
                                 const std::vector<Segment>& pieces, double edge_seconds) {
   const std::size_t c = d.witnesses.size();
   const auto fs = static_cast<double>(d.sample_rate);
@@ -297,7 +326,7 @@ stream::BandpassMethod stream_method(const std::string& name) {
 // The daemon's cleaning (core/stream's StrainCleaner: contract steps 3-9, with the model loaded as the
 // daemon loads it) over each piece, witnesses and strain at the model rate; the band ratios over the
 // samples cleaned with the full weight (g = 1).
-std::vector<double> streamed_ratio(const fs::path& bundle, const model::BundleInfo& info, const Dataset& d,
+std::vector<BandFigures> streamed_ratio(const fs::path& bundle, const model::BundleInfo& info, const Dataset& d,
                                    const std::vector<Segment>& pieces, const StreamSettings& st) {
   const int fs = d.sample_rate;
   stream::CleanerConfig cc;
@@ -541,6 +570,8 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   std::tie(info.strain_mean, info.strain_std) = mean_std(target, train_pieces);
   auto x = torch::empty({static_cast<std::int64_t>(c), static_cast<std::int64_t>(n)}, torch::kFloat32);
   auto y = torch::empty({static_cast<std::int64_t>(n)}, torch::kFloat32);
+  // The raw strain in the target's units, for the guard term (an empty tensor without one).
+  auto h = cfg.guard_weight > 0 ? torch::empty({static_cast<std::int64_t>(n)}, torch::kFloat32) : torch::empty({0});
   {
     auto xa = x.accessor<float, 2>();
     for (std::size_t ch = 0; ch < c; ++ch) {
@@ -555,27 +586,38 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     for (std::size_t i = 0; i < n; ++i) {
       ya[static_cast<std::int64_t>(i)] = static_cast<float>((target[i] - info.strain_mean) / info.strain_std);
     }
+    if (cfg.guard_weight > 0) {
+      auto ha = h.accessor<float, 1>();
+      for (std::size_t i = 0; i < n; ++i) {
+        ha[static_cast<std::int64_t>(i)] = static_cast<float>((data.strain[i] - info.strain_mean) / info.strain_std);
+      }
+    }
   }
 
   // The DeepClean loss over each kernel, and for streaming-aware training the same over the part of
   // each kernel the live stream averages, [K - N s, K), with one Welch segment of that length.
   const double w_stream = cfg.stream_weight;
   const auto k64 = static_cast<std::int64_t>(k);
-  const Loss whole = make_loss(static_cast<std::int64_t>(std::llround(cfg.fftlength_seconds * fs_hz)), fs_hz, cfg.bands, 0, -1);
+  const Loss whole = make_loss(static_cast<std::int64_t>(std::llround(cfg.fftlength_seconds * fs_hz)), fs_hz, cfg.bands, 0, -1,
+                               true, cfg.guard_weight, cfg.guard_hz);
+  if (cfg.guard_weight > 0) {
+    log << "guard-band loss: " << cfg.guard_weight << " x the ASD ratio (raw - prediction) / raw over " << cfg.guard_hz
+        << " Hz beside each band\n";
+  }
   std::optional<Loss> tail;
   if (w_stream > 0) {
     const auto used = static_cast<std::int64_t>(std::llround(cfg.stream->aggregation_seconds * fs_hz));
     // One rectangular segment: a Hann window would weigh the middle of the tail and nearly ignore
     // both its ends, while the stream averages every sample of it alike (and a Hann tail measured
     // worse: docs/training.md).
-    tail = make_loss(used, fs_hz, cfg.bands, k64 - used, used, /*hann=*/false);
+    tail = make_loss(used, fs_hz, cfg.bands, k64 - used, used, /*hann=*/false, cfg.guard_weight, cfg.guard_hz);
     log << "streaming-aware loss: " << w_stream << " x the last " << cfg.stream->aggregation_seconds
         << " s of each kernel (the part the daemon averages) + " << 1 - w_stream << " x the whole kernel\n";
   }
-  const auto loss = [&](const torch::Tensor& want, const torch::Tensor& pred) {
-    if (!tail) return whole(want, pred);
-    if (w_stream >= 1) return (*tail)(want, pred);
-    return (1 - w_stream) * whole(want, pred) + w_stream * (*tail)(want, pred);
+  const auto loss = [&](const torch::Tensor& want, const torch::Tensor& pred, const torch::Tensor& raw) {
+    if (!tail) return whole(want, pred, raw);
+    if (w_stream >= 1) return (*tail)(want, pred, raw);
+    return (1 - w_stream) * whole(want, pred, raw) + w_stream * (*tail)(want, pred, raw);
   };
 
   torch::jit::Module net = build_network(static_cast<std::int64_t>(c));
@@ -620,12 +662,13 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   const std::vector<std::size_t>& valid_offsets = plan.valid_offsets;
 
   const auto batch = [&](const std::vector<std::size_t>& offs) {
-    std::vector<torch::Tensor> xs, ys;
+    std::vector<torch::Tensor> xs, ys, hs;
     for (std::size_t o : offs) {
       xs.push_back(x.narrow(1, static_cast<std::int64_t>(o), static_cast<std::int64_t>(k)));
       ys.push_back(y.narrow(0, static_cast<std::int64_t>(o), static_cast<std::int64_t>(k)));
+      if (cfg.guard_weight > 0) hs.push_back(h.narrow(0, static_cast<std::int64_t>(o), static_cast<std::int64_t>(k)));
     }
-    return std::make_pair(torch::stack(xs), torch::stack(ys));
+    return std::make_tuple(torch::stack(xs), torch::stack(ys), hs.empty() ? torch::empty({0}) : torch::stack(hs));
   };
 
   const std::size_t dropped_short = plan.split.short_samples;
@@ -665,9 +708,9 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
       std::vector<std::size_t> offs;
       for (std::size_t b = 0; b < std::min(bsz, kernels_per_epoch - done); ++b) offs.push_back(sampler.at(offset_index(rng)));
       if (offs.size() < 2) continue;  // BatchNorm needs more than one kernel in training mode
-      auto [xb, yb] = batch(offs);
+      auto [xb, yb, hb] = batch(offs);
       opt.zero_grad();
-      auto l = loss(yb, net.forward({xb}).toTensor());
+      auto l = loss(yb, net.forward({xb}).toTensor(), hb);
       l.backward();
       opt.step();
       train_sum += l.item<double>();
@@ -680,8 +723,8 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
       for (std::size_t i = 0; i < valid_offsets.size(); i += bsz) {
         std::vector<std::size_t> offs(valid_offsets.begin() + static_cast<std::ptrdiff_t>(i),
                                       valid_offsets.begin() + static_cast<std::ptrdiff_t>(std::min(i + bsz, valid_offsets.size())));
-        auto [xb, yb] = batch(offs);
-        valid_sum += loss(yb, net.forward({xb}).toTensor()).item<double>() * static_cast<double>(offs.size());
+        auto [xb, yb, hb] = batch(offs);
+        valid_sum += loss(yb, net.forward({xb}).toTensor(), hb).item<double>() * static_cast<double>(offs.size());
       }
     }
     const double valid = valid_sum / static_cast<double>(valid_offsets.size());
@@ -737,6 +780,10 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
     p << YAML::Key << "good_seconds" << YAML::Value << data.seconds_good << YAML::Key << "bad_seconds" << YAML::Value
       << data.seconds_read - data.seconds_good;
     if (!initial_id.empty()) p << YAML::Key << "initial_bundle" << YAML::Value << initial_id;
+    if (cfg.guard_weight > 0) {
+      p << YAML::Key << "guard_loss" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "weight"
+        << YAML::Value << cfg.guard_weight << YAML::Key << "hz" << YAML::Value << cfg.guard_hz << YAML::EndMap;
+    }
     if (w_stream > 0) {
       // What the daemon checks at load (a configuration with another kernel or aggregation: warning).
       p << YAML::Key << "streaming" << YAML::Value << YAML::BeginMap << YAML::Key << "weight" << YAML::Value << w_stream
@@ -766,14 +813,15 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   res.bundle = model::check_bundle(abs, check_k);
 
   try {
-    res.valid_asd_ratio = clean_ratio(net, res.bundle, data, plan.split.valid, 1.0).at(0);
+    res.valid_asd_ratio = clean_ratio(net, res.bundle, data, plan.split.valid, 1.0).at(0).band;
   } catch (const std::runtime_error& e) {  // validation pieces all shorter than 3 s: no figure, not a failure
     log << "validation ASD ratio not computed: " << e.what() << "\n";
     res.valid_asd_ratio = std::nan("");
   }
   if (cfg.stream) {
     try {
-      res.valid_asd_ratio_streamed = streamed_ratio(abs, res.bundle, data, plan.split.valid, *cfg.stream).at(0);
+      res.valid_streamed = streamed_ratio(abs, res.bundle, data, plan.split.valid, *cfg.stream).at(0);
+      res.valid_asd_ratio_streamed = res.valid_streamed.band;
     } catch (const std::runtime_error& e) {
       log << "streamed validation ASD ratio not computed: " << e.what() << "\n";
     }
@@ -791,13 +839,13 @@ model::BundleInfo info_for(const fs::path& bundle, const Dataset& data) {
 }
 }  // namespace
 
-std::vector<double> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
+std::vector<BandFigures> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
   const auto info = info_for(bundle, data);
   auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
   return clean_ratio(m, info, data, data.segments, edge_seconds);
 }
 
-std::vector<double> evaluate_bundle_streamed(const fs::path& bundle, const Dataset& data, const StreamSettings& stream) {
+std::vector<BandFigures> evaluate_bundle_streamed(const fs::path& bundle, const Dataset& data, const StreamSettings& stream) {
   return streamed_ratio(bundle, info_for(bundle, data), data, data.segments, stream);
 }
 

@@ -73,6 +73,15 @@ struct KernelPlan {
 // Throws std::runtime_error when there is not one training and one validation kernel.
 KernelPlan plan_kernels(const TrainConfig& cfg, const Dataset& data);
 
+// A band's ASD ratio cleaned/raw, and the same in the guard bands beside it: [lo - kGuardHz, lo) and
+// (hi, hi + kGuardHz], where the daemon's do-no-harm gate watches for a prediction the band-pass lets
+// through (docs/quality-gate.md). About 1 there when the network predicts nothing beside its band.
+constexpr double kGuardHz = 10;
+struct BandFigures {
+  double band = std::numeric_limits<double>::quiet_NaN();
+  double below = std::numeric_limits<double>::quiet_NaN(), above = std::numeric_limits<double>::quiet_NaN();
+};
+
 struct TrainResult {
   model::BundleInfo bundle;     // as written (id, parameter_count filled)
   int epochs_run = 0;
@@ -83,6 +92,7 @@ struct TrainResult {
   // With a `stream` section: the same part cleaned the way the daemon cleans (its code, the section's
   // settings), over the samples cleaned with the full weight; NaN otherwise.
   double valid_asd_ratio_streamed = std::numeric_limits<double>::quiet_NaN();
+  BandFigures valid_streamed;   // the first band's streamed figures, the guard bands' included
   double seconds = 0;           // wall time of the training loop
 };
 
@@ -91,17 +101,17 @@ struct TrainResult {
 TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log);
 
 // Offline cleaning of `data` with a bundle: per segment, standardise, one forward pass, un-standardise,
-// band-pass zero-phase, subtract. Returns the mean over band bins of ASD(cleaned)/ASD(raw) per band
-// (Welch, 1-s Hann segments, half overlap; PSDs averaged over the segments' Welch segments),
-// skipping `edge_seconds` at both ends of each segment.
-std::vector<double> evaluate_bundle(const std::filesystem::path& bundle, const Dataset& data,
+// band-pass zero-phase, subtract. Returns per band the mean over its bins of ASD(cleaned)/ASD(raw)
+// (Welch, 1-s Hann segments, half overlap; PSDs averaged over the segments' Welch segments), and the
+// same in the guard bands beside it, skipping `edge_seconds` at both ends of each segment.
+std::vector<BandFigures> evaluate_bundle(const std::filesystem::path& bundle, const Dataset& data,
                                     double edge_seconds = 1.0);
 
 // The figure the daemon reaches: `data` cleaned by core/stream's StrainCleaner (contract steps 3-9,
 // the daemon's code and model loader) with `stream`'s kernel, aggregation and band-pass, one second
 // at a time per segment (each starting on its first whole GPS second), witnesses and strain at the
 // model rate; band ratios as evaluate_bundle's, over the samples cleaned with g = 1.
-std::vector<double> evaluate_bundle_streamed(const std::filesystem::path& bundle, const Dataset& data,
+std::vector<BandFigures> evaluate_bundle_streamed(const std::filesystem::path& bundle, const Dataset& data,
                                              const StreamSettings& stream);
 
 }  // namespace deepclean::train

@@ -141,6 +141,12 @@ TEST(TrainConfig, StreamSectionAndStreamingAwareLoss) {
   EXPECT_EQ(c.stream_weight, 1.0);
   EXPECT_EQ(c.kernel_samples(), 4096u) << "training kernels keep their own length (8 s by default)";
   EXPECT_FALSE(parse_train_config(kGood, "/cfg/train.yaml").stream.has_value());
+  EXPECT_EQ(parse_train_config(kGood, "/cfg/train.yaml").guard_weight, 0.0) << "no guard-band loss unless asked";
+  const auto guarded = parse_train_config(kGood + std::string("training:\n  guard_weight: 0.5\n  guard_hz: 8\n"), "/cfg/train.yaml");
+  EXPECT_EQ(guarded.guard_weight, 0.5);
+  EXPECT_EQ(guarded.guard_hz, 8.0);
+  EXPECT_EQ(error_of(kGood + std::string("training:\n  guard_weight: -1\n")),
+            "/cfg/train.yaml:15:17: `training.guard_weight` = -1 is out of range (>= 0, <= 100)");
   EXPECT_EQ(error_of(kGood + std::string("training:\n  stream_weight: 0.5\n")),
             "/cfg/train.yaml:15:18: `training.stream_weight` needs a `stream` section: the daemon's kernel and "
             "aggregation settings");
@@ -233,9 +239,9 @@ TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
   ASSERT_EQ(data.segments.size(), 1u) << log.str();
   const auto ratio = deepclean::train::evaluate_bundle(dir_ / "bundle", data);
   ASSERT_EQ(ratio.size(), 1u);
-  std::printf("held-out band ASD ratio cleaned/raw (55-65 Hz): %.4f\n", ratio[0]);
-  EXPECT_LT(ratio[0], 0.3);
-  EXPECT_GT(ratio[0], 0.0);
+  std::printf("held-out band ASD ratio cleaned/raw (55-65 Hz): %.4f\n", ratio[0].band);
+  EXPECT_LT(ratio[0].band, 0.3);
+  EXPECT_GT(ratio[0].band, 0.0);
 
   // The CLI's evaluation mode prints the same figure.
   std::string out;
@@ -244,7 +250,7 @@ TEST_F(TrainEndToEnd, TrainsABundleThatCleansHeldOutData) {
                 &out),
             0);
   char expect[64];
-  std::snprintf(expect, sizeof expect, "%.4f", ratio[0]);
+  std::snprintf(expect, sizeof expect, "%.4f", ratio[0].band);
   EXPECT_NE(out.find(expect), std::string::npos) << out;
 
   // Training again into the same bundle is refused (here rather than in a test of its own: ctest
@@ -277,8 +283,14 @@ TEST_F(TrainEndToEnd, StreamedEvaluationAndStreamingAwareFineTuning) {
                 &out),
             0)
       << out;
-  double offline = 0, streamed = 0;
+  double offline = 0, streamed = 0, below = 0, above = 0, streamed_below = 0, streamed_above = 0;
   ASSERT_EQ(std::sscanf(out.c_str(), "band 55-65 Hz: ASD ratio cleaned/raw %lf  streamed %lf", &offline, &streamed), 2)
+      << out;
+  const auto beside = out.find("beside it, 45-55 / 65-75 Hz: ");
+  ASSERT_NE(beside, std::string::npos) << out;
+  ASSERT_EQ(std::sscanf(out.c_str() + beside, "beside it, 45-55 / 65-75 Hz: %lf / %lf  streamed %lf / %lf", &below, &above,
+                        &streamed_below, &streamed_above),
+            4)
       << out;
   EXPECT_NE(out.find("(the daemon's cleaning: K 1 s, 32 kernels/s, aggregation 0.5 s, fir look-ahead 0.4375 s)"),
             std::string::npos)
@@ -317,16 +329,21 @@ TEST_F(TrainEndToEnd, StreamedEvaluationAndStreamingAwareFineTuning) {
          "ok = np.repeat((s & 1) == 1, fs // 16); i = np.flatnonzero(ok); a, b = i[0], i[-1] + 1\n"
          "assert b - a == len(i), 'one run of g = 1'\n"
          "f, pr = signal.welch(r[a:b], fs=fs, nperseg=fs); f, pc = signal.welch(c[a:b], fs=fs, nperseg=fs)\n"
-         "m = (f >= 55) & (f <= 65)\nprint(np.mean(np.sqrt(pc[m] / pr[m])))\n";
+         "r = lambda m: np.mean(np.sqrt(pc[m] / pr[m]))\n"
+         "print(r((f >= 55) & (f <= 65)), r((f >= 45) & (f < 55)), r((f > 65) & (f <= 75)))\n";
   ASSERT_EQ(run(std::string(DEEPCLEAN_PYTHON) + " " + sh_quote((dir_ / "ratio.py").string()) + " " +
                     sh_quote(dir_.string()),
                 &out),
             0)
       << out;
-  const double daemon = std::stod(out);
-  std::printf("held-out band ASD ratio: offline %.4f, streamed %.4f, deepclean clean (scipy) %.4f\n", offline,
-              streamed, daemon);
+  double daemon = 0, daemon_below = 0, daemon_above = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%lf %lf %lf", &daemon, &daemon_below, &daemon_above), 3) << out;
+  std::printf("held-out band ASD ratio: offline %.4f, streamed %.4f, deepclean clean (scipy) %.4f; beside the band "
+              "streamed %.4f / %.4f, scipy %.4f / %.4f\n",
+              offline, streamed, daemon, streamed_below, streamed_above, daemon_below, daemon_above);
   EXPECT_NEAR(streamed, daemon, 0.02 * daemon);
+  EXPECT_NEAR(streamed_below, daemon_below, 0.02 * daemon_below);
+  EXPECT_NEAR(streamed_above, daemon_above, 0.02 * daemon_above);
   EXPECT_GT(std::abs(streamed - offline), 0.1 * offline) << "the streamed figure is not the offline one";
 
   // Streaming-aware fine-tuning of that network (one epoch: what is checked is the plumbing, the
@@ -335,16 +352,22 @@ TEST_F(TrainEndToEnd, StreamedEvaluationAndStreamingAwareFineTuning) {
   // about at load, naming both; the one it was trained for is not.
   std::string finetune = replace(config(kStart, kStart + kTrainSeconds), "epochs: 18", "epochs: 1");
   finetune = replace(finetune, "bundle: bundle\n", "bundle: bundle-stream\n");
-  finetune = replace(finetune, "  threads: 2\n", "  threads: 2\n  initial_bundle: bundle\n  stream_weight: 0.5\n");
+  finetune = replace(finetune, "  threads: 2\n",
+                     "  threads: 2\n  initial_bundle: bundle\n  stream_weight: 0.5\n  guard_weight: 0.5\n");
   std::ofstream(dir_ / "finetune.yaml") << finetune << stream;
   ASSERT_EQ(run(sh_quote(DEEPCLEAN_BINARY) + " train --config " + sh_quote((dir_ / "finetune.yaml").string()) + " 2>&1",
                 &out),
             0)
       << out;
   EXPECT_NE(out.find("streaming-aware loss: 0.5 x the last 0.5 s of each kernel"), std::string::npos) << out;
+  EXPECT_NE(out.find("guard-band loss: 0.5 x the ASD ratio (raw - prediction) / raw over 10 Hz beside each band"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("valid ASD ratio beside the band streamed "), std::string::npos) << out;
   const auto tuned = deepclean::model::read_bundle_info(dir_ / "bundle-stream");
   const auto from = deepclean::model::read_bundle_info(dir_ / "bundle");
   EXPECT_NE(tuned.provenance_yaml.find("initial_bundle: " + from.id), std::string::npos) << tuned.provenance_yaml;
+  EXPECT_NE(tuned.provenance_yaml.find("guard_loss: {weight: 0.5, hz: 10}"), std::string::npos) << tuned.provenance_yaml;
   EXPECT_NE(tuned.provenance_yaml.find("streaming:\n  weight: 0.5\n  kernel_seconds: 1\n  aggregation_seconds: 0.5"),
             std::string::npos)
       << tuned.provenance_yaml;
