@@ -5,12 +5,12 @@
 #      build-demo/demo-data/ (the scratch directory demo/train.yaml names),
 #   3. trains the plain network on the first 1200 s with demo/train.yaml (fixed seed 7) into
 #      build-demo/bundle-plain,
-#   4. fine-tunes it for the demo's streaming settings with demo/finetune.yaml (streaming-aware
-#      loss, docs/training.md; replaces demo/bundle),
+#   4. fine-tunes it for the demo's streaming settings with demo/finetune.yaml (streaming-aware and
+#      guard-band losses, docs/training.md; replaces demo/bundle),
 #   5. cleans the 60 held-out seconds with both bundles (demo/heldout.yaml) and prints the band
 #      ASD ratio cleaned/raw, offline and streamed as demo/run.yaml streams,
 #   6. removes the simulated frames (KEEP_DATA=1 keeps them).
-# About 5-7 minutes on 2 cores after the build. Run from anywhere; needs the packages of
+# About 8 minutes on 2 cores after the build. Run from anywhere; needs the packages of
 # tools/install-deps.sh. Training is deterministic for a seed on one machine (docs/training.md);
 # another CPU or BLAS may give a bundle with different bytes but the same behaviour.
 set -euo pipefail

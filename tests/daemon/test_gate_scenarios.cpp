@@ -6,7 +6,9 @@
 // the other scenarios are tools/gate_scenarios.py (figures in docs/quality-gate.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +18,7 @@
 
 #ifdef DEEPCLEAN_WITH_TORCH
 #include "../model/fixtures.hpp"
+#include "core/dsp/welch.hpp"
 #include "io/gwf/reader.hpp"
 
 namespace fs = std::filesystem;
@@ -77,6 +80,33 @@ Outputs simulate_and_clean(const fs::path& dir, const std::string& scenario) {
   return r;
 }
 
+// The largest band ASD ratio published/raw in 55-65 Hz over every 8-s window of the output, sliding by
+// 1 s from 8 s in (the segment start's taper) to 2 s before the end: per 1-Hz bin sqrt of the PSDs
+// (1-s Hann periodograms, scipy's welch of one segment) summed over the window, then the mean over
+// the band's bins; tools/gate_scenarios.py's "worst 8 s".
+double worst_8s_band(const Outputs& r) {
+  std::vector<std::vector<double>> ph, pc;
+  for (std::size_t k = 0; k < r.raw.size(); ++k) {
+    const double fs = static_cast<double>(r.raw[k].size());
+    ph.push_back(deepclean::dsp::welch_psd(r.raw[k].data(), r.raw[k].size(), fs, r.raw[k].size()).value);
+    pc.push_back(deepclean::dsp::welch_psd(r.cleaned[k].data(), r.cleaned[k].size(), fs, r.cleaned[k].size()).value);
+  }
+  double worst = 0;
+  for (int s0 = 8; s0 + 8 <= kSeconds - 2; ++s0) {
+    double sum = 0;
+    for (std::size_t bin = 55; bin <= 65; ++bin) {
+      double h = 0, c = 0;
+      for (int k = s0; k < s0 + 8; ++k) {
+        h += ph[static_cast<std::size_t>(k)][bin];
+        c += pc[static_cast<std::size_t>(k)][bin];
+      }
+      sum += std::sqrt(c / h);
+    }
+    worst = std::max(worst, sum / 11.0);
+  }
+  return worst;
+}
+
 bool gated(const Outputs& r, int k) {
   for (auto b : r.state[static_cast<std::size_t>(k)]) {
     if (b & 32u) return true;
@@ -111,36 +141,33 @@ TEST(GateScenarios, CouplingFlipsSignMidRunAndBack) {
   // ends at 32 s, second 32's first onset pair starts at 31.75 s, so 33-40 are the good seconds and
   // the gate reopens at 40 (its 1-s ramp: the last second with the GATED bit).
   EXPECT_EQ(last, 40) << r.summary;
+  EXPECT_LE(worst_8s_band(r), 1.05) << "issue 14's target for the published band";
   EXPECT_NE(r.summary.find("do-no-harm gate closed (band)"), std::string::npos) << r.summary;
   EXPECT_NE(r.summary.find("do-no-harm gate open again"), std::string::npos) << r.summary;
   EXPECT_NE(r.summary.find("closed 1 times, opened again 1 times"), std::string::npos) << r.summary;
   fs::remove_all(dir);
 }
 
-// The mains line moves by 1 Hz: the network, fed the moved line, keeps cleaning most of the band but
-// adds noise at its edges and beside it (54-55 and 67-68 Hz, several times the raw ASD per second).
-// The guard bands' onset figure (two seconds in a row above 2.5) closes the gate within 2 s.
+// The mains line moves by 1 Hz and stays there: the demo network, fed the moved line, keeps cleaning
+// the band (its figure stays near 0.17) but adds 1.2-1.8 times the raw ASD at 45-55 Hz, second
+// after second: below the guard bands' onset threshold (2.5, set above the bursts of networks not
+// trained with the guard-band loss), so the 32-s guard window closes the gate once the harm has
+// lasted (docs/quality-gate.md). The band is never harmed.
 TEST(GateScenarios, MainsLineMovesAndTheGuardBandsCatchIt) {
   const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-mains-" + std::to_string(::getpid()));
-  const Outputs r = simulate_and_clean(dir, "mains-shift@24.5-32:1");
-  int first = -1, last = -1;
-  for (int k = 0; k < kSeconds; ++k) {
-    if (gated(r, k)) {
-      if (first < 0) first = k;
-      last = k;
-    }
+  const Outputs r = simulate_and_clean(dir, "mains-shift@24.5-48:1");
+  int first = -1;
+  for (int k = 0; k < kSeconds && first < 0; ++k) {
+    if (gated(r, k)) first = k;
   }
-  EXPECT_GE(first, 24) << r.summary;
-  EXPECT_LE(first, 26) << "not within 2 s of the onset at 24.5 s\n" << r.summary;
+  EXPECT_GE(first, 25) << r.summary;
+  EXPECT_LE(first, 24 + 16) << "not within 16 s of the onset at 24.5 s\n" << r.summary;
   EXPECT_NE(r.summary.find("do-no-harm gate closed (guard)"), std::string::npos) << r.summary;
-  for (int k = first + 1; k <= last - 1; ++k) {
+  EXPECT_NE(r.summary.find("closed 1 times, opened again 0 times; closed at the end"), std::string::npos) << r.summary;
+  for (int k = first + 1; k < kSeconds - 1; ++k) {
     ASSERT_EQ(r.cleaned[static_cast<std::size_t>(k)], r.raw[static_cast<std::size_t>(k)]) << k;
   }
-  // The change ends at 32 s; the network's kernels (1 s) and the band-pass still carry it a little
-  // beyond; then the guard bands must be good over 8 s (recover_seconds) and the band in each second.
-  EXPECT_GE(last, 32 + 6) << r.summary;
-  EXPECT_LE(last, 32 + 10) << r.summary;
-  EXPECT_NE(r.summary.find("closed 1 times, opened again 1 times"), std::string::npos) << r.summary;
+  EXPECT_LE(worst_8s_band(r), 1.05) << "issue 14's target for the published band";
   fs::remove_all(dir);
 }
 
@@ -182,6 +209,7 @@ TEST(GateScenarios, EachScenarioGatesAndRecoversAtItsSeconds) {
     for (int k = first + 1; k < last; ++k) {
       ASSERT_EQ(r.cleaned[static_cast<std::size_t>(k)], r.raw[static_cast<std::size_t>(k)]) << c.scenario << " " << k;
     }
+    EXPECT_LE(worst_8s_band(r), 1.05) << c.scenario << ": issue 14's target for the published band";
     fs::remove_all(dir);
   }
 }
@@ -208,6 +236,10 @@ TEST(GateScenarios, NoChangeNoGate) {
   const Outputs r = simulate_and_clean(dir, "");
   for (int k = 0; k < kSeconds; ++k) EXPECT_FALSE(gated(r, k)) << k << "\n" << r.summary;
   EXPECT_NE(r.summary.find("gate:      0.0 s gated, closed 0 times"), std::string::npos) << r.summary;
+  // Cleaned throughout: 0.133 over 30 min in docs/quality-gate.md (the same measure).
+  const double worst = worst_8s_band(r);
+  std::printf("worst 8 s of published output, 55-65 Hz: %.3f\n", worst);
+  EXPECT_LT(worst, 0.2);
   fs::remove_all(dir);
 }
 
