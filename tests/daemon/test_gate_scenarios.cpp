@@ -217,13 +217,19 @@ TEST(GateScenarios, EachScenarioGatesAndRecoversAtItsSeconds) {
 TEST(GateScenarios, MainsMonitorDropsOutAndTheInputGuardNamesIt) {
   const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-zero-" + std::to_string(::getpid()));
   const Outputs r = simulate_and_clean(dir, "witness-zero@20-23");
-  int first = -1;
+  int first = -1, last = -1;
   for (int k = 0; k < kSeconds; ++k) {
-    if (gated(r, k) && first < 0) first = k;
+    if (gated(r, k)) {
+      if (first < 0) first = k;
+      last = k;
+    }
   }
   // The mains monitor reads 0 in seconds 20-22: outputs from 20 - ceil(0.99 s latency) = 19 on are
-  // gated, before any of them is written.
+  // gated, before any of them is written. Input second 22 reaches outputs up to 22 + ceil(K + L =
+  // 1.4375 s) + 1 = 25; 26-33 are the 8 good seconds: reopened at 33.
   EXPECT_EQ(first, 19) << r.summary;
+  EXPECT_EQ(last, 33) << r.summary;
+  EXPECT_LE(worst_8s_band(r), 1.05) << "issue 14's target for the published band";
   EXPECT_NE(r.summary.find("do-no-harm gate closed (input): GPS " + std::to_string(kStart + 20) +
                            ": H1:PEM-CS_MAINSMON_EBAY_1_DQ flat at 0 (all 1024 samples)"),
             std::string::npos)
