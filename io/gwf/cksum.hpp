@@ -1,11 +1,11 @@
-// Incremental POSIX cksum (digest §7) for the reader's structure and file checksums. Internal header;
-// the one-shot posix_cksum() is declared in reader.hpp.
+// POSIX cksum (digest §7), the checksum of frame structures and files: the one implementation the
+// reader (verifying) and the writer (stamping) share.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace deepclean::gwf::detail {
+namespace deepclean::gwf {
 
 // CRC-32, polynomial 0x04C11DB7, MSB first, initial 0. Feed bytes with update(), then finish()
 // appends the total length (least-significant byte first, only the bytes needed) and inverts.
@@ -19,6 +19,7 @@ class Cksum {
   std::uint32_t crc_ = 0;
 };
 
-std::uint32_t cksum_range(const std::byte* data, std::size_t n);
+// The value `cksum` prints for these bytes: posix_cksum("123456789") == 930766865.
+std::uint32_t posix_cksum(const std::byte* data, std::size_t n);
 
-}  // namespace deepclean::gwf::detail
+}  // namespace deepclean::gwf

@@ -12,47 +12,6 @@
 namespace deepclean::gwf {
 namespace {
 
-// Slicing-by-8 tables for the MSB-first (non-reflected) CRC of digest §7. kTables[0] is the classic
-// byte table; kTables[k][b] is the CRC register after byte b followed by k zero bytes.
-struct CrcTables {
-  std::array<std::array<std::uint32_t, 256>, 8> t{};
-  CrcTables() {
-    for (std::uint32_t b = 0; b < 256; ++b) {
-      std::uint32_t c = b << 24;
-      for (int bit = 0; bit < 8; ++bit) c = (c & 0x80000000u) ? (c << 1) ^ 0x04C11DB7u : (c << 1);
-      t[0][b] = c;
-    }
-    for (std::size_t k = 1; k < 8; ++k) {
-      for (std::size_t b = 0; b < 256; ++b) {
-        const std::uint32_t prev = t[k - 1][b];
-        t[k][b] = (prev << 8) ^ t[0][prev >> 24];
-      }
-    }
-  }
-};
-const CrcTables& crc_tables() {
-  static const CrcTables tables;
-  return tables;
-}
-
-inline std::uint32_t byte_at(const std::byte* p, std::size_t i) {
-  return static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(p[i]));
-}
-
-std::uint32_t crc_update(std::uint32_t crc, const std::byte* p, std::size_t n) {
-  const auto& t = crc_tables().t;
-  while (n >= 8) {
-    const std::uint32_t hi =
-        crc ^ ((byte_at(p, 0) << 24) | (byte_at(p, 1) << 16) | (byte_at(p, 2) << 8) | byte_at(p, 3));
-    crc = t[7][hi >> 24] ^ t[6][(hi >> 16) & 0xFFu] ^ t[5][(hi >> 8) & 0xFFu] ^ t[4][hi & 0xFFu] ^
-          t[3][byte_at(p, 4)] ^ t[2][byte_at(p, 5)] ^ t[1][byte_at(p, 6)] ^ t[0][byte_at(p, 7)];
-    p += 8;
-    n -= 8;
-  }
-  for (std::size_t i = 0; i < n; ++i) crc = (crc << 8) ^ t[0][(crc >> 24) ^ byte_at(p, i)];
-  return crc;
-}
-
 template <typename U>
 void diff_words(const std::byte* in, std::size_t n_words, std::byte* out) {
   U prev = 0;
@@ -148,28 +107,6 @@ std::optional<std::vector<std::byte>> zs_impl(const std::byte* diffs, std::size_
 }
 
 }  // namespace
-
-void CksumAccumulator::update(const std::byte* data, std::size_t n) {
-  crc_ = crc_update(crc_, data, n);
-  length_ += n;
-}
-
-std::uint32_t CksumAccumulator::finish() const {
-  std::uint32_t crc = crc_;
-  std::uint64_t len = length_;
-  const auto& t0 = crc_tables().t[0];
-  while (len != 0) {
-    crc = (crc << 8) ^ t0[(crc >> 24) ^ static_cast<std::uint32_t>(len & 0xFFu)];
-    len >>= 8;
-  }
-  return ~crc;
-}
-
-std::uint32_t cksum_bytes(const std::byte* data, std::size_t n) {
-  CksumAccumulator c;
-  c.update(data, n);
-  return c.finish();
-}
 
 std::vector<std::byte> zlib_compress(const std::byte* data, std::size_t n, int level) {
   if (level < 0 || level > 9) throw std::invalid_argument("zlib level must be 0..9");

@@ -22,24 +22,6 @@ constexpr bool host_is_little_endian() {
 #endif
 }
 
-// Incremental POSIX cksum (digest §7): CRC-32 polynomial 0x04C11DB7, MSB-first, initial value 0,
-// then the byte count fed least-significant byte first, then bitwise NOT. Slicing-by-8 tables so
-// that the two passes a writer needs (structure CRC, file CRC) stay far below the write budget.
-class CksumAccumulator {
- public:
-  void update(const std::byte* data, std::size_t n);
-  // Finishes with the number of bytes fed so far (the length POSIX cksum appends).
-  std::uint32_t finish() const;
-  std::uint64_t length() const { return length_; }
-
- private:
-  std::uint32_t crc_ = 0;
-  std::uint64_t length_ = 0;
-};
-
-// One-shot convenience: cksum of a buffer (the value `cksum` prints for those bytes).
-std::uint32_t cksum_bytes(const std::byte* data, std::size_t n);
-
 // zlib stream (RFC 1950, what frames call "gzip", digest §6 code 1) at `level` 0..9.
 std::vector<std::byte> zlib_compress(const std::byte* data, std::size_t n, int level);
 

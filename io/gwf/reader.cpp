@@ -217,7 +217,7 @@ struct FrameFile::Impl {
   // chkSumFile (§5, §7).
   std::uint64_t crc_pos(const Rec& r) const { return r.off + r.len - (r.kind == Kind::EndOfFile ? 8 : 4); }
   std::uint32_t stored_crc(const Rec& r) const { return detail::load<std::uint32_t>(data() + crc_pos(r), big); }
-  std::uint32_t computed_crc(const Rec& r) const { return detail::cksum_range(data() + r.off, crc_pos(r) - r.off); }
+  std::uint32_t computed_crc(const Rec& r) const { return posix_cksum(data() + r.off, crc_pos(r) - r.off); }
   // v8 per-structure checksum (§7). Skipped when the whole-file CRC already matched at open: that
   // CRC covers every byte of every structure, re-checking each one on every read adds nothing.
   void check_crc(const Rec& r, bool crc) const {
@@ -464,12 +464,12 @@ std::vector<std::string> FrameFile::Impl::file_checksum_problems(bool whole_file
   const Rec& r = recs[eof_rec];
   if (v8()) {
     if (info.checksum_scheme == 1) {
-      const std::uint32_t h = detail::cksum_range(data(), 40);
+      const std::uint32_t h = posix_cksum(data(), 40);
       if (h != info.header_checksum) {
         out.push_back(name + ": byte " + std::to_string(r.off + 34) + ": FrEndOfFile: chkSumFrHeader mismatch: stored " +
                       hex32(info.header_checksum) + ", computed " + hex32(h));
       }
-      const std::uint32_t f = whole_file ? detail::cksum_range(data(), size() - 4) : info.file_checksum;
+      const std::uint32_t f = whole_file ? posix_cksum(data(), size() - 4) : info.file_checksum;
       if (f != info.file_checksum) {
         out.push_back(name + ": byte " + std::to_string(size() - 4) + ": FrEndOfFile: chkSumFile mismatch: stored " +
                       hex32(info.file_checksum) + ", computed " + hex32(f));
@@ -478,7 +478,7 @@ std::vector<std::string> FrameFile::Impl::file_checksum_problems(bool whole_file
   } else if (info.checksum_scheme == 1 && whole_file) {
     // v6/v7: cksum of the whole file with the 4 chkSum bytes taken as zero (§7).
     const std::uint64_t at = r.off + 14 + 4 + 8 + 4;
-    detail::Cksum ck;
+    Cksum ck;
     ck.update(data(), static_cast<std::size_t>(at));
     ck.update_zeros(4);
     ck.update(data() + at + 4, size() - at - 4);
@@ -504,7 +504,7 @@ std::string FrameFile::Impl::frame_checksum_problem(std::size_t i) const {
   if (chk_type == 0) return {};
   const std::uint32_t stored = detail::load<std::uint32_t>(data() + e.off + 26, big);
   if (chk_type != 1) return name + ": byte " + std::to_string(e.off + 22) + ": FrEndOfFrame: unknown chkType " + std::to_string(chk_type);
-  detail::Cksum ck;
+  Cksum ck;
   ck.update(data() + h.off, e.off + 26 - h.off);
   ck.update_zeros(4);
   const std::uint64_t total = e.off + e.len - h.off;

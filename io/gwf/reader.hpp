@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/gwf/cksum.hpp"  // posix_cksum, which the reader verifies
 #include "io/gwf/frame.hpp"
 
 namespace deepclean::gwf {
@@ -117,8 +118,5 @@ class ChannelNotFound : public std::runtime_error {
 // GPS time of the first sample of `c` in frame `f` (digest §5):
 // GTimeS + 1e-9·GTimeN + timeOffset + startX[0]; sample i is at t0 + i·dx[0] (= i / sample_rate).
 double channel_t0(const Frame& f, const Channel& c);
-
-// POSIX cksum (digest §7): cksum("123456789") == 930766865.
-std::uint32_t posix_cksum(const std::byte* data, std::size_t n);
 
 }  // namespace deepclean::gwf

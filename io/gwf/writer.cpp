@@ -14,6 +14,7 @@
 #include <system_error>
 #include <utility>
 
+#include "io/gwf/cksum.hpp"
 #include "io/gwf/compress.hpp"
 
 namespace deepclean::gwf {
@@ -274,7 +275,7 @@ class Encoder {
   void end(std::uint64_t start, std::uint64_t trailing = 0) {
     const std::uint64_t length = out_.pos() + 4 + trailing - start;
     out_.patch<std::uint64_t>(start, length);
-    const std::uint32_t crc = cksum_bytes(out_.buffer().data() + start,
+    const std::uint32_t crc = posix_cksum(out_.buffer().data() + start,
                                           out_.pos() - start);
     out_.u32(crc);
   }
@@ -638,9 +639,9 @@ class Encoder {
     out_.u32(count32(frames_.size(), "frames"));
     out_.u64(n_bytes);
     out_.u64(n_bytes - toc_pos_);
-    out_.u32(cksum_bytes(out_.buffer().data(), 40));
+    out_.u32(posix_cksum(out_.buffer().data(), 40));
     end(s, 4);
-    out_.u32(cksum_bytes(out_.buffer().data(), out_.pos()));
+    out_.u32(posix_cksum(out_.buffer().data(), out_.pos()));
   }
 
   const std::vector<Frame>& frames_;
