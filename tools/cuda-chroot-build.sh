@@ -61,7 +61,7 @@ PACKAGES=(
   libtorch-cuda-dev nvidia-cuda-toolkit nvidia-cuda-dev
   # toolchain and our other libraries (tools/install-deps.sh, trixie names)
   g++ cmake ninja-build pkgconf git ca-certificates
-  libyaml-cpp-dev libspdlog-dev libfmt-dev libboost-dev libsystemd-dev prometheus-cpp-dev zlib1g-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libboost-dev libsystemd-dev libgcrypt20-dev prometheus-cpp-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread
   # test oracles and test-model export (tools/fixtures/*.py: numpy, scipy, yaml, torch)
   python3 python3-numpy python3-scipy python3-yaml python3-torch-cuda python3-prometheus-client

@@ -13,6 +13,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev  # logging
   libboost-dev          # Boost.Asio (header-only) for the inotify/timer event loop
   libsystemd-dev        # sd_notify, journald
+  libgcrypt20-dev       # SHA-256 of model bundle ids (libsystemd already loads libgcrypt)
   prometheus-cpp-dev    # metrics registry and the Prometheus text format of the metrics file
   zlib1g-dev            # frame compression (codes 1 and 3)
   nlohmann-json3-dev    # JSON output of `deepclean frame dump --json`

@@ -1,6 +1,6 @@
-// SHA-256 (FIPS 180-4), used for the content hash that identifies a model bundle. Written here
-// because nothing the project already links exposes a digest API (yaml-cpp, LibTorch, libsystemd
-// do not; OpenSSL is not a dependency and would be one only for this).
+// SHA-256 (FIPS 180-4), the content hash that identifies a model bundle. The digest is libgcrypt's
+// (a maintained, audited implementation; libsystemd, which the daemon links anyway, already loads
+// it into the process, so it adds no library at run time).
 #pragma once
 
 #include <array>
@@ -10,11 +10,16 @@
 #include <string>
 #include <string_view>
 
+struct gcry_md_handle;  // libgcrypt's, kept out of this header
+
 namespace deepclean::model {
 
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   void update(const void* data, std::size_t size);
   void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
   // Finishes the digest; the object must not be updated afterwards.
@@ -23,11 +28,7 @@ class Sha256 {
   std::string finish_hex();
 
  private:
-  void compress(const std::uint8_t* block);
-  std::array<std::uint32_t, 8> state_;
-  std::array<std::uint8_t, 64> buffer_{};
-  std::size_t buffered_ = 0;
-  std::uint64_t total_bytes_ = 0;
+  gcry_md_handle* h_ = nullptr;
   bool finished_ = false;
 };
 

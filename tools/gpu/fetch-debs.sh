@@ -25,6 +25,8 @@ CORE=(
   libboost1.74-dev
   # pkg_check_modules(libsystemd): sd_notify, journald
   libsystemd-dev libsystemd0
+  # pkg_check_modules(libgcrypt): SHA-256 of bundle ids
+  libgcrypt20-dev libgcrypt20 libgpg-error-dev libgpg-error0
   # find_package(prometheus-cpp CONFIG): we link only ::core, but its config file checks that the
   # pull/push libraries exist and calls find_dependency(civetweb) (whose config checks for the
   # civetweb binary), (ZLIB), (CURL).
