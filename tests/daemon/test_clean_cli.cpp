@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #ifdef DEEPCLEAN_WITH_TORCH
-#include "../model/fixtures.hpp"
+#include "common/model_fixtures.hpp"
 #include "core/model/runner.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
 

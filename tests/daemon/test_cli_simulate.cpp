@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 #include "io/gwf/reader.hpp"
 
 namespace fs = std::filesystem;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #ifdef DEEPCLEAN_WITH_TORCH
-#include "../model/fixtures.hpp"
+#include "common/model_fixtures.hpp"
 #include "core/dsp/welch.hpp"
 #include "io/gwf/reader.hpp"
 

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "daemon/metrics.hpp"
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 
 using deepclean::daemon::Metrics;
 using deepclean::daemon::SecondEvent;

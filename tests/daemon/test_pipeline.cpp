@@ -1,6 +1,6 @@
 // The pipeline against the contract: frames written with our writer, read back second by second,
 // cleaned, and compared with a literal whole-segment evaluation of the contract
-// (tests/stream/cleaner_reference.hpp) with the same deterministic fake model.
+// (tests/common/cleaner_reference.hpp) with the same deterministic fake model.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <map>
 #include <random>
 
-#include "../stream/cleaner_reference.hpp"
+#include "common/cleaner_reference.hpp"
 #include "config/config.hpp"
 #include "daemon/input.hpp"
 #include "daemon/output.hpp"

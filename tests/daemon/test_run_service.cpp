@@ -31,8 +31,8 @@
 #include <sstream>
 #include <thread>
 
-#include "../common/test_support.hpp"
-#include "../model/fixtures.hpp"
+#include "common/test_support.hpp"
+#include "common/model_fixtures.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
 

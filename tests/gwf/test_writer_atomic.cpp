@@ -3,7 +3,7 @@
 // no temporary file behind.
 #include <gtest/gtest.h>
 
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 #include <unistd.h>
 
 #include <atomic>

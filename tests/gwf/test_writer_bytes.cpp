@@ -22,7 +22,7 @@
 #include "io/gwf/compress.hpp"
 #include "io/gwf/writer.hpp"
 #include "tests/gwf/test_writer_walk.hpp"
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 
 namespace gwf = deepclean::gwf;
 using gwf::testing::Cursor;

@@ -8,7 +8,7 @@
 
 #include "core/model/bundle.hpp"
 #include "core/model/runner.hpp"
-#include "fixtures.hpp"
+#include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
 namespace {

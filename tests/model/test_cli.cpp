@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
-#include "fixtures.hpp"
+#include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "core/model/runner.hpp"
 #include "core/stream/noise_estimator.hpp"
-#include "fixtures.hpp"
+#include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
 namespace {

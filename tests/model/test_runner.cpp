@@ -11,7 +11,7 @@
 
 #include "core/model/ml4gw_import.hpp"
 #include "core/model/runner.hpp"
-#include "fixtures.hpp"
+#include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
 namespace {

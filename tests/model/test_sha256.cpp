@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/model/sha256.hpp"
-#include "fixtures.hpp"
+#include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
 namespace {

@@ -2,7 +2,7 @@
 // reading the published files back with gwf::FrameFile next to a clean run with the same seed.
 #include <gtest/gtest.h>
 
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 #include <unistd.h>
 
 #include <cmath>

@@ -15,7 +15,7 @@
 
 #include "train/schedule.hpp"
 #include "train/segments.hpp"
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 
 using deepclean::train::OffsetSampler;
 using deepclean::train::PlateauSchedule;

@@ -20,7 +20,7 @@
 #include "daemon/input.hpp"
 #include "train/config.hpp"
 #include "train/trainer.hpp"
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 
 namespace fs = std::filesystem;
 using deepclean::train::TrainConfigError;

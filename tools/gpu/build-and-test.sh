@@ -244,7 +244,7 @@ remaining() {
   [ "$left" -gt 60 ] && echo "$left" || echo 60
 }
 
-# The model suite with its device switch (tests/model/fixtures.hpp): runner and device estimator
+# The model suite with its device switch (tests/common/model_fixtures.hpp): runner and device estimator
 # on the GPU, compared with the CPU and Python references, plus the CudaRunner.* tests (fp16, CUDA
 # graph). -j1: one GPU.
 phase_test_cuda() {

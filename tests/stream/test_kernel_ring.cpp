@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "fake_predictor.hpp"
+#include "common/fake_predictor.hpp"
 
 namespace deepclean::stream {
 namespace {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/model/sha256.hpp"
-#include "../common/test_support.hpp"
+#include "common/test_support.hpp"
 
 namespace deepclean::model::testing {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "fake_predictor.hpp"
+#include "common/fake_predictor.hpp"
 
 namespace deepclean::stream {
 namespace {

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "cleaner_reference.hpp"
-#include "fake_predictor.hpp"
+#include "common/cleaner_reference.hpp"
+#include "common/fake_predictor.hpp"
 
 namespace deepclean::stream {
 namespace {

@@ -14,7 +14,7 @@
 #include "core/dsp/resample.hpp"
 #include "core/stream/cleaner.hpp"
 #include "core/stream/segment.hpp"
-#include "fake_predictor.hpp"
+#include "common/fake_predictor.hpp"
 
 namespace deepclean::stream::testing {
 
