@@ -512,3 +512,117 @@ Config load_config(const std::string& path) {
 }
 
 }  // namespace deepclean::config
+
+namespace deepclean::config {
+namespace {
+
+struct KeyEntry {
+  KeyInfo info;
+  bool (*same)(const Config&, const Config&);
+};
+
+std::string state_channel(const Config& c) { return c.state ? c.state->channel : std::string(); }
+std::int64_t state_mask(const Config& c) { return c.state ? static_cast<std::int64_t>(c.state->mask) : -1; }
+
+// One row per key of docs/configuration.md (tests/config walks that reference against this table).
+// `cleaning`: the cleaned output, or what produces it, depends on it; the others are operational
+// (logging, metrics, timeouts, retention), read only at start (`start`), checked by id rather than by
+// path (`model.bundle`), or refused on reload (input directories, frame types, polling).
+#define DC_KEY(path, cleaning, expr) \
+  KeyEntry { KeyInfo{path, cleaning}, [](const Config& a, const Config& b) { return (expr); } }
+const std::vector<KeyEntry>& table() {
+  static const std::vector<KeyEntry> t = {
+      DC_KEY("ifo", true, a.ifo == b.ifo),
+      DC_KEY("input.strain.directory", false, a.strain_source.directory == b.strain_source.directory),
+      DC_KEY("input.strain.frame_type", false, a.strain_source.frame_type == b.strain_source.frame_type),
+      DC_KEY("input.strain.observatory", false, a.strain_source.observatory == b.strain_source.observatory),
+      DC_KEY("input.strain.channel", true, a.strain_channel == b.strain_channel),
+      DC_KEY("input.witness.directory", false, a.witness_source.directory == b.witness_source.directory),
+      DC_KEY("input.witness.frame_type", false, a.witness_source.frame_type == b.witness_source.frame_type),
+      DC_KEY("input.witness.observatory", false, a.witness_source.observatory == b.witness_source.observatory),
+      DC_KEY("input.state_vector.channel", true, state_channel(a) == state_channel(b)),
+      DC_KEY("input.state_vector.mask", true, state_mask(a) == state_mask(b)),
+      DC_KEY("input.timeout_seconds", false, a.timeout_seconds == b.timeout_seconds),
+      DC_KEY("input.poll", false, a.poll == b.poll),
+      DC_KEY("input.poll_interval_seconds", false, a.poll_interval_seconds == b.poll_interval_seconds),
+      DC_KEY("input.start", false, a.start == b.start && a.start_gps == b.start_gps),
+      DC_KEY("output.directory", true, a.output_directory == b.output_directory),
+      DC_KEY("output.frame_type", true, a.output_frame_type == b.output_frame_type),
+      DC_KEY("output.channel", true, a.output_channel == b.output_channel),
+      DC_KEY("output.noise_channel", true, a.noise_channel == b.noise_channel),
+      DC_KEY("output.state_vector_channel", true, a.state_vector_channel == b.state_vector_channel),
+      DC_KEY("output.passthrough", true, a.passthrough == b.passthrough),
+      DC_KEY("output.compression", true, a.compression == b.compression),
+      DC_KEY("output.zlib_level", true, a.zlib_level == b.zlib_level),
+      DC_KEY("output.retention_seconds", false, a.retention_seconds == b.retention_seconds),
+      DC_KEY("model.bundle", false, a.bundle == b.bundle),
+      DC_KEY("model.device", true, a.device == b.device),
+      DC_KEY("model.threads", true, a.threads == b.threads),
+      DC_KEY("model.batch_size", true, a.batch_size == b.batch_size),
+      DC_KEY("model.fp16", true, a.fp16 == b.fp16),
+      DC_KEY("model.cuda_graph", true, a.cuda_graph == b.cuda_graph),
+      DC_KEY("model.witness_buffer", true, a.witness_buffer == b.witness_buffer),
+      DC_KEY("inference.kernel_seconds", true, a.kernel_seconds == b.kernel_seconds),
+      DC_KEY("inference.sampling_rate", true, a.inference_sampling_rate == b.inference_sampling_rate),
+      DC_KEY("inference.aggregation_seconds", true, a.aggregation_seconds == b.aggregation_seconds),
+      DC_KEY("bandpass.method", true, a.method == b.method),
+      DC_KEY("bandpass.memory_seconds", true, a.memory_seconds == b.memory_seconds),
+      DC_KEY("bandpass.look_ahead_seconds", true, a.look_ahead_seconds == b.look_ahead_seconds),
+      DC_KEY("bandpass.kaiser_beta", true, a.kaiser_beta == b.kaiser_beta),
+      DC_KEY("bandpass.bands", true, a.bands == b.bands),
+      DC_KEY("bandpass.order", true, a.filter_order == b.filter_order),
+      DC_KEY("subtraction.taper_seconds", true, a.taper_seconds == b.taper_seconds),
+      DC_KEY("gate.enabled", true, a.gate.enabled == b.gate.enabled),
+      DC_KEY("gate.window_seconds", true, a.gate.window_seconds == b.gate.window_seconds),
+      DC_KEY("gate.segment_seconds", true, a.gate.segment_seconds == b.gate.segment_seconds),
+      DC_KEY("gate.guard_segment_seconds", true, a.gate.guard_segment_seconds == b.gate.guard_segment_seconds),
+      DC_KEY("gate.guard_window_seconds", true, a.gate.guard_window_seconds == b.gate.guard_window_seconds),
+      DC_KEY("gate.guard_hz", true, a.gate.guard_hz == b.gate.guard_hz),
+      DC_KEY("gate.close_above", true, a.gate.close_above == b.gate.close_above),
+      DC_KEY("gate.onset_close_above", true, a.gate.onset_close_above == b.gate.onset_close_above),
+      DC_KEY("gate.open_below", true, a.gate.open_below == b.gate.open_below),
+      DC_KEY("gate.guard_close_above", true, a.gate.guard_close_above == b.gate.guard_close_above),
+      DC_KEY("gate.guard_onset_close_above", true, a.gate.guard_onset_close_above == b.gate.guard_onset_close_above),
+      DC_KEY("gate.guard_open_below", true, a.gate.guard_open_below == b.gate.guard_open_below),
+      DC_KEY("gate.min_closed_seconds", true, a.gate.min_closed_seconds == b.gate.min_closed_seconds),
+      DC_KEY("gate.recover_seconds", true, a.gate.recover_seconds == b.gate.recover_seconds),
+      DC_KEY("gate.ramp_down_seconds", true, a.gate.ramp_down_seconds == b.gate.ramp_down_seconds),
+      DC_KEY("gate.ramp_up_seconds", true, a.gate.ramp_up_seconds == b.gate.ramp_up_seconds),
+      DC_KEY("gate.max_zscore", true, a.gate.max_zscore == b.gate.max_zscore),
+      DC_KEY("gate.flatline", true, a.gate.flatline == b.gate.flatline),
+      DC_KEY("gate.saturation_fraction", true, a.gate.saturation_fraction == b.gate.saturation_fraction),
+      DC_KEY("logging.level", false, a.log_level == b.log_level),
+      DC_KEY("metrics.path", false, a.metrics_path == b.metrics_path),
+  };
+  return t;
+}
+#undef DC_KEY
+
+}  // namespace
+
+const std::vector<KeyInfo>& keys() {
+  static const std::vector<KeyInfo> k = [] {
+    std::vector<KeyInfo> out;
+    for (const KeyEntry& e : table()) out.push_back(e.info);
+    return out;
+  }();
+  return k;
+}
+
+std::vector<std::string> changed_keys(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const KeyEntry& e : table()) {
+    if (!e.same(a, b)) out.push_back(e.info.key);
+  }
+  return out;
+}
+
+std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const KeyEntry& e : table()) {
+    if (e.info.cleaning && !e.same(a, b)) out.push_back(e.info.key);
+  }
+  return out;
+}
+
+}  // namespace deepclean::config

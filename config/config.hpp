@@ -135,3 +135,19 @@ Config load_config(const std::string& path);
 Config parse_config(const std::string& yaml_text, const std::string& source_name);
 
 }  // namespace deepclean::config
+
+namespace deepclean::config {
+
+// Every key of the configuration, by its path as docs/configuration.md names it ("gate.close_above"),
+// with whether a change to it changes the cleaned output (the reload then restarts the pipeline).
+struct KeyInfo {
+  std::string key;
+  bool cleaning;
+};
+const std::vector<KeyInfo>& keys();
+// The keys whose values differ between a and b (keys() order).
+std::vector<std::string> changed_keys(const Config& a, const Config& b);
+// The subset that changes the cleaning: empty when a reload may keep the running pipeline.
+std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b);
+
+}  // namespace deepclean::config

@@ -95,24 +95,11 @@ std::vector<std::pair<double, double>> cleaning_bands(const model::BundleInfo& i
   return b;
 }
 
-// True when two configurations clean identically with the same model: a reload that changes only
-// operational settings (timeout, logging, metrics, retention) then keeps the open segment.
-bool same_cleaning(const config::Config& a, const config::Config& b) {
-  const auto state_key = [](const config::Config& c) {
-    return c.state ? c.state->channel + "#" + std::to_string(c.state->mask) : std::string();
-  };
-  return a.strain_channel == b.strain_channel && state_key(a) == state_key(b) &&
-         a.output_directory == b.output_directory && a.output_frame_type == b.output_frame_type &&
-         a.output_channel == b.output_channel && a.noise_channel == b.noise_channel &&
-         a.state_vector_channel == b.state_vector_channel && a.passthrough == b.passthrough &&
-         a.compression == b.compression && a.zlib_level == b.zlib_level && a.device == b.device &&
-         a.threads == b.threads && a.batch_size == b.batch_size && a.fp16 == b.fp16 &&
-         a.cuda_graph == b.cuda_graph && a.kernel_seconds == b.kernel_seconds &&
-         a.inference_sampling_rate == b.inference_sampling_rate &&
-         a.aggregation_seconds == b.aggregation_seconds && a.method == b.method &&
-         a.memory_seconds == b.memory_seconds && a.look_ahead_seconds == b.look_ahead_seconds &&
-         a.kaiser_beta == b.kaiser_beta &&
-         a.bands == b.bands && a.filter_order == b.filter_order && a.taper_seconds == b.taper_seconds;
+// "a, b and c" for a log line.
+std::string key_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
+  return out;
 }
 
 gwf::WriteOptions write_options(const config::Config& cfg) {
@@ -885,16 +872,19 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     const std::uint64_t at = sched_->next();
     const StageTimes before = pipeline_->stages();
     std::vector<OutputSecond> outs;
-    if (r->model.info.id == old.id && same_cleaning(*r->cfg, cfg_)) {
-      // Nothing that shapes the output changed: keep the running model and the open segment.
+    // Every key that changed (config::keys() classifies them): none that shapes the output and the
+    // same model keep the running pipeline and its open segment.
+    const std::vector<std::string> changed = config::changed_keys(*r->cfg, cfg_);
+    const std::vector<std::string> cleaning = config::changed_cleaning_keys(*r->cfg, cfg_);
+    if (r->model.info.id == old.id && cleaning.empty()) {
       const std::string bundle_version = old.version;
       cfg_ = *r->cfg;
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::duration<double>(cfg_.timeout_seconds)));
       set_log_level(cfg_.log_level);
       metrics_->reload(true);
-      spdlog::info("reloaded {}: model {} and cleaning settings unchanged, the segment continues", config_path_,
-                   bundle_version);
+      spdlog::info("reloaded {}: model {} and cleaning settings unchanged{}, the segment continues", config_path_,
+                   bundle_version, changed.empty() ? std::string() : " (changed: " + key_list(changed) + ")");
       notify_.ready("reload done, model " + bundle_version);
       write_metrics();
       if (reload_again_) {
@@ -918,10 +908,11 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       metrics_->algorithmic_latency(pipeline_->latency_seconds());
       asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
       metrics_->reload(true);
-      spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s; the new model cleans from GPS "
-                   "{} on",
+      spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s{}; the new model cleans from "
+                   "GPS {} on",
                    config_path_, info.version, info.id.substr(0, 12), r->model.report.device,
-                   pipeline_->latency_seconds(), at);
+                   pipeline_->latency_seconds(),
+                   cleaning.empty() ? std::string() : " (changed: " + key_list(cleaning) + ")", at);
     } catch (const std::exception& e) {
       spdlog::error("reload failed while swapping: {}; keeping model {}", e.what(), pipeline_->bundle().version);
       metrics_->reload(false);

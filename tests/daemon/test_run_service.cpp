@@ -820,7 +820,8 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
   site.write_config(b, start, 9.0);
   d.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 4; })) << notify.all() << d.log();
-  EXPECT_TRUE(d.logged("the segment continues")) << d.log();
+  EXPECT_TRUE(d.logged("cleaning settings unchanged (changed: input.timeout_seconds), the segment continues"))
+      << d.log();
   for (std::uint64_t k = 8; k < 10; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 8); })) << d.log();
   d.signal(SIGTERM);
