@@ -82,7 +82,7 @@ struct Config {
   std::string noise_channel;       // empty: no noise product
   std::string state_vector_channel;  // default: <ifo>:DEEPCLEAN-STATE_VECTOR
   std::vector<std::string> passthrough;
-  std::string compression = "raw";   // raw | zlib (zlib saves ~2% on strain for ~10 ms per frame)
+  std::string compression = "raw";   // raw | zlib (little gain on strain for its CPU: docs/benchmarks.md)
   int zlib_level = 1;
   double retention_seconds = 0;      // 0: keep every output frame
 

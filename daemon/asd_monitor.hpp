@@ -30,8 +30,8 @@ class BandAsdMonitor {
 
  private:
   std::vector<std::pair<double, double>> bands_;
-  // The PSD at just the band bins (dsp::BandDft): ~0.2 ms per second of 16384-Hz strain where two
-  // full FFTs cost ~2.5 ms. Rebuilt when the length or rate of a second changes.
+  // The PSD at just the band bins (dsp::BandDft), not two full FFTs (docs/benchmarks.md, "After the
+  // band ASD monitor computes only its band bins"). Rebuilt when the length or rate of a second changes.
   void plan(std::size_t n, double rate);
 
   std::size_t window_;

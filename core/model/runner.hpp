@@ -44,8 +44,8 @@ struct RunnerOptions {
   int warmup_calls = 5;              // forward passes at the production shape before serving
   // CPU only. true: predict() runs one forward pass per kernel, so a prediction is bitwise the
   // same whatever batch it arrives in (oneDNN picks different convolution blockings for different
-  // batch sizes, ~1e-6 relative apart). Measured on the 2-core dev VM, 16 kernels (21, 4096): one
-  // by one 201 ms, one batched call 227 ms, so nothing is lost. false: one batched forward pass.
+  // batch sizes, ~1e-6 relative apart); what batching would save is in docs/benchmarks.md ("Model
+  // inference (CPU)"). false: one batched forward pass.
   bool cpu_kernel_by_kernel = true;
   // CPU only. When a batch holds consecutive windows of one stream (kernel j+1 is kernel j moved
   // by s samples, s a multiple of 16: what stream::CpuNoiseEstimator passes), predict() runs the

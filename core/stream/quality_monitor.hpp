@@ -40,8 +40,8 @@ struct QualityMonitorConfig {
   double segment_seconds = 0.25;  // Hann segment length for the bands (hop: half of it)
   double guard_segment_seconds = 1;  // ... for the guard bands
   double window_seconds = 4;      // trailing window of the bands
-  double guard_window_seconds = 32;  // ... of the guard bands: the network's prediction beside the band
-                                     // comes in bursts (4-s windows reach 1.6 on clean data)
+  double guard_window_seconds = 32;  // ... of the guard bands: a network's prediction beside its band
+                                     // comes in bursts (docs/quality-gate.md)
   double history_seconds = 0;     // segments kept for ratios_over() beyond the windows (the gate's
                                   // recovery period)
 };

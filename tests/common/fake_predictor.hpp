@@ -12,6 +12,16 @@
 
 namespace deepclean::stream::testing {
 
+// Samples [start, start + n) of every channel of `x` (channel-major, `total` samples per channel)
+// into `staged`, channel-major with n per channel: what one push of a stream chunk carries.
+inline void stage_chunk(const std::vector<float>& x, std::size_t channels, std::size_t total, std::size_t start,
+                        std::size_t n, std::vector<float>& staged) {
+  staged.assign(channels * n, 0.0f);
+  for (std::size_t c = 0; c < channels; ++c) {
+    for (std::size_t i = 0; i < n; ++i) staged[c * n + i] = x[c * total + start + i];
+  }
+}
+
 // Each prediction sample mixes several channels and positions of its own kernel (including
 // positions after it), so a kernel cut at the wrong offset, a swapped channel or a prediction
 // placed at the wrong position changes the result. It depends on nothing but its kernel.

@@ -18,9 +18,7 @@ std::vector<double> run_estimator(NoiseEstimator& est, const std::vector<float>&
   std::vector<float> staged;
   for (std::size_t start = 0; start < total; start += chunk) {
     const std::size_t n = std::min(chunk, total - start);
-    staged.assign(channels * n, 0.0f);
-    for (std::size_t c = 0; c < channels; ++c)
-      for (std::size_t i = 0; i < n; ++i) staged[c * n + i] = x[c * total + start + i];
+    testing::stage_chunk(x, channels, total, start, n, staged);
     est.push(staged.data(), n, n);
     est.pop(y);
   }
