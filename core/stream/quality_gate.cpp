@@ -96,7 +96,9 @@ QualityGate::Step QualityGate::step(QualityMonitor& monitor, const std::string& 
           harm = reg.guard ? GateReason::guard : GateReason::band;
         }
       }
-      harm_now = harm_now || (own && !(onset[i] <= onset_close)) || !std::isfinite(window[i]);
+      // Only the block's own figures: a window still holding an old NaN segment must not keep the gate
+      // closed once the recovery period is clean (the recovery figures must be finite anyway).
+      harm_now = harm_now || (own && !(onset[i] <= onset_close));
     }
   }
   if (!input_bad.empty()) harm = GateReason::input;

@@ -394,6 +394,27 @@ TEST(QualityGate, ReopensOnTheRecoveryPeriodAndForgetsTheHarm) {
   EXPECT_NE(run.steps[7].detail.find("over the last 2 s: band 20-40 Hz 0.1"), std::string::npos) << run.steps[7].detail;
 }
 
+// A NaN closes the gate; once the data are finite again it reopens on the recovery rules, not when a
+// long window has let go of the NaN segment (here 8 s).
+TEST(QualityGate, ReopensAfterANaNWithoutWaitingForTheWindow) {
+  ds::QualityMonitorConfig mc = small_monitor();
+  mc.guard_window_seconds = 8;
+  mc.history_seconds = 2;
+  GateRun run(small_gate(), mc);  // min_closed 3 s, recover 2 s
+  for (unsigned k = 0; k < 12; ++k) {
+    const std::vector<double> h = white(1024, 1300 + k);
+    std::vector<double> c(h.size());
+    for (std::size_t i = 0; i < h.size(); ++i) c[i] = 0.1 * h[i];
+    if (k == 3) c[500] = std::nan("");
+    run.block(h, c);
+  }
+  // Closed at 3 (nonfinite). Block 4's guard onset pair still holds second 3; blocks 5 and 6 are
+  // good, and by 6 the gate has been closed 3 s: reopened at 6 (the 8-s guard window would hold
+  // the NaN until block 11).
+  for (unsigned k = 0; k < 12; ++k) EXPECT_EQ(run.steps[k].open, k < 3 || k >= 6) << k << " " << run.steps[k].figures;
+  EXPECT_EQ(run.steps[3].reason, ds::GateReason::nonfinite);
+}
+
 TEST(QualityGate, InconsistentSettingsAreRejected) {
   ds::GateConfig g = small_gate();
   g.open_below = 1.2;
