@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -114,13 +115,8 @@ bool gated(const Outputs& r, int k) {
   return false;
 }
 
-}  // namespace
-
-TEST(GateScenarios, CouplingFlipsSignMidRunAndBack) {
-  const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-flip-" + std::to_string(::getpid()));
-  // The coupling into the strain is inverted from 24.5 s to 32 s after the start.
-  const Outputs r = simulate_and_clean(dir, "coupling-scale@24.5-32:-1");
-  ASSERT_EQ(r.state.size(), static_cast<std::size_t>(kSeconds));
+// The first and last output second with the GATED bit (-1, -1: none).
+std::pair<int, int> gated_span(const Outputs& r) {
   int first = -1, last = -1;
   for (int k = 0; k < kSeconds; ++k) {
     if (gated(r, k)) {
@@ -128,6 +124,17 @@ TEST(GateScenarios, CouplingFlipsSignMidRunAndBack) {
       last = k;
     }
   }
+  return {first, last};
+}
+
+}  // namespace
+
+TEST(GateScenarios, CouplingFlipsSignMidRunAndBack) {
+  const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-flip-" + std::to_string(::getpid()));
+  // The coupling into the strain is inverted from 24.5 s to 32 s after the start.
+  const Outputs r = simulate_and_clean(dir, "coupling-scale@24.5-32:-1");
+  ASSERT_EQ(r.state.size(), static_cast<std::size_t>(kSeconds));
+  const auto [first, last] = gated_span(r);
   // Closed at the second the harm starts in: its 0.25-s ramp ends before 24.5 s.
   EXPECT_EQ(first, 24) << r.summary;
   EXPECT_EQ(r.state[24][0] & 32u, 32u);
@@ -156,10 +163,7 @@ TEST(GateScenarios, CouplingFlipsSignMidRunAndBack) {
 TEST(GateScenarios, MainsLineMovesAndTheGuardBandsCatchIt) {
   const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-mains-" + std::to_string(::getpid()));
   const Outputs r = simulate_and_clean(dir, "mains-shift@24.5-48:1");
-  int first = -1;
-  for (int k = 0; k < kSeconds && first < 0; ++k) {
-    if (gated(r, k)) first = k;
-  }
+  const int first = gated_span(r).first;
   EXPECT_GE(first, 25) << r.summary;
   EXPECT_LE(first, 24 + 16) << "not within 16 s of the onset at 24.5 s\n" << r.summary;
   EXPECT_NE(r.summary.find("do-no-harm gate closed (guard)"), std::string::npos) << r.summary;
@@ -194,13 +198,7 @@ TEST(GateScenarios, EachScenarioGatesAndRecoversAtItsSeconds) {
   for (const Case& c : cases) {
     const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-case-" + std::to_string(::getpid()));
     const Outputs r = simulate_and_clean(dir, c.scenario);
-    int first = -1, last = -1;
-    for (int k = 0; k < kSeconds; ++k) {
-      if (gated(r, k)) {
-        if (first < 0) first = k;
-        last = k;
-      }
-    }
+    const auto [first, last] = gated_span(r);
     EXPECT_EQ(first, c.first) << c.scenario << "\n" << r.summary;
     EXPECT_EQ(last, c.last) << c.scenario << "\n" << r.summary;
     EXPECT_NE(r.summary.find(std::string("do-no-harm gate closed (") + c.reason + ")"), std::string::npos)
@@ -217,13 +215,7 @@ TEST(GateScenarios, EachScenarioGatesAndRecoversAtItsSeconds) {
 TEST(GateScenarios, MainsMonitorDropsOutAndTheInputGuardNamesIt) {
   const fs::path dir = fs::temp_directory_path() / ("deepclean-gate-zero-" + std::to_string(::getpid()));
   const Outputs r = simulate_and_clean(dir, "witness-zero@20-23");
-  int first = -1, last = -1;
-  for (int k = 0; k < kSeconds; ++k) {
-    if (gated(r, k)) {
-      if (first < 0) first = k;
-      last = k;
-    }
-  }
+  const auto [first, last] = gated_span(r);
   // The mains monitor reads 0 in seconds 20-22: outputs from 20 - ceil(0.99 s latency) = 19 on are
   // gated, before any of them is written. Input second 22 reaches outputs up to 22 + ceil(K + L =
   // 1.4375 s) + 1 = 25; 26-33 are the 8 good seconds: reopened at 33.

@@ -297,6 +297,13 @@ ds::QualityMonitorConfig wide_guards() {
   return m;
 }
 
+// What a cleaning that helps (c = 0.1 h) but adds a tone of amplitude `amp` at `hz` leaves.
+std::vector<double> cleaned_with_tone(const std::vector<double>& h, double amp, double hz) {
+  std::vector<double> c(h.size());
+  for (std::size_t i = 0; i < h.size(); ++i) c[i] = 0.1 * h[i] + amp * std::sin(2 * M_PI * hz * static_cast<double>(i) / 1024.0);
+  return c;
+}
+
 // The guard bands' onset figure: the smaller of two consecutive 1-s segments' ratios. With c = a_k h
 // in block k every segment's ratio is exactly a_k, so the figure for block k is min(a_{k-1}, a_k).
 TEST(QualityMonitor, GuardOnsetFigureIsTheSmallerOfTwoSecondsInARow) {
@@ -359,11 +366,7 @@ TEST(QualityGate, GuardOnsetClosesOnTwoBadSecondsNotOne) {
   const double guard_amp[] = {0, 0, 1, 0, 0, 1, 1, 0};  // a 48-Hz tone the cleaning adds (upper guard)
   for (unsigned k = 0; k < 8; ++k) {
     const std::vector<double> h = white(1024, 900 + k);
-    std::vector<double> c(h.size());
-    for (std::size_t i = 0; i < h.size(); ++i) {
-      c[i] = 0.1 * h[i] + guard_amp[k] * std::sin(2 * M_PI * 48.0 * static_cast<double>(i) / 1024.0);
-    }
-    run.block(h, c);
+    run.block(h, cleaned_with_tone(h, guard_amp[k], 48.0));
   }
   for (unsigned k = 0; k < 8; ++k) EXPECT_EQ(run.steps[k].open, k < 6) << k << " " << run.steps[k].figures;
   EXPECT_EQ(run.steps[6].reason, ds::GateReason::guard);
@@ -381,11 +384,7 @@ TEST(QualityGate, ReopensOnTheRecoveryPeriodAndForgetsTheHarm) {
   for (unsigned k = 0; k < 16; ++k) {
     const std::vector<double> h = white(1024, 1100 + k);
     const double tone = k == 4 || k == 5 ? 1.0 : 0.0;  // the cleaning adds a 48-Hz tone in blocks 4-5
-    std::vector<double> c(h.size());
-    for (std::size_t i = 0; i < h.size(); ++i) {
-      c[i] = 0.1 * h[i] + tone * std::sin(2 * M_PI * 48.0 * static_cast<double>(i) / 1024.0);
-    }
-    run.block(h, c);
+    run.block(h, cleaned_with_tone(h, tone, 48.0));
   }
   // Closed at block 4 (the 8-s window figure); closed 3 s by block 7; the last 2 s good from block 7
   // (blocks 6-7): reopened at 7 and open to the end although the 8-s window would still hold 4-5.
@@ -403,8 +402,7 @@ TEST(QualityGate, ReopensAfterANaNWithoutWaitingForTheWindow) {
   GateRun run(small_gate(), mc);  // min_closed 3 s, recover 2 s
   for (unsigned k = 0; k < 12; ++k) {
     const std::vector<double> h = white(1024, 1300 + k);
-    std::vector<double> c(h.size());
-    for (std::size_t i = 0; i < h.size(); ++i) c[i] = 0.1 * h[i];
+    std::vector<double> c = cleaned_with_tone(h, 0.0, 48.0);
     if (k == 3) c[500] = std::nan("");
     run.block(h, c);
   }
