@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "core/model/runner.hpp"
+#include "core/model/load.hpp"
+#include "core/model/torch_settings.hpp"
 
 namespace {
 
@@ -75,9 +76,8 @@ int main(int argc, char** argv) {
   dm::RunnerOptions base;
   base.kernel_length = kK;
   base.max_batch = 128;
-  base.intra_op_threads = threads;
-  base.interop_threads = 1;
   base.cpu_shared_interior = false;
+  dm::apply_torch_settings({threads, 1});
   dm::LoadedModel each = dm::load_model(bundle, base);
   const auto c = static_cast<std::int64_t>(each.info.channels());
   std::printf("bundle %s: C = %lld, K = %lld, intra-op threads %d (at::get_num_threads %d)\n", bundle.c_str(),

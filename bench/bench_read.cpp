@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/input.hpp"
+#include "daemon/pipeline/input.hpp"
 #include "io/gwf/writer.hpp"
 
 namespace gwf = deepclean::gwf;

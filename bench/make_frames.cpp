@@ -10,7 +10,7 @@
 #include <random>
 #include <string>
 
-#include "core/model/bundle.hpp"
+#include "core/bundle/bundle.hpp"
 #include "io/gwf/writer.hpp"
 
 namespace gwf = deepclean::gwf;
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: make_frames BUNDLE_DIR OUT_DIR GPS SECONDS\n";
     return 2;
   }
-  const auto bundle = deepclean::model::read_bundle_info(argv[1]);
+  const auto bundle = deepclean::bundle::read_bundle_info(argv[1]);
   const std::filesystem::path out = argv[2];
   const auto gps0 = std::stoull(argv[3]);
   const auto seconds = std::stoull(argv[4]);

@@ -13,21 +13,14 @@ function(deepclean_warnings target)
   target_compile_options(${target} PRIVATE ${_w})
 endfunction()
 
-# deepclean_library(<name> <dir> [LIBS ...]): one static library per source folder, from every *.cpp in
-# <dir> (globbed, so adding a file needs no CMake edit). Namespaced alias deepclean::<name>.
-function(deepclean_library name dir)
-  cmake_parse_arguments(ARG "" "" "LIBS;EXCLUDE" ${ARGN})
-  file(GLOB _src CONFIGURE_DEPENDS ${dir}/*.cpp)
-  foreach(_ex ${ARG_EXCLUDE})
-    list(FILTER _src EXCLUDE REGEX "${_ex}")
-  endforeach()
-  if(NOT _src)
-    return()
-  endif()
-  add_library(deepclean_${name} STATIC ${_src})
+# deepclean_library(<name> SOURCES ... [PUBLIC ...] [PRIVATE ...]): the static library of one source
+# folder, deepclean::<name>, from the sources its CMakeLists.txt lists. PUBLIC: what its headers
+# need (consumers get it too); PRIVATE: what only its .cpp files use (third-party libraries whose
+# headers ours do not include: consumers link them without seeing their headers).
+function(deepclean_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
+  add_library(deepclean_${name} STATIC ${ARG_SOURCES})
   add_library(deepclean::${name} ALIAS deepclean_${name})
   deepclean_set_options(deepclean_${name})
-  if(ARG_LIBS)
-    target_link_libraries(deepclean_${name} PUBLIC ${ARG_LIBS})
-  endif()
+  target_link_libraries(deepclean_${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
 endfunction()

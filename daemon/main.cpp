@@ -10,8 +10,11 @@
 #include <exception>
 #include <iostream>
 
-#include "daemon/commands.hpp"
+#include "daemon/commands/commands.hpp"
 #include "deepclean/version.hpp"
+#ifdef DEEPCLEAN_WITH_TORCH
+#include "daemon/model_commands/model_commands.hpp"
+#endif
 
 #ifdef DEEPCLEAN_WITH_TORCH
 namespace {

@@ -7,10 +7,10 @@
 #
 # Each CUDA-path translation unit is compiled with -fsyntax-only -DDEEPCLEAN_CUDA=1 and the exact
 # command CMake uses for core/model's sources (BUILD_DIR/compile_commands.json: compiler, include
-# dirs, definitions, warning flags incl. -Werror, per-file options such as torch_model.cpp's
-# -fopenmp). cuda_*.cpp are not in a non-CUDA build, so they take the command of a sibling
-# (device_memory.cpp). EXTRA files (also $DEEPCLEAN_CUDA_SYNTAX_EXTRA, colon-separated) are checked
-# the same way; used to prove the check catches a broken copy.
+# dirs, definitions, warning flags incl. -Werror, the folder's -fopenmp). cuda_runner.cpp is not in
+# a non-CUDA build, so it takes the command of a sibling (device.cpp). The files checked: it, and
+# every core/model/*.cpp with a DEEPCLEAN_CUDA branch. EXTRA files (also $DEEPCLEAN_CUDA_SYNTAX_EXTRA,
+# colon-separated) are checked the same way; used to prove the check catches a broken copy.
 # Added: -isystem <CUDA include dir> and -isystem <temp dir with c10/cuda/impl/cuda_cmake_macros.h>,
 # the header PyTorch's CMake generates and Debian's libtorch-dev does not ship.
 # The CUDA headers: $DEEPCLEAN_CUDA_INCLUDE if set (only there), else $CUDA_HOME, $CUDA_PATH, nvcc's,
@@ -59,7 +59,7 @@ while IFS=$'\t' read -r f d c; do
   cmd_of["$f"]=$c
   dir_of["$f"]=$d
 done < <(cmake -DCC="$ccjson" -P "$tmp/cc.cmake")
-template="$src_dir/core/model/device_memory.cpp"
+template="$src_dir/core/model/device.cpp"
 if [ -z "${cmd_of[$template]:-}" ]; then
   echo "no compile command for $template in $ccjson (DEEPCLEAN_WITH_TORCH=OFF?)" >&2
   exit 1
@@ -151,8 +151,10 @@ cuda_version="$((cuda_version / 1000)).$((cuda_version % 1000 / 10)) (CUDA_VERSI
 echo "LibTorch headers: $torch_version (torch/version.h); CUDA headers: $cuda_version in $cuda_inc"
 
 # ---- the check ---------------------------------------------------------------------------------
-files=("$src_dir"/core/model/cuda_*.cpp "$src_dir/core/model/device_memory.cpp"
-       "$src_dir/core/model/torch_estimator.cpp" "$src_dir/core/model/torch_model.cpp")
+files=("$src_dir/core/model/cuda_runner.cpp")
+while IFS= read -r f; do
+  [ "$f" = "$src_dir/core/model/cuda_runner.cpp" ] || files+=("$f")
+done < <(grep -l DEEPCLEAN_CUDA "$src_dir"/core/model/*.cpp)
 for f in "${extra[@]}"; do
   files+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")")
 done

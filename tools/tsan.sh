@@ -7,8 +7,8 @@
 # 1. build-tsan: the torch-free libraries, the `deepclean` binary and every test suite built with
 #    -DDEEPCLEAN_SANITIZE_THREAD=ON; all of its tests run (frame watcher, writer vs. concurrent
 #    reader, `deepclean simulate` with its stop signal, metrics, logging, ...).
-# 2. build-tsan-torch: the same with LibTorch, only `deepclean` and test_daemon, whose CleanCommand
-#    and RunService tests run the instrumented binary: `clean`'s read-ahead and write-behind threads,
+# 2. build-tsan-torch: the same with LibTorch, only `deepclean`, test_offline and test_service, whose
+#    CleanCommand and RunService tests run the instrumented binary: `clean`'s read-ahead and write-behind threads,
 #    `run`'s Asio event loop, inotify watcher, scheduler, metrics file and SIGHUP model reload
 #    thread. LibTorch and libgomp are not instrumented: tools/tsan.supp names only their frames.
 # The threaded tests are then repeated TSAN_REPEAT times (default 3) to vary the interleavings.
@@ -24,7 +24,7 @@ WITH_TORCH=1
 if [ "${1:-}" = "--no-torch" ]; then WITH_TORCH=0; fi
 SUPP="$PWD/tools/tsan.supp"
 # Tests that start threads or processes with threads (repeated below).
-THREADED='^(daemon\.(CleanCommand|RunService|CliSimulate)|watch\.|gwf\..*Atomic)'
+THREADED='^(offline\.CleanCommand|service\.RunService|commands\.CliSimulate|watch\.|gwf\..*Atomic)'
 
 status=0
 # run_tsan <build dir> <ctest args...>: ctest with reports logged under <build>/tsan-logs.
@@ -55,13 +55,13 @@ run_tsan build-tsan --repeat "until-fail:$REPEAT" -R "$THREADED"
 check_logs build-tsan
 
 if [ "$WITH_TORCH" = 1 ]; then
-  echo "== TSan build of deepclean and test_daemon with LibTorch =="
+  echo "== TSan build of deepclean, test_offline and test_service with LibTorch =="
   cmake -S . -B build-tsan-torch -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE_THREAD=ON \
     -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-  cmake --build build-tsan-torch -j "$JOBS" --target deepclean test_daemon
+  cmake --build build-tsan-torch -j "$JOBS" --target deepclean test_offline test_service
   rm -rf build-tsan-torch/tsan-logs
-  # The torch-free tests of test_daemon ran above; here the ones that need the model.
-  run_tsan build-tsan-torch --repeat "until-fail:$REPEAT" -R '^daemon\.(CleanCommand|RunService|Pipeline)'
+  # The torch-free suites ran above; here the ones that need the model.
+  run_tsan build-tsan-torch --repeat "until-fail:$REPEAT" -R '^(offline\.CleanCommand|service\.RunService)'
   check_logs build-tsan-torch
 fi
 

@@ -24,7 +24,7 @@
 #include "core/dsp/iir.hpp"
 #include "core/dsp/resample.hpp"
 #include "core/dsp/welch.hpp"
-#include "core/model/runner.hpp"
+#include "core/model/load.hpp"
 #include "core/stream/cleaner.hpp"
 #include "core/stream/noise_estimator.hpp"
 #include "train/schedule.hpp"
@@ -270,7 +270,7 @@ class BandRatio {
   double weight_ = 0;
 };
 
-std::vector<std::pair<double, double>> bands_of(const model::BundleInfo& info) {
+std::vector<std::pair<double, double>> bands_of(const bundle::BundleInfo& info) {
   std::vector<std::pair<double, double>> bands;
   for (const auto& band : info.bands) bands.emplace_back(band.low_hz, band.high_hz);
   return bands;
@@ -279,7 +279,7 @@ std::vector<std::pair<double, double>> bands_of(const model::BundleInfo& info) {
 // Offline cleaning with an in-memory module and scalers over `pieces` of the dataset; returns the
 // band ratios. Each piece is cleaned on its own (one forward pass over the whole piece, zero-phase
 // band-pass), skipping `edge_seconds` at both ends.
-std::vector<BandFigures> clean_ratio(torch::jit::Module& m, const model::BundleInfo& info, const Dataset& d,
+std::vector<BandFigures> clean_ratio(torch::jit::Module& m, const bundle::BundleInfo& info, const Dataset& d,
                                 const std::vector<Segment>& pieces, double edge_seconds) {
   const std::size_t c = d.witnesses.size();
   const auto fs = static_cast<double>(d.sample_rate);
@@ -326,7 +326,7 @@ stream::BandpassMethod stream_method(const std::string& name) {
 // The daemon's cleaning (core/stream's StrainCleaner: contract steps 3-9, with the model loaded as the
 // daemon loads it) over each piece, witnesses and strain at the model rate; the band ratios over the
 // samples cleaned with the full weight (g = 1).
-std::vector<BandFigures> streamed_ratio(const fs::path& bundle, const model::BundleInfo& info, const Dataset& d,
+std::vector<BandFigures> streamed_ratio(const fs::path& bundle, const bundle::BundleInfo& info, const Dataset& d,
                                    const std::vector<Segment>& pieces, const StreamSettings& st) {
   const int fs = d.sample_rate;
   stream::CleanerConfig cc;
@@ -551,7 +551,7 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   const std::vector<Segment>& train_pieces = plan.split.train;
 
   // Standardisation fitted on the training part only; the target is band-passed first (v2 order).
-  model::BundleInfo info;
+  bundle::BundleInfo info;
   info.version = cfg.version;
   info.sample_rate = cfg.sample_rate;
   info.training_kernel_seconds = cfg.kernel_seconds;
@@ -624,12 +624,12 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   std::string initial_id;
   if (!cfg.initial_bundle.empty()) {
     // Fine-tuning: every parameter and buffer of the network from a bundle `deepclean train` wrote.
-    const model::BundleInfo from = model::read_bundle_info(cfg.initial_bundle);
+    const bundle::BundleInfo from = bundle::read_bundle_info(cfg.initial_bundle);
     if (from.witnesses != cfg.witnesses || from.sample_rate != cfg.sample_rate) {
       throw std::runtime_error("training.initial_bundle " + cfg.initial_bundle +
                                ": its witnesses or sample rate differ from this configuration's");
     }
-    const torch::jit::Module init = torch::jit::load((fs::path(cfg.initial_bundle) / model::kModelFile).string(),
+    const torch::jit::Module init = torch::jit::load((fs::path(cfg.initial_bundle) / bundle::kModelFile).string(),
                                                      torch::Device(torch::kCPU));
     std::map<std::string, torch::Tensor> values;
     for (const auto& p : init.named_parameters()) values[p.name] = p.value;
@@ -800,11 +800,11 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
   const fs::path tmp = abs.parent_path() / ("." + abs.filename().string() + ".tmp");
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  net.save((tmp / model::kModelFile).string());
+  net.save((tmp / bundle::kModelFile).string());
   {
-    std::ofstream f(tmp / model::kBundleFile);
-    f << model::bundle_yaml(info);
-    if (!f) throw std::runtime_error((tmp / model::kBundleFile).string() + ": cannot write");
+    std::ofstream f(tmp / bundle::kBundleFile);
+    f << bundle::bundle_yaml(info);
+    if (!f) throw std::runtime_error((tmp / bundle::kBundleFile).string() + ": cannot write");
   }
   const auto check_k = (static_cast<std::size_t>(cfg.sample_rate) + 15) / 16 * 16;
   model::check_bundle(tmp, check_k);
@@ -831,8 +831,8 @@ TrainResult train(const TrainConfig& cfg, const Dataset& data, std::ostream& log
 
 namespace {
 // The bundle's description, when it was made for `data`'s witnesses and rate.
-model::BundleInfo info_for(const fs::path& bundle, const Dataset& data) {
-  auto info = model::read_bundle_info(bundle);
+bundle::BundleInfo info_for(const fs::path& bundle, const Dataset& data) {
+  auto info = bundle::read_bundle_info(bundle);
   if (info.witnesses != data.witness_names) throw std::runtime_error(bundle.string() + ": witness channels differ from the data's");
   if (info.sample_rate != data.sample_rate) throw std::runtime_error(bundle.string() + ": sample rate differs from the data's");
   return info;
@@ -841,7 +841,7 @@ model::BundleInfo info_for(const fs::path& bundle, const Dataset& data) {
 
 std::vector<BandFigures> evaluate_bundle(const fs::path& bundle, const Dataset& data, double edge_seconds) {
   const auto info = info_for(bundle, data);
-  auto m = torch::jit::load((bundle / model::kModelFile).string(), torch::Device(torch::kCPU));
+  auto m = torch::jit::load((bundle / bundle::kModelFile).string(), torch::Device(torch::kCPU));
   return clean_ratio(m, info, data, data.segments, edge_seconds);
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model/bundle.hpp"
+#include "core/bundle/bundle.hpp"
 #include "train/config.hpp"
 #include "train/segments.hpp"
 
@@ -83,7 +83,7 @@ struct BandFigures {
 };
 
 struct TrainResult {
-  model::BundleInfo bundle;     // as written (id, parameter_count filled)
+  bundle::BundleInfo bundle;     // as written (id, parameter_count filled)
   int epochs_run = 0;
   int best_epoch = 0;           // 1-based
   double best_valid_loss = 0;   // band-mean ASD ratio of the loss on validation kernels

@@ -16,7 +16,7 @@
 //  - TF32 off (cuDNN and cuBLAS): LibTorch lets cuDNN run float32 convolutions in TF32 (10-bit
 //    mantissa) on Ampere and later by default, ~1e-3 relative per layer. "float32" here is IEEE
 //    float32, the reference the fp16/graph checks below and the tests compare against. Set in
-//    cuda_stream_from_pool(), which both CUDA paths (this runner, torch_estimator.cpp) go through;
+//    cuda_stream_from_pool(), which both CUDA paths (this runner, device_estimator.cpp) go through;
 //    process-wide, like the cuDNN flags.
 //  - fp16 and graph capture are optimisations that must not change the science: each is checked at
 //    load against the float32 eager path on deterministic probe kernels and kept only if the
@@ -37,7 +37,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/model/torch_detail.hpp"
+#include "core/model/torch_internal.hpp"
 
 namespace deepclean::model::detail {
 namespace {

@@ -1,5 +1,5 @@
 // ML4GW deepcleanv2 training output -> model bundle. Torch-free: the scaler tensors come through
-// detail::read_state_dict (torch_model.cpp), the model is copied byte for byte and then checked.
+// detail::read_state_dict (state_dict.cpp), the model is copied byte for byte and then checked.
 #include "core/model/ml4gw_import.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -10,12 +10,16 @@
 #include <random>
 #include <sstream>
 
-#include "core/model/runner.hpp"
-#include "core/model/scaler_detail.hpp"
-#include "core/model/sha256.hpp"
+#include "core/bundle/sha256.hpp"
+#include "core/model/load.hpp"
+#include "core/model/state_dict.hpp"
 #include "deepclean/version.hpp"
 
 namespace deepclean::model {
+
+using bundle::BundleError;
+using bundle::BundleInfo;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -184,11 +188,11 @@ BundleInfo import_ml4gw(const fs::path& train_dir, const fs::path& out, const Ml
   }
   prov << YAML::Key << "sha256" << YAML::Value << YAML::BeginMap;
   for (const fs::path& p : {model, x_scaler, y_scaler, config}) {
-    prov << YAML::Key << p.filename().string() << YAML::Value << sha256_file_hex(p);
+    prov << YAML::Key << p.filename().string() << YAML::Value << bundle::sha256_file_hex(p);
   }
   prov << YAML::EndMap << YAML::EndMap;
   info.provenance_yaml = prov.c_str();
-  validate_bundle_fields(info, cfile);
+  bundle::validate_bundle_fields(info, cfile);
 
   // Build next to the target and rename: a reader never sees a half-written bundle.
   if (fs::exists(out) && !options.overwrite) {
@@ -201,8 +205,8 @@ BundleInfo import_ml4gw(const fs::path& train_dir, const fs::path& out, const Ml
   fs::create_directory(tmp);
   std::size_t parameter_count = 0;
   try {
-    fs::copy_file(model, tmp / kModelFile);
-    write_file(tmp / kBundleFile, bundle_yaml(info));
+    fs::copy_file(model, tmp / bundle::kModelFile);
+    write_file(tmp / bundle::kBundleFile, bundle::bundle_yaml(info));
     // Dry run at one second of data, rounded to the network's multiple of 16.
     const auto k = static_cast<std::size_t>(std::max(16, options.sample_rate / 16 * 16));
     parameter_count = check_bundle(tmp, k).parameter_count;
@@ -213,7 +217,7 @@ BundleInfo import_ml4gw(const fs::path& train_dir, const fs::path& out, const Ml
     fs::remove_all(tmp, ec);
     throw;
   }
-  BundleInfo written = read_bundle_info(out);
+  BundleInfo written = bundle::read_bundle_info(out);
   written.parameter_count = parameter_count;
   return written;
 }

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-#include "core/model/bundle.hpp"
+#include "core/bundle/bundle.hpp"
 
 namespace deepclean::model {
 
@@ -19,7 +19,7 @@ struct Ml4gwImportOptions {
 // bundle.yaml} atomically (a temporary sibling directory renamed into place) after check_bundle()
 // passed on it. Witnesses are ML4GW's data.channels[1:] sorted by name (the order its dataset
 // feeds the model); the strain is data.channels[0]. Returns the checked bundle.
-BundleInfo import_ml4gw(const std::filesystem::path& train_dir, const std::filesystem::path& out,
+bundle::BundleInfo import_ml4gw(const std::filesystem::path& train_dir, const std::filesystem::path& out,
                         const Ml4gwImportOptions& options);
 
 }  // namespace deepclean::model

@@ -1,4 +1,4 @@
-// The device noise estimator (core/model/torch_estimator.cpp) against stream::CpuNoiseEstimator
+// The device noise estimator (core/model/device_estimator.cpp) against stream::CpuNoiseEstimator
 // driven by the CPU runner: same kernels, same averaging, same y. It runs on the CPU unless
 // DEEPCLEAN_TEST_DEVICE names a CUDA device (fixtures.hpp); the reference always runs on the CPU.
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "core/model/runner.hpp"
+#include "core/model/device_estimator.hpp"
 #include "core/stream/noise_estimator.hpp"
 #include "common/model_fixtures.hpp"
 

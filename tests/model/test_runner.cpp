@@ -10,7 +10,8 @@
 #include <random>
 
 #include "core/model/ml4gw_import.hpp"
-#include "core/model/runner.hpp"
+#include "core/model/load.hpp"
+#include "core/model/torch_settings.hpp"
 #include "common/model_fixtures.hpp"
 
 namespace deepclean::model {
@@ -90,7 +91,7 @@ TEST(Runner, ImportKeepsMl4gwChannelOrderAndScalers) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   const fs::path bundle = import_fixture(fx, "c21");
   const YAML::Node e = YAML::LoadFile((fx / "expected_c21.yaml").string());
-  const BundleInfo b = read_bundle_info(bundle);
+  const BundleInfo b = bundle::read_bundle_info(bundle);
   EXPECT_EQ(b.sample_rate, 4096);
   EXPECT_EQ(b.strain_channel, e["strain_channel"].as<std::string>());
   ASSERT_EQ(b.channels(), e["witnesses"].size());
@@ -114,8 +115,8 @@ TEST(Runner, ImportKeepsMl4gwChannelOrderAndScalers) {
 
 TEST(Runner, ImportIsDeterministic) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
-  const std::string a = read_bundle_info(import_fixture(fx, "c3")).id;
-  const std::string b = read_bundle_info(import_fixture(fx, "c3")).id;
+  const std::string a = bundle::read_bundle_info(import_fixture(fx, "c3")).id;
+  const std::string b = bundle::read_bundle_info(import_fixture(fx, "c3")).id;
   EXPECT_EQ(a, b);
 }
 
@@ -259,18 +260,19 @@ TEST(Runner, CudaUnavailableIsAClearError) {
   GTEST_SKIP() << "CUDA build with a GPU: covered by the CUDA runner tests";
 }
 
-TEST(Runner, ThreadCountsAreFixedOncePerProcess) {
+TEST(TorchSettings, ThreadCountsAreFixedOncePerProcess) {
   DEEPCLEAN_REQUIRE_FIXTURES(fx);
   RunnerOptions o;
   o.kernel_length = 256;
   o.warmup_calls = 1;
-  o.intra_op_threads = 1;
   // No other test asks for a thread count, so this is the first request in the process.
+  EXPECT_NO_THROW(apply_torch_settings({1, 0}));
   EXPECT_NO_THROW((void)load_model(fx / "bundle_c3", o));
+  EXPECT_NO_THROW(apply_torch_settings({1, 0}));  // the same again: fine
+  EXPECT_NO_THROW(apply_torch_settings({}));      // no request: fine
   EXPECT_NO_THROW((void)load_model(fx / "bundle_c3", o));
-  o.intra_op_threads = 2;
   try {
-    (void)load_model(fx / "bundle_c3", o);
+    apply_torch_settings({2, 0});
     FAIL() << "a different intra-op count after the first must be refused";
   } catch (const BundleError& e) {
     EXPECT_NE(std::string(e.what()).find("thread pools were already set"), std::string::npos) << e.what();

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/model/runner.hpp"
+#include "core/model/load.hpp"
 #include "core/stream/noise_estimator.hpp"
 #include "common/model_fixtures.hpp"
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "core/model/runner.hpp"
-#include "daemon/input.hpp"
+#include "core/model/load.hpp"
+#include "daemon/pipeline/input.hpp"
 #include "train/config.hpp"
 #include "train/trainer.hpp"
 #include "common/test_support.hpp"
@@ -56,7 +56,7 @@ std::string error_of(const std::string& text) {
   return "(no error)";
 }
 
-// The CLI's reader (daemon/torch_cmd_train.cpp): daemon::read_second per GPS second.
+// The CLI's reader (daemon/model_commands/train.cpp): daemon::read_second per GPS second.
 deepclean::train::SecondReader frame_reader(const deepclean::train::TrainConfig& cfg) {
   deepclean::daemon::InputSpec spec;
   spec.strain_source = {cfg.strain_frames.directory, cfg.strain_frames.frame_type, "H"};
@@ -364,8 +364,8 @@ TEST_F(TrainEndToEnd, StreamedEvaluationAndStreamingAwareFineTuning) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("valid ASD ratio beside the band streamed "), std::string::npos) << out;
-  const auto tuned = deepclean::model::read_bundle_info(dir_ / "bundle-stream");
-  const auto from = deepclean::model::read_bundle_info(dir_ / "bundle");
+  const auto tuned = deepclean::bundle::read_bundle_info(dir_ / "bundle-stream");
+  const auto from = deepclean::bundle::read_bundle_info(dir_ / "bundle");
   EXPECT_NE(tuned.provenance_yaml.find("initial_bundle: " + from.id), std::string::npos) << tuned.provenance_yaml;
   EXPECT_NE(tuned.provenance_yaml.find("guard_loss: {weight: 0.5, hz: 10}"), std::string::npos) << tuned.provenance_yaml;
   EXPECT_NE(tuned.provenance_yaml.find("streaming:\n  weight: 0.5\n  kernel_seconds: 1\n  aggregation_seconds: 0.5"),

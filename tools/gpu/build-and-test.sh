@@ -39,7 +39,7 @@ DC_CUDA=${DC_CUDA:-ON}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 DC_PREFIX=${DC_PREFIX:-$ROOT/build-gpu-prefix}
 JOBS=${JOBS:-$(nproc)}
-DC_TARGETS=${DC_TARGETS:-deepclean test_model test_stream test_daemon make_frames}
+DC_TARGETS=${DC_TARGETS:-deepclean test_model test_stream test_pipeline test_offline test_service make_frames}
 DC_BUILD_TYPE=${DC_BUILD_TYPE:-Release}
 DC_TEST_DEVICE=${DC_TEST_DEVICE-cuda}
 DEBS=$ROOT/gpu-debs
@@ -274,7 +274,7 @@ phase_test_cpu() {
   [ -x "$BUILD_DIR/daemon/deepclean" ] || die "no $BUILD_DIR/daemon/deepclean: run the build phase first"
   local rc=0 t0=$SECONDS
   log "test-cpu: ctest model/stream/daemon on the CPU"
-  (cd "$BUILD_DIR" && timeout "$(remaining)" ctest -R '^(model|stream|daemon)\.' -j "$JOBS" --timeout 300 \
+  (cd "$BUILD_DIR" && timeout "$(remaining)" ctest -R '^(model|stream|pipeline|offline|service)\.' -j "$JOBS" --timeout 300 \
      --output-on-failure --output-junit "$OUT/ctest-cpu.xml") > "$OUT/ctest-cpu.log" 2>&1 || rc=1
   tail -15 "$OUT/ctest-cpu.log" | tee -a "$OUT/summary.txt"
   cp "$BUILD_DIR"/Testing/Temporary/LastTest*.log "$OUT/" 2>/dev/null || true

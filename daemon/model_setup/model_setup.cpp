@@ -1,0 +1,38 @@
+#include "daemon/model_setup/model_setup.hpp"
+
+#include <cmath>
+
+#include "core/model/device_estimator.hpp"
+
+namespace deepclean::daemon {
+
+model::TorchSettings torch_settings(const config::Config& cfg) {
+  model::TorchSettings t;
+  t.intra_op_threads = cfg.threads;
+  t.interop_threads = 1;
+  return t;
+}
+
+model::RunnerOptions runner_options(const config::Config& cfg, const bundle::BundleInfo& info) {
+  model::RunnerOptions o;
+  o.device = cfg.device;
+  o.kernel_length = static_cast<std::size_t>(std::llround(cfg.kernel_seconds * info.sample_rate));
+  o.max_batch = static_cast<std::size_t>(cfg.batch_size);
+  o.cuda_fp16 = cfg.fp16;
+  o.cuda_graph = cfg.cuda_graph;
+  return o;
+}
+
+std::string witness_buffer_in_use(const config::Config& cfg) {
+  if (cfg.witness_buffer != "auto") return cfg.witness_buffer;
+  return model::parse_device(cfg.device).cuda ? "device" : "host";
+}
+
+EstimatorFactory estimator_factory(const config::Config& cfg) {
+  if (witness_buffer_in_use(cfg) != "device") return {};
+  return [](stream::Predictor& runner, const stream::KernelGeometry& g) {
+    return model::make_device_noise_estimator(runner, g);
+  };
+}
+
+}  // namespace deepclean::daemon

@@ -1,0 +1,983 @@
+// `deepclean run`. Threading: one io_context thread does everything that touches the pipeline:
+// inotify/poll events, the sequencing timers, signals, inference, writing. Inference on that thread
+// is deliberate: seconds must be processed strictly one after another anyway, a 1-s frame costs far
+// less than a second to clean, signals then naturally land between two seconds ("finish the second
+// in flight"), and the watchdog, pinged from this same thread, stops when inference hangs. Catch-up
+// work is posted one second at a time so events and signals interleave with it. Only the SIGHUP
+// model load runs on a helper thread (it can take seconds on a GPU); its result is posted back and
+// swapped in between two seconds.
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <deque>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "config/config.hpp"
+#include "core/model/device.hpp"
+#include "core/model/load.hpp"
+#include "core/model/torch_settings.hpp"
+#include "daemon/model_setup/model_setup.hpp"
+#include "daemon/ops/logging.hpp"
+#include "daemon/ops/metrics.hpp"
+#include "daemon/ops/notify.hpp"
+#include "daemon/pipeline/asd_monitor.hpp"
+#include "daemon/pipeline/input.hpp"
+#include "daemon/pipeline/output.hpp"
+#include "daemon/pipeline/pipeline.hpp"
+#include "daemon/scheduling/scheduler.hpp"
+#include "daemon/service/service.hpp"
+#include "deepclean/version.hpp"
+#include "io/gwf/naming.hpp"
+#include "io/gwf/writer.hpp"
+#include "io/watch/frame_watcher.hpp"
+
+namespace deepclean::daemon {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// Retry period of a half-written or unreadable input file before its timeout runs out.
+constexpr auto kRetryInterval = std::chrono::milliseconds(100);
+// Seconds behind the sequence remembered to tell late and duplicate files apart.
+constexpr std::uint64_t kHistorySeconds = 4096;
+// Rolling window of the band ASD ratio metric.
+constexpr std::size_t kAsdWindowSeconds = 64;
+
+double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::optional<FileId> file_id(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  FileId id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1000000000LL + std::int64_t{st.st_mtim.tv_nsec};
+  id.size = static_cast<std::uint64_t>(st.st_size);
+  return id;
+}
+
+bool same_source(const config::FrameSource& a, const config::FrameSource& b) {
+  return a.directory == b.directory && a.frame_type == b.frame_type && a.observatory == b.observatory;
+}
+
+// GPS seconds of this configuration's own output frames.
+std::vector<std::uint64_t> output_seconds(const config::Config& cfg) {
+  std::vector<std::uint64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(cfg.output_directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto n = gwf::parse_frame_file_name(it->path().filename().string());
+    if (n && n->extension == "gwf" && n->observatory == cfg.strain_source.observatory &&
+        n->tag == cfg.output_frame_type && n->duration == 1) {
+      out.push_back(n->gps);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The bands the model was trained to clean (the bundle's), where the band ASD ratio is measured;
+// `bandpass.bands` only shapes the filter (it is often set wider: docs/configuration.md).
+std::vector<std::pair<double, double>> cleaning_bands(const bundle::BundleInfo& info) {
+  std::vector<std::pair<double, double>> b;
+  for (const auto& band : info.bands) b.emplace_back(band.low_hz, band.high_hz);
+  return b;
+}
+
+// "a, b and c" for a log line.
+std::string key_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
+  return out;
+}
+
+gwf::WriteOptions write_options(const config::Config& cfg) {
+  gwf::WriteOptions w;
+  w.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
+  w.zlib_level = cfg.zlib_level;
+  return w;
+}
+
+// What made an output frame complete (the log line and deepclean_outputs_completed_total{by}): the
+// arrival of an input second, the timeout of a second that did not come (its segment ended), a
+// stalled stream, or a flush (reload, shutdown).
+struct Completion {
+  enum Kind { Arrival, Timeout, Stall, Flush } kind = Arrival;
+  std::uint64_t input_gps = 0;  // the input second that arrived or timed out; the next expected otherwise
+};
+const char* completion_name(Completion::Kind k) {
+  switch (k) {
+    case Completion::Arrival: return "arrival";
+    case Completion::Timeout: return "timeout";
+    case Completion::Stall: return "stall";
+    case Completion::Flush: return "flush";
+  }
+  return "?";
+}
+const char* completion_text(Completion::Kind k) {
+  switch (k) {
+    case Completion::Arrival: return "the arrival of";
+    case Completion::Timeout: return "the timeout of";
+    case Completion::Stall: return "a stall waiting for";
+    case Completion::Flush: return "a flush before";
+  }
+  return "?";
+}
+
+struct Reloaded {
+  std::optional<config::Config> cfg;
+  model::LoadedModel model;
+  std::string error;
+};
+
+class Service {
+ public:
+  explicit Service(std::string path)
+      : config_path_(std::move(path)),
+        // Registered before the (slow) model load so a signal during start-up is queued, not fatal.
+        stop_signals_(io_, SIGINT, SIGTERM),
+        hup_(io_, SIGHUP),
+        wake_(io_),
+        tick_(io_),
+        dog_(io_),
+        warn_(std::chrono::seconds(30), 3) {}
+
+  int run();
+
+ private:
+  struct Queued {
+    OutputSecond out;
+    OutputNames names;
+    std::string path;
+    std::string frame_name;
+    gwf::WriteOptions options;
+    SteadyTime arrival;
+    Completion by;
+  };
+
+  bool start_up();
+  void wait_for_input_directories(const std::vector<watch::WatchedType>& types);
+  void choose_start(const std::vector<watch::FrameArrival>& present);
+  void on_arrival(const watch::FrameArrival& a);
+  void post_step();
+  void step();
+  void attempt(std::uint64_t gps, bool last_chance);
+  void process(SecondInput in, double read_s);
+  void give_up(std::uint64_t first, std::uint64_t count);
+  void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by);
+  void write_outputs();
+  void apply_retention();
+  void account(const StageTimes& before, double read_s, double write_s);
+  void write_metrics();
+  void status(const std::string& text, bool force = false);
+  void arm_tick();
+  void arm_watchdog();
+  void arm_stop();
+  void arm_hup();
+  void request_reload();
+  void finish_reload(const std::shared_ptr<Reloaded>& r);
+  void shutdown(int signal);
+  const config::FrameSource& source(std::size_t s) const {
+    return s == 0 ? cfg_.strain_source : cfg_.witness_source;
+  }
+
+  std::string config_path_;
+  asio::io_context io_;
+  asio::signal_set stop_signals_;
+  asio::signal_set hup_;
+  asio::steady_timer wake_, tick_, dog_;
+  RateLimitedWarnings warn_;
+  ServiceNotifier notify_;
+
+  config::Config cfg_;
+  std::string device_;
+  model::DeviceSpec device_spec_;  // where the model runs (deepclean_gpu_memory_bytes on CUDA)
+  std::unique_ptr<Pipeline> pipeline_;
+  InputSpec spec_;
+  std::size_t sources_ = 1;
+  std::unique_ptr<SecondScheduler> sched_;
+  std::unique_ptr<watch::FrameWatcher> watcher_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<BandAsdMonitor> asd_;
+  std::deque<Queued> queue_;
+
+  bool wait_first_ = false;       // start at the first file that arrives
+  std::optional<std::pair<std::size_t, SteadyTime>> catch_up_;  // backlog at start-up, when
+  bool step_posted_ = false;
+  bool stopping_ = false;
+  bool stall_flushed_ = false;
+  bool waiting_ = false;
+  std::uint64_t segments_seen_ = 0;
+  std::optional<std::uint64_t> last_output_;
+  SteadyTime last_push_arrival_{};
+  SteadyTime last_activity_ = Clock::now();
+  std::optional<SteadyTime> write_blocked_until_;
+  std::uint64_t write_failures_ = 0;
+  SteadyTime last_write_error_log_{};
+  std::optional<std::uint64_t> retained_through_;  // newest output when retention last ran
+  SteadyTime last_status_{};
+  std::string last_status_text_;
+  double write_seconds_ = 0;  // write time spent since the last account()
+  double reported_latency_ = 0;
+
+  std::thread reload_thread_;
+  bool reloading_ = false;
+  bool reload_again_ = false;
+  int exit_code_ = 0;
+};
+
+int Service::run() {
+  if (!start_up()) {
+    if (watcher_) watcher_->stop();
+    return 1;
+  }
+  // A handler that throws must not take the service down: log it and keep the loop going.
+  for (;;) {
+    try {
+      io_.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::critical("internal error in the event loop: {}; continuing", e.what());
+    }
+  }
+  if (reload_thread_.joinable()) reload_thread_.join();
+  return exit_code_;
+}
+
+// The input directories usually live on /dev/shm, which is empty after a reboot; the site's frame
+// distribution makes them, possibly after this service has started. Failing would exhaust systemd's
+// start limit within seconds, so the service waits for them before it goes on (and before READY=1):
+// STATUS and a warning a minute name what is missing, and the start timeout is extended meanwhile. A
+// SIGTERM (no handler is installed yet) ends the wait and the process.
+void Service::wait_for_input_directories(const std::vector<watch::WatchedType>& types) {
+  auto missing = [&types] {
+    std::string m;
+    for (const auto& t : types) {
+      std::error_code ec;
+      if (!fs::is_directory(t.directory, ec)) m += (m.empty() ? "" : ", ") + t.directory;
+    }
+    return m;
+  };
+  std::string m = missing();
+  if (m.empty()) return;
+  const auto t0 = Clock::now();
+  auto last_warning = t0 - std::chrono::minutes(2);
+  auto last_extend = t0 - std::chrono::minutes(1);
+  while (!m.empty()) {
+    const auto now = Clock::now();
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - t0).count();
+    if (now - last_warning >= std::chrono::minutes(1)) {
+      spdlog::warn("input directory {} does not exist{}: waiting for it (it is made by the frame distribution; "
+                   "check input.*.directory in {} if it never appears)",
+                   m, waited > 0 ? " after " + std::to_string(waited) + " s" : "", config_path_);
+      last_warning = now;
+    }
+    if (now - last_extend >= std::chrono::seconds(10)) {
+      notify_.status("waiting for input directory " + m + " (" + std::to_string(waited) + " s)");
+      notify_.extend_timeout(std::chrono::seconds(30));
+      last_extend = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    m = missing();
+  }
+  spdlog::info("input directories present after {:.1f} s of waiting",
+               std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+bool Service::start_up() {
+  try {
+    cfg_ = config::load_config(config_path_);
+  } catch (const std::exception& e) {
+    std::cerr << "deepclean run: " << e.what() << "\n";
+    return false;
+  }
+  setup_logging(cfg_.log_level);
+  sources_ = same_source(cfg_.strain_source, cfg_.witness_source) ? 1 : 2;
+  std::vector<watch::WatchedType> types;
+  types.push_back({cfg_.strain_source.directory, cfg_.strain_source.observatory, cfg_.strain_source.frame_type});
+  if (sources_ == 2) {
+    types.push_back({cfg_.witness_source.directory, cfg_.witness_source.observatory,
+                     cfg_.witness_source.frame_type});
+  }
+  wait_for_input_directories(types);
+  std::vector<watch::FrameArrival> present;
+  try {
+    watch::WatchOptions wo;
+    wo.poll = cfg_.poll;
+    wo.poll_interval = std::chrono::milliseconds(
+        std::max<long long>(1, std::llround(cfg_.poll_interval_seconds * 1000.0)));
+    wo.on_overflow = [this](std::size_t files) {
+      if (metrics_) metrics_->inotify_overflow();
+      warn_.warn("overflow", "inotify event queue overflowed (events were lost): rescanned the input directories, " +
+                                 std::to_string(files) + " frame files listed; files already seen are ignored");
+      post_step();
+    };
+    watcher_ = std::make_unique<watch::FrameWatcher>(io_, types, wo,
+                                                     [this](const watch::FrameArrival& a) { on_arrival(a); });
+    // Watch first, then list: a file landing in between is reported twice, never missed. Both
+    // happen before the model load, so frames arriving during the load are new arrivals, not the
+    // "input already on disk" that decides the start-up point.
+    watcher_->start();
+    present = watcher_->scan();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot watch the input: {}", e.what());
+    return false;
+  }
+  notify_.status("loading model " + cfg_.bundle);
+  try {
+    const bundle::BundleInfo info = bundle::read_bundle_info(cfg_.bundle);
+    model::apply_torch_settings(torch_settings(cfg_));
+    model::LoadedModel loaded = model::load_model(cfg_.bundle, runner_options(cfg_, info));
+    device_ = loaded.report.device;
+    device_spec_ = model::parse_device(cfg_.device);
+    spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
+                 loaded.info.version, loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
+                 loaded.report.warmup_seconds, witness_buffer_in_use(cfg_),
+                 loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+    if (const std::string w = streaming_training_mismatch(cfg_, loaded.info); !w.empty()) spdlog::warn("{}", w);
+    pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}: {}", cfg_.bundle, e.what());
+    return false;
+  }
+  const bundle::BundleInfo& info = pipeline_->bundle();
+  spec_ = input_spec(cfg_, info);
+  const double latency = pipeline_->latency_seconds();
+  reported_latency_ = latency;
+  metrics_ = std::make_unique<Metrics>(kVersion, device_, info.id, info.version, latency);
+  asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
+  spdlog::info("deepclean {} run: {} from {}; device {}, model {} (id {}), algorithmic latency {:.3f} s (witnesses "
+               "at {} Hz; updated once input is read)",
+               kVersion, cfg_.ifo, config_path_, device_, info.version, info.id.substr(0, 12), latency,
+               info.sample_rate);
+
+  std::error_code ec;
+  fs::create_directories(cfg_.output_directory, ec);
+  if (ec) spdlog::error("output directory {}: {} (will retry when writing)", cfg_.output_directory, ec.message());
+
+  sched_ = std::make_unique<SecondScheduler>(
+      sources_, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(cfg_.timeout_seconds)),
+      kRetryInterval, kHistorySeconds);
+  spdlog::info("input: strain {}/{}-{}-<gps>-1.gwf{}; {} ({}), timeout {} s; output {}", cfg_.strain_source.directory,
+               cfg_.strain_source.observatory, cfg_.strain_source.frame_type,
+               sources_ == 2 ? ", witnesses " + cfg_.witness_source.directory + "/" + cfg_.witness_source.observatory +
+                                   "-" + cfg_.witness_source.frame_type + "-<gps>-1.gwf"
+                             : std::string(", witnesses in the strain frames"),
+               watcher_->using_inotify() ? "inotify" : "polling", watcher_->using_inotify() ? "events" : "fallback",
+               cfg_.timeout_seconds, cfg_.output_directory);
+  choose_start(present);
+
+  arm_stop();
+  arm_hup();
+  arm_tick();
+  arm_watchdog();
+  notify_.ready(wait_first_ ? "ready, waiting for the first input frame"
+                            : "ready, starting at GPS " + std::to_string(sched_->next()));
+  write_metrics();
+  post_step();
+  return true;
+}
+
+void Service::choose_start(const std::vector<watch::FrameArrival>& present) {
+  std::optional<std::uint64_t> oldest, newest;
+  const auto now = Clock::now();
+  for (const auto& a : present) {
+    if (a.duration != 1) continue;
+    if (const auto id = file_id(a.path)) sched_->arrived(a.gps, a.source, *id, now);
+    if (a.source != 0) continue;
+    if (!oldest || a.gps < *oldest) oldest = a.gps;
+    if (!newest || a.gps > *newest) newest = a.gps;
+  }
+  std::string why;
+  std::optional<std::uint64_t> start;
+  ArrivalKind before = ArrivalKind::Late;
+  switch (cfg_.start) {
+    case config::StartFrom::Resume: {
+      const auto outs = output_seconds(cfg_);
+      if (!outs.empty()) {
+        start = outs.back() + 1;
+        before = ArrivalKind::Duplicate;
+        why = "resuming after the newest output frame, GPS " + std::to_string(outs.back());
+        if (oldest && *oldest > *start) {
+          spdlog::warn("outputs end at GPS {} but the input on disk begins at GPS {}: {} seconds can no longer "
+                       "be cleaned", outs.back(), *oldest, *oldest - *start);
+          start = oldest;
+        }
+      } else if (newest) {
+        start = newest;
+        why = "no output frame yet: starting at the newest input second";
+      }
+      break;
+    }
+    case config::StartFrom::Newest:
+      if (newest) {
+        start = newest;
+        why = "the newest input second";
+      }
+      break;
+    case config::StartFrom::Gps:
+      start = cfg_.start_gps;
+      why = "configured start";
+      break;
+  }
+  if (start) {
+    sched_->start(*start, before);
+    spdlog::info("starting at GPS {} ({}); {} seconds already on disk to catch up", *start, why, sched_->backlog());
+    if (sched_->backlog() > 1) catch_up_ = std::make_pair(sched_->backlog(), Clock::now());
+  } else {
+    wait_first_ = true;
+    spdlog::info("no input frame yet: starting at the first one that arrives");
+  }
+}
+
+void Service::on_arrival(const watch::FrameArrival& a) {
+  if (stopping_ || a.duration != 1) return;
+  const auto id = file_id(a.path);
+  if (!id) {
+    if (!sched_->started() || a.gps >= sched_->next()) {
+      metrics_->count(SecondEvent::Vanished);
+      warn_.warn("vanished", "GPS " + std::to_string(a.gps) + ": " + a.path +
+                                 " vanished before it could be read (vanished)");
+    }
+    return;
+  }
+  const ArrivalKind kind = sched_->arrived(a.gps, a.source, *id, Clock::now());
+  switch (kind) {
+    case ArrivalKind::Rereport:
+      return;
+    case ArrivalKind::Stale:
+      spdlog::debug("GPS {}: {} is older than the remembered history; ignored", a.gps, a.path);
+      return;
+    case ArrivalKind::Late:
+      metrics_->count(SecondEvent::Late);
+      warn_.warn("late", "GPS " + std::to_string(a.gps) + ": " + a.path +
+                             " arrived after the second was given up (late); not reprocessed");
+      write_metrics();
+      return;
+    case ArrivalKind::Duplicate:
+      metrics_->count(SecondEvent::Duplicate);
+      warn_.warn("duplicate", "GPS " + std::to_string(a.gps) + ": " + a.path +
+                                  " rewritten after the second was processed (duplicate); ignored");
+      write_metrics();
+      return;
+    case ArrivalKind::Expected:
+      stall_flushed_ = false;
+      if (wait_first_) {
+        wait_first_ = false;
+        sched_->start(a.gps, ArrivalKind::Late);
+        spdlog::info("first input frame {}: starting at GPS {}", a.path, a.gps);
+      }
+      break;
+  }
+  post_step();
+}
+
+void Service::post_step() {
+  if (step_posted_ || stopping_) return;
+  step_posted_ = true;
+  asio::post(io_, [this] {
+    step_posted_ = false;
+    step();
+  });
+}
+
+void Service::step() {
+  if (stopping_) return;
+  last_activity_ = Clock::now();
+  if (queue_.size() >= kMaxQueuedOutputs) {
+    // Back-pressure: inputs stay on disk until the output directory takes frames again (tick).
+    status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued, input paused");
+    return;
+  }
+  const SecondScheduler::Action a = sched_->next_action(Clock::now());
+  switch (a.kind) {
+    case SecondScheduler::Action::Wait:
+      waiting_ = true;
+      if (a.wake) {
+        wake_.expires_at(*a.wake);
+        wake_.async_wait([this](const boost::system::error_code& ec) {
+          if (!ec) step();
+        });
+      }
+      status(sched_->started() ? "waiting for GPS " + std::to_string(sched_->next()) +
+                                     (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "")
+                               : "waiting for the first input frame");
+      return;
+    case SecondScheduler::Action::GiveUp:
+      waiting_ = false;
+      give_up(a.gps, a.count);
+      break;
+    case SecondScheduler::Action::Attempt:
+      waiting_ = false;
+      attempt(a.gps, a.last_chance);
+      break;
+  }
+  post_step();
+}
+
+void Service::attempt(std::uint64_t gps, bool last_chance) {
+  const auto t0 = Clock::now();
+  SecondInput in = read_second(spec_, gps);
+  const double read_s = secs(Clock::now() - t0);
+  if (!last_chance && (in.problem == InputProblem::Corrupt || in.problem == InputProblem::MissingFile)) {
+    // A writer may still be busy with the file, or a rewrite may follow: try again until the timeout.
+    bool gone = false;
+    if (in.problem == InputProblem::MissingFile) {
+      for (std::size_t s = 0; s < sources_; ++s) {
+        const std::string path = frame_path(source(s), gps);
+        std::error_code ec;
+        if (!fs::exists(path, ec)) {
+          gone = true;
+          sched_->forget(gps, s);
+          metrics_->count(SecondEvent::Vanished);
+          warn_.warn("vanished", "GPS " + std::to_string(gps) + ": " + path +
+                                     " vanished before it could be read (vanished); waiting for it until the timeout");
+        }
+      }
+    }
+    if (!gone) {
+      spdlog::debug("GPS {}: {}; retrying until the timeout", gps, in.detail);
+      sched_->retry_later(Clock::now());
+    }
+    return;
+  }
+  try {
+    process(std::move(in), read_s);
+  } catch (const std::exception& e) {
+    // Never let one second take the service down; the segment is restarted by the next one.
+    spdlog::error("GPS {}: internal error while cleaning: {}; second skipped", gps, e.what());
+    metrics_->count(SecondEvent::Unusable);
+    if (sched_->next() == gps) sched_->done(false);
+  }
+}
+
+void Service::process(SecondInput in, double read_s) {
+  const std::uint64_t gps = in.gps;
+  const SteadyTime arrival = sched_->seen_time(gps).value_or(Clock::now());
+  if (in.strain) metrics_->count(SecondEvent::In);
+  if (!in.good()) {
+    const SecondEvent ev = in.problem == InputProblem::MissingFile ? SecondEvent::Missing
+                           : in.problem == InputProblem::Corrupt   ? SecondEvent::Corrupt
+                                                                   : SecondEvent::Unusable;
+    metrics_->count(ev);
+    std::string msg = "GPS " + std::to_string(gps) + ": " + in.detail + " (" + problem_name(in.problem) + ")";
+    if (in.problem == InputProblem::MissingFile) msg += " after the " + fmt::format("{}", cfg_.timeout_seconds) + " s timeout";
+    msg += in.strain ? "; writing the raw strain" : "; no output for this second";
+    warn_.warn(problem_name(in.problem), msg);
+  }
+  for (const auto& w : in.warnings) warn_.warn("passthrough", "GPS " + std::to_string(gps) + ": " + w);
+  const StageTimes before = pipeline_->stages();
+  Pipeline::PushResult r = pipeline_->push(in);
+  if (!r.rejected.empty()) {
+    metrics_->count(SecondEvent::Unusable);
+    warn_.warn("rejected", "GPS " + std::to_string(gps) + ": cannot clean: " + r.rejected + "; writing the raw strain");
+  }
+  sched_->done(in.problem != InputProblem::MissingFile && in.problem != InputProblem::Corrupt);
+  last_push_arrival_ = arrival;
+  const std::size_t n_out = r.outputs.size();
+  enqueue(std::move(r.outputs), arrival,
+          Completion{in.problem == InputProblem::MissingFile ? Completion::Timeout : Completion::Arrival, gps});
+  write_outputs();
+  const double write_s = write_seconds_;
+  account(before, read_s, write_s);
+  spdlog::debug("GPS {}: {}, read {:.1f} ms, clean {:.1f} ms, model {:.1f} ms, write {:.1f} ms; {} output second(s) "
+                "ready, {} queued; last output GPS {}",
+                gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3,
+                (pipeline_->stages().clean - before.clean) * 1e3, (pipeline_->stages().model - before.model) * 1e3,
+                write_s * 1e3, n_out, queue_.size(), last_output_ ? std::to_string(*last_output_) : "none");
+  if (catch_up_ && sched_->backlog() == 0) {
+    const double took = secs(Clock::now() - catch_up_->second);
+    spdlog::info("caught up: the {} seconds found on disk at start-up were processed in {:.1f} s ({:.1f}x real time)",
+                 catch_up_->first, took, took > 0 ? static_cast<double>(catch_up_->first) / took : 0.0);
+    catch_up_.reset();
+  }
+  write_metrics();
+  status("cleaning: last input GPS " + std::to_string(gps) +
+         (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "") +
+         (queue_.empty() ? "" : ", " + std::to_string(queue_.size()) + " outputs queued"));
+}
+
+void Service::give_up(std::uint64_t first, std::uint64_t count) {
+  metrics_->count(SecondEvent::Missing, count);
+  std::string files = frame_path(cfg_.strain_source, first);
+  if (sources_ == 2) files += " and " + frame_path(cfg_.witness_source, first);
+  std::string msg = "GPS " + std::to_string(first) + ": no frame (" + files + ") within the " +
+                    fmt::format("{}", cfg_.timeout_seconds) + " s timeout (missing)";
+  if (count > 1) msg += "; " + std::to_string(count) + " seconds missing through GPS " + std::to_string(first + count - 1);
+  warn_.warn("missing", msg + "; the segment ends");
+  SecondInput in;
+  in.gps = first;
+  in.problem = InputProblem::MissingFile;
+  const StageTimes before = pipeline_->stages();
+  Pipeline::PushResult r = pipeline_->push(in);  // ends the open segment
+  sched_->gave_up(count);
+  enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Timeout, first});
+  write_outputs();
+  account(before, 0, write_seconds_);
+  write_metrics();
+}
+
+void Service::enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by) {
+  for (auto& o : outs) {
+    Queued q;
+    q.path = output_path(cfg_, o.gps);
+    q.out = std::move(o);
+    q.names = pipeline_->names();
+    q.frame_name = cfg_.ifo;
+    q.options = write_options(cfg_);
+    q.arrival = arrival;
+    q.by = by;
+    queue_.push_back(std::move(q));
+  }
+}
+
+void Service::write_outputs() {
+  const auto now = Clock::now();
+  if (write_blocked_until_ && now < *write_blocked_until_) return;
+  // Strictly in GPS order: the newest output on disk then always means "everything before it is
+  // done", which is what a restart resumes from.
+  while (!queue_.empty()) {
+    Queued& q = queue_.front();
+    const auto t0 = Clock::now();
+    try {
+      fs::create_directories(fs::path(q.path).parent_path());
+      gwf::write_frame_file(q.path, {build_output_frame(q.out, q.names, q.frame_name)}, q.options);
+    } catch (const std::exception& e) {
+      write_seconds_ += secs(Clock::now() - t0);
+      metrics_->output_errors();
+      ++write_failures_;
+      write_blocked_until_ = Clock::now() + std::chrono::seconds(1);
+      if (write_failures_ == 1 || Clock::now() - last_write_error_log_ >= std::chrono::seconds(10)) {
+        last_write_error_log_ = Clock::now();
+        spdlog::error("GPS {}: cannot write output frame {}: {}; {} output seconds queued (bound {}), retrying "
+                      "every second ({} failed attempts so far)",
+                      q.out.gps, q.path, e.what(), queue_.size(), kMaxQueuedOutputs, write_failures_);
+      }
+      status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued",
+             write_failures_ == 1);
+      break;
+    }
+    const auto renamed = Clock::now();
+    write_seconds_ += secs(renamed - t0);
+    if (write_failures_ > 0) {
+      spdlog::info("GPS {}: output directory writable again after {} failed attempts; writing the {} queued seconds",
+                   q.out.gps, write_failures_, queue_.size());
+      write_failures_ = 0;
+    }
+    write_blocked_until_.reset();
+    const bool fully = std::all_of(q.out.state.begin(), q.out.state.end(),
+                                   [](std::uint32_t b) { return (b & kCleaned) != 0; });
+    metrics_->count(SecondEvent::Out);
+    if (fully) {
+      metrics_->count(SecondEvent::Cleaned);
+      try {
+        asd_->add(physical_values(q.out.raw_strain), q.out.cleaned, q.out.raw_strain.sample_rate);
+        for (std::size_t b = 0; b < asd_->bands().size(); ++b) {
+          metrics_->band_asd_ratio(BandAsdMonitor::label(asd_->bands()[b]), asd_->ratio(b));
+        }
+      } catch (const std::exception& e) {
+        spdlog::debug("band ASD ratio: {}", e.what());
+      }
+    }
+    if (q.out.gate.enabled) {
+      const GateReport& g = q.out.gate;
+      metrics_->gate(g.open, g.reason, g.gated_fraction, g.changed, g.ratios, g.guard);
+      spdlog::debug("GPS {}: gate {}: {}", q.out.gps, g.open ? "open" : "closed (" + g.reason + ")",
+                    g.figures.empty() ? "no figure" : g.figures);
+      if (g.changed && !g.open) spdlog::warn("{}", gate_change_text(q.out));
+      if (g.changed && g.open) spdlog::info("{}", gate_change_text(q.out));
+    }
+    const double latency = secs(renamed - q.arrival);
+    const auto lag = static_cast<std::int64_t>(q.by.input_gps) - static_cast<std::int64_t>(q.out.gps);
+    metrics_->output_written(q.out.gps, latency, completion_name(q.by.kind), lag);
+    spdlog::debug("GPS {}: output written, completed by {} (input GPS {}, g{:+d}), {:.3f} s after that input arrived",
+                  q.out.gps, completion_text(q.by.kind), q.by.input_gps, lag, latency);
+    last_output_ = q.out.gps;
+    queue_.pop_front();
+  }
+  metrics_->output_queue(queue_.size());
+  apply_retention();
+}
+
+void Service::apply_retention() {
+  // Runs after each successful write (one directory listing: cheap next to writing a frame).
+  if (cfg_.retention_seconds <= 0 || !last_output_ || retained_through_ == last_output_) return;
+  retained_through_ = last_output_;
+  const double oldest_kept = static_cast<double>(*last_output_) - cfg_.retention_seconds;
+  for (const std::uint64_t gps : output_seconds(cfg_)) {
+    if (static_cast<double>(gps) >= oldest_kept) break;
+    std::error_code ec;
+    fs::remove(output_path(cfg_, gps), ec);
+    if (!ec) spdlog::debug("retention: deleted the output frame of GPS {}", gps);
+    if (ec) warn_.warn("retention", "retention: cannot delete " + output_path(cfg_, gps) + ": " + ec.message());
+  }
+}
+
+void Service::account(const StageTimes& before, double read_s, double write_s) {
+  const StageTimes& now = pipeline_->stages();
+  metrics_->stage_time("read", read_s);
+  metrics_->stage_time("clean", now.clean - before.clean);
+  metrics_->stage_time("model", now.model - before.model);
+  metrics_->stage_time("write", write_s);
+  write_seconds_ = 0;
+  // The latency depends on the witness rates (resampler halves), known once input was read.
+  const double latency = pipeline_->latency_seconds();
+  if (latency != reported_latency_) {
+    if (reported_latency_ > 0) {
+      spdlog::info("algorithmic latency {:.3f} s with the witness rates of the input", latency);
+    }
+    reported_latency_ = latency;
+    metrics_->algorithmic_latency(latency);
+  }
+  while (segments_seen_ < pipeline_->segments_started()) {
+    metrics_->segment_started();
+    ++segments_seen_;
+  }
+  if (const auto bytes = model::device_memory_in_use(device_spec_)) metrics_->gpu_memory(static_cast<double>(*bytes));
+}
+
+void Service::write_metrics() {
+  if (cfg_.metrics_path.empty() || !metrics_) return;
+  std::string error;
+  if (!metrics_->write(cfg_.metrics_path, error)) warn_.warn("metrics", "cannot write the metrics file: " + error);
+}
+
+void Service::status(const std::string& text, bool force) {
+  // systemd reads these datagrams itself; at most one per second keeps the socket from filling
+  // when a second costs little (catch-up), `force` marks a change of state worth reporting at once.
+  const auto now = Clock::now();
+  if (text == last_status_text_) return;
+  if (!force && now - last_status_ < std::chrono::seconds(1)) return;
+  last_status_ = now;
+  last_status_text_ = text;
+  notify_.status(text);
+}
+
+void Service::arm_tick() {
+  tick_.expires_after(std::chrono::seconds(1));
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    last_activity_ = Clock::now();
+    if (!queue_.empty()) {
+      write_outputs();
+      write_metrics();
+      if (queue_.size() < kMaxQueuedOutputs) post_step();
+    }
+    // The stream stopped: end the segment so the seconds held back for look-ahead are written now
+    // rather than whenever input resumes. No second is declared missing for a stall. The next frame
+    // is due one second (the frame cadence) after the last one, and overdue `timeout` after that.
+    const auto last = sched_->last_arrival();
+    if (waiting_ && !stall_flushed_ && last && !sched_->deadline() &&
+        Clock::now() - *last >= std::chrono::duration<double>(1.0 + cfg_.timeout_seconds)) {
+      stall_flushed_ = true;
+      const StageTimes before = pipeline_->stages();
+      std::vector<OutputSecond> outs = pipeline_->finish();
+      if (!outs.empty()) {
+        spdlog::info("no input for {:.1f} s while waiting for GPS {}: segment ended so its last {} output seconds "
+                     "are written",
+                     secs(Clock::now() - *last), sched_->next(), outs.size());
+        enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Stall, sched_->next()});
+        write_outputs();
+        account(before, 0, write_seconds_);
+        write_metrics();
+      }
+    }
+    arm_tick();
+  });
+}
+
+void Service::arm_watchdog() {
+  const auto timeout = notify_.watchdog_timeout();
+  if (!timeout) return;
+  dog_.expires_after(*timeout / 2);
+  dog_.async_wait([this, timeout](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    // This handler runs on the loop's own thread, so it cannot run while a second hangs; the check
+    // below also stops the pings if the loop were alive but no longer doing its work.
+    if (Clock::now() - last_activity_ < *timeout) notify_.watchdog();
+    arm_watchdog();
+  });
+}
+
+void Service::arm_stop() {
+  stop_signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) shutdown(sig);
+  });
+}
+
+void Service::arm_hup() {
+  hup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || stopping_) return;
+    request_reload();
+    arm_hup();
+  });
+}
+
+void Service::request_reload() {
+  notify_.reloading();
+  if (reloading_) {
+    spdlog::info("SIGHUP: a reload is already in progress; another one follows it");
+    reload_again_ = true;
+    return;
+  }
+  spdlog::info("SIGHUP: re-reading {} and its model bundle", config_path_);
+  reloading_ = true;
+  if (reload_thread_.joinable()) reload_thread_.join();
+  const config::Config running = cfg_;
+  reload_thread_ = std::thread([this, running] {
+    auto r = std::make_shared<Reloaded>();
+    try {
+      config::Config c = config::load_config(config_path_);
+      if (!same_source(c.strain_source, running.strain_source) ||
+          !same_source(c.witness_source, running.witness_source) || c.poll != running.poll ||
+          c.poll_interval_seconds != running.poll_interval_seconds) {
+        throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
+                                    "the service for that");
+      }
+      const bundle::BundleInfo info = bundle::read_bundle_info(c.bundle);
+      model::apply_torch_settings(torch_settings(c));  // throws if model.threads changed: a restart sets it
+      r->model = model::load_model(c.bundle, runner_options(c, info));
+      if (const std::string w = streaming_training_mismatch(c, r->model.info); !w.empty()) spdlog::warn("{}", w);
+      // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
+      (void)cleaner_config(c, r->model.info,
+                           std::vector<double>(r->model.info.witnesses.size(), r->model.info.sample_rate),
+                           r->model.info.sample_rate);
+      r->cfg = std::move(c);
+    } catch (const std::exception& e) {
+      r->error = e.what();
+    }
+    asio::post(io_, [this, r] { finish_reload(r); });
+  });
+}
+
+void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
+  if (reload_thread_.joinable()) reload_thread_.join();
+  reloading_ = false;
+  if (stopping_) return;
+  const bundle::BundleInfo& old = pipeline_->bundle();
+  if (!r->error.empty()) {
+    spdlog::error("reload rejected: {}; keeping model {} (id {}) and the running configuration", r->error,
+                  old.version, old.id.substr(0, 12));
+    metrics_->reload(false);
+  } else {
+    const std::uint64_t at = sched_->next();
+    const StageTimes before = pipeline_->stages();
+    std::vector<OutputSecond> outs;
+    // Every key that changed (config::keys() classifies them): none that shapes the output and the
+    // same model keep the running pipeline and its open segment.
+    const std::vector<std::string> changed = config::changed_keys(*r->cfg, cfg_);
+    const std::vector<std::string> cleaning = config::changed_cleaning_keys(*r->cfg, cfg_);
+    if (r->model.info.id == old.id && cleaning.empty()) {
+      const std::string bundle_version = old.version;
+      cfg_ = *r->cfg;
+      sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(cfg_.timeout_seconds)));
+      set_log_level(cfg_.log_level);
+      metrics_->reload(true);
+      spdlog::info("reloaded {}: model {} and cleaning settings unchanged{}, the segment continues", config_path_,
+                   bundle_version, changed.empty() ? std::string() : " (changed: " + key_list(changed) + ")");
+      notify_.ready("reload done, model " + bundle_version);
+      write_metrics();
+      if (reload_again_) {
+        reload_again_ = false;
+        request_reload();
+      }
+      post_step();
+      return;
+    }
+    try {
+      outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor), estimator_factory(*r->cfg));
+      cfg_ = *r->cfg;
+      device_spec_ = model::parse_device(cfg_.device);
+      spec_ = input_spec(cfg_, pipeline_->bundle());
+      sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::duration<double>(cfg_.timeout_seconds)));
+      set_log_level(cfg_.log_level);
+      const bundle::BundleInfo& info = pipeline_->bundle();
+      device_ = r->model.report.device;
+      metrics_->model(info.id, info.version, device_);
+      metrics_->algorithmic_latency(pipeline_->latency_seconds());
+      asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
+      metrics_->reload(true);
+      spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s{}; the new model cleans from "
+                   "GPS {} on",
+                   config_path_, info.version, info.id.substr(0, 12), r->model.report.device,
+                   pipeline_->latency_seconds(),
+                   cleaning.empty() ? std::string() : " (changed: " + key_list(cleaning) + ")", at);
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed while swapping: {}; keeping model {}", e.what(), pipeline_->bundle().version);
+      metrics_->reload(false);
+    }
+    enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
+    write_outputs();
+    account(before, 0, write_seconds_);
+  }
+  notify_.ready("reload done, model " + pipeline_->bundle().version);
+  write_metrics();
+  if (reload_again_) {
+    reload_again_ = false;
+    request_reload();
+  }
+  post_step();
+}
+
+void Service::shutdown(int signal) {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("{} received: finishing the open segment and stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  notify_.stopping();
+  watcher_->stop();
+  wake_.cancel();
+  tick_.cancel();
+  dog_.cancel();
+  boost::system::error_code ec;
+  stop_signals_.cancel(ec);
+  hup_.cancel(ec);
+  try {
+    const StageTimes before = pipeline_->stages();
+    enqueue(pipeline_->finish(), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
+    account(before, 0, 0);
+  } catch (const std::exception& e) {
+    spdlog::error("finishing the segment: {}", e.what());
+  }
+  // A few quick retries if the output directory is failing right now, then give up: the unwritten
+  // seconds are redone by the next start (resume begins after the newest output on disk).
+  const auto give_up_at = Clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    write_blocked_until_.reset();
+    write_outputs();
+    if (queue_.empty() || Clock::now() >= give_up_at) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (!queue_.empty()) {
+    spdlog::error("{} output seconds (GPS {} to {}) could not be written before stopping; a restart redoes them if "
+                  "their input is still on disk",
+                  queue_.size(), queue_.front().out.gps, queue_.back().out.gps);
+    exit_code_ = 1;
+  }
+  write_metrics();
+  spdlog::info("stopped; last output GPS {}", last_output_ ? std::to_string(*last_output_) : "none");
+  io_.stop();
+}
+
+}  // namespace
+
+int run_service(const std::string& config_path) {
+  Service service(config_path);
+  return service.run();
+}
+
+}  // namespace deepclean::daemon

@@ -1,0 +1,1164 @@
+// `deepclean run` end to end: the built binary as a real process, a TorchScript DeepClean model
+// (tools/fixtures/make_test_models.py), frames written one by one by our writer into temporary
+// directories, sd_notify messages received on a datagram socket named in NOTIFY_SOCKET. Each test
+// arranges its faults, then checks the output frames (one per input second with strain, flagged in
+// the state vector), the counters of the metrics file and the log line that names the problem.
+// Skips when Debian's python3 with torch is absent (the model cannot be made).
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "common/test_support.hpp"
+#include "common/model_fixtures.hpp"
+#include "io/gwf/reader.hpp"
+#include "io/gwf/writer.hpp"
+
+namespace fs = std::filesystem;
+namespace gwf = deepclean::gwf;
+using deepclean::model::testing::fixture_dir;
+using deepclean::testing::DeepcleanProcess;
+using deepclean::testing::eventually;
+using deepclean::testing::parse_prometheus_text;
+using deepclean::testing::read_file;
+using deepclean::testing::write_file;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint64_t kG = 1300000000;
+
+void pause_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The sd_notify side of systemd: a datagram socket whose path goes into NOTIFY_SOCKET, read
+// continuously (as systemd does) so the daemon never blocks on a full socket.
+class NotifyListener {
+ public:
+  explicit NotifyListener(fs::path path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    ::unlink(path_.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ADD_FAILURE() << "bind " << path_;
+    reader_ = std::thread([this] {
+      char buf[4096];
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) continue;
+        std::lock_guard<std::mutex> lock(mutex_);
+        messages_.emplace_back(buf, static_cast<std::size_t>(n));
+      }
+    });
+  }
+  ~NotifyListener() {
+    stop_ = true;
+    reader_.join();
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+  std::vector<std::string> messages() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return messages_;
+  }
+  // How many lines of all datagrams start with `text`.
+  std::size_t count(const std::string& text) {
+    std::size_t c = 0;
+    for (const auto& m : messages()) {
+      std::istringstream lines(m);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.rfind(text, 0) == 0) ++c;
+      }
+    }
+    return c;
+  }
+  std::string all() {
+    std::string s;
+    for (const auto& m : messages()) s += "[" + m + "] ";
+    return s;
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<std::string> messages_;
+  std::thread reader_;
+};
+
+// One `deepclean run` process with stdout and stderr in a log file and NOTIFY_SOCKET set.
+class Daemon : public DeepcleanProcess {
+ public:
+  Daemon(const fs::path& config, const fs::path& log, const fs::path& notify,
+         const std::vector<std::string>& extra_env = {})
+      : DeepcleanProcess({"run", "--config", config.string()}, log, with_notify(notify, extra_env),
+                         {"NOTIFY_SOCKET", "JOURNAL_STREAM"}) {}
+
+ private:
+  static std::vector<std::string> with_notify(const fs::path& notify, std::vector<std::string> env) {
+    env.push_back("NOTIFY_SOCKET=" + notify.string());
+    return env;
+  }
+};
+
+// Metric samples of a Prometheus text file: "name{labels}" -> value.
+std::map<std::string, double> parse_metrics(const fs::path& file) { return parse_prometheus_text(read_file(file)); }
+
+enum class Fault { None, NanWitness, MissingChannel, StateFail };
+enum class Delivery { Rename, InPlace };
+
+const char* const kWitnessNames[3] = {"H1:PEM-WIT_00_DQ", "H1:PEM-WIT_01_DQ", "H1:PEM-WIT_02_DQ"};
+constexpr int kWitnessRates[3] = {4096, 1024, 256};
+constexpr int kStrainRate = 4096;
+
+// A scratch site: input directories, configuration, output and metrics, and helpers around them.
+class Site {
+ public:
+  explicit Site(const std::string& name) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("dcrun-" + std::to_string(::getpid()) + "-" + name + "-" + std::string(info->name()).substr(0, 20));
+    fs::remove_all(dir_);
+    for (const char* d : {"strain", "witness", "out", "metrics"}) fs::create_directories(dir_ / d);
+  }
+  ~Site() {
+    std::error_code ec;
+    if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ec);
+  }
+  const fs::path& dir() const { return dir_; }
+  fs::path config() const { return dir_ / "H1.yaml"; }
+  fs::path metrics_file() const { return dir_ / "metrics" / "deepclean.prom"; }
+  fs::path log() const { return dir_ / "daemon.log"; }
+  fs::path notify() const { return dir_ / "notify.sock"; }
+  fs::path strain_path(std::uint64_t g) const { return dir_ / "strain" / ("H-H1_llhoft-" + std::to_string(g) + "-1.gwf"); }
+  fs::path witness_path(std::uint64_t g) const {
+    return dir_ / "witness" / ("H-H1_lldetchar-" + std::to_string(g) + "-1.gwf");
+  }
+  fs::path out_path(std::uint64_t g) const {
+    return dir_ / "out" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(g) + "-1.gwf");
+  }
+
+  // `extra_input` lines go under `input:` (timeout, poll, start, state vector).
+  void write_config(const fs::path& bundle, const std::string& extra_input, double timeout = 1.0,
+                    const std::string& bandpass = "{method: window, memory_seconds: 2, look_ahead_seconds: 0.25}") const {
+    std::ostringstream c;
+    c << "ifo: H1\n"
+         "input:\n"
+         "  strain: {directory: strain, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+         "  witness: {directory: witness, frame_type: H1_lldetchar}\n"
+      << "  timeout_seconds: " << timeout << "\n"
+      << extra_input
+      << "output: {directory: out}\n"
+         "model: {bundle: "
+      << bundle.string()
+      << ", threads: 1, batch_size: 32}\n"
+         "inference: {kernel_seconds: 1, sampling_rate: 16, aggregation_seconds: 0.25}\n"
+      << "bandpass: " << bandpass << "\n"
+         "subtraction: {taper_seconds: 0.25}\n"
+         // The fixture model is untrained: on this random strain its subtraction adds noise, which
+         // the do-no-harm gate rightly refuses (RunService.GateClosesLive... and test_gate_*.cpp);
+         // the other tests are about the service, so they run without it.
+      << "gate: {enabled: " << (gate ? "true" : "false") << ", window_seconds: 2, min_closed_seconds: 2, "
+      << "recover_seconds: 2}\n"
+         "logging: {level: debug}\n"
+         "metrics: {path: metrics/deepclean.prom}\n";
+    write_file(config(), c.str());
+  }
+
+  bool with_state = false;
+  bool gate = false;  // the do-no-harm gate (off unless a test asks for it)
+
+  std::vector<double> strain_values(std::uint64_t g) const {
+    std::mt19937 rng(static_cast<std::uint32_t>(g));
+    std::normal_distribution<double> n(0.0, 1.0);
+    std::vector<double> h(kStrainRate);
+    for (auto& x : h) x = 1e-21 * n(rng);
+    return h;
+  }
+
+  std::vector<std::byte> strain_bytes(std::uint64_t g, Fault f) const { return gwf::encode_frames({strain_frame(g, f)}); }
+  std::vector<std::byte> witness_bytes(std::uint64_t g, Fault f) const { return gwf::encode_frames({witness_frame(g, f)}); }
+
+  gwf::Frame strain_frame(std::uint64_t g, Fault f) const {
+    gwf::Frame fr;
+    fr.name = "H1";
+    fr.start = {static_cast<std::uint32_t>(g), 0};
+    gwf::Channel h;
+    h.name = "H1:GDS-CALIB_STRAIN";
+    h.sample_rate = kStrainRate;
+    h.data = gwf::Vect::make(h.name, strain_values(g), kStrainRate, "strain");
+    fr.channels.push_back(h);
+    if (with_state) {
+      std::vector<std::uint32_t> sv(16, 3);
+      if (f == Fault::StateFail) {
+        for (std::size_t i = 0; i < 8; ++i) sv[i] = 1;  // HOFT_OK without OBSERVATION_INTENT
+      }
+      gwf::Channel s;
+      s.name = "H1:GDS-CALIB_STATE_VECTOR";
+      s.sample_rate = 16;
+      s.data = gwf::Vect::make(s.name, sv, 16);
+      fr.channels.push_back(s);
+    }
+    return fr;
+  }
+
+  gwf::Frame witness_frame(std::uint64_t g, Fault f) const {
+    gwf::Frame fr;
+    fr.name = "H1";
+    fr.start = {static_cast<std::uint32_t>(g), 0};
+    std::mt19937 rng(static_cast<std::uint32_t>(g) + 7);
+    std::normal_distribution<double> n(0.0, 1.0);
+    for (int c = 0; c < 3; ++c) {
+      if (f == Fault::MissingChannel && c == 1) continue;
+      gwf::Channel w;
+      w.name = kWitnessNames[c];
+      w.kind = gwf::ChannelKind::Adc;
+      w.sample_rate = kWitnessRates[c];
+      std::vector<float> v(static_cast<std::size_t>(kWitnessRates[c]));
+      for (auto& x : v) x = static_cast<float>(n(rng));
+      if (f == Fault::NanWitness && c == 2) v[100] = std::numeric_limits<float>::quiet_NaN();
+      w.data = gwf::Vect::make(w.name, v, kWitnessRates[c]);
+      fr.channels.push_back(w);
+    }
+    return fr;
+  }
+
+  // One frame per second holding the strain and the witnesses (no separate witness stream).
+  void write_combined(std::uint64_t g) const {
+    gwf::Frame fr = strain_frame(g, Fault::None);
+    for (auto& c : witness_frame(g, Fault::None).channels) fr.channels.push_back(std::move(c));
+    put(strain_path(g), gwf::encode_frames({fr}), Delivery::Rename);
+  }
+
+  static void put(const fs::path& path, const std::vector<std::byte>& bytes, Delivery d) {
+    // Rename: written under a hidden name first, as the site's frame writers do.
+    const fs::path target = d == Delivery::Rename ? path.parent_path() / ("." + path.filename().string() + ".tmp") : path;
+    {
+      std::ofstream out(target, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    if (d == Delivery::Rename) fs::rename(target, path);
+  }
+
+  void write(std::uint64_t g, Fault f = Fault::None, Delivery d = Delivery::Rename) const {
+    put(witness_path(g), witness_bytes(g, f), d);
+    put(strain_path(g), strain_bytes(g, f), d);
+  }
+
+  std::map<std::string, double> metrics() const { return parse_metrics(metrics_file()); }
+  double metric(const std::string& key) const {
+    const auto m = metrics();
+    const auto it = m.find(key);
+    return it == m.end() ? std::nan("") : it->second;
+  }
+  double seconds(const std::string& event) const {
+    return metric("deepclean_seconds_total{event=\"" + event + "\"}");
+  }
+
+  std::vector<std::uint64_t> outputs() const {
+    std::vector<std::uint64_t> g;
+    for (const auto& e : fs::directory_iterator(dir_ / "out")) {
+      const std::string n = e.path().filename().string();
+      const std::string prefix = "H-H1_llhoft_DEEPCLEAN-";
+      if (n.rfind(prefix, 0) == 0 && n.size() > 10 && n.substr(n.size() - 6) == "-1.gwf") {
+        g.push_back(std::stoull(n.substr(prefix.size(), n.size() - prefix.size() - 6)));
+      }
+    }
+    std::sort(g.begin(), g.end());
+    return g;
+  }
+  bool has_outputs(std::uint64_t first, std::uint64_t last) const {
+    for (std::uint64_t g = first; g <= last; ++g) {
+      if (!fs::exists(out_path(g))) return false;
+    }
+    return true;
+  }
+
+  // The 16 state-vector words of an output frame.
+  std::vector<std::uint32_t> state(std::uint64_t g) const {
+    const auto f = gwf::FrameFile::open(out_path(g).string());
+    std::vector<std::uint32_t> s;
+    for (double v : f.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double()) s.push_back(static_cast<std::uint32_t>(v));
+    return s;
+  }
+  std::vector<double> cleaned(std::uint64_t g) const {
+    return gwf::FrameFile::open(out_path(g).string()).read_channel(0, "H1:GDS-CALIB_STRAIN_DEEPCLEAN").data.to_double();
+  }
+
+ private:
+  fs::path dir_;
+};
+
+constexpr std::uint32_t kCleanedBit = 1u << 0, kInputOkBit = 1u << 1, kModelOkBit = 1u << 2;
+
+bool all_bits(const std::vector<std::uint32_t>& s, std::uint32_t bits) {
+  return s.size() == 16 && std::all_of(s.begin(), s.end(), [bits](std::uint32_t w) { return (w & bits) == bits; });
+}
+bool no_bit(const std::vector<std::uint32_t>& s, std::uint32_t bit) {
+  return s.size() == 16 && std::none_of(s.begin(), s.end(), [bit](std::uint32_t w) { return (w & bit) != 0; });
+}
+
+// Outputs whose every slot is fully cleaned: must equal the metric of cleaned seconds.
+double count_fully_cleaned(const Site& site) {
+  double n = 0;
+  for (std::uint64_t g : site.outputs()) n += all_bits(site.state(g), kCleanedBit) ? 1 : 0;
+  return n;
+}
+
+#define REQUIRE_MODEL(bundle)                              \
+  std::string why_;                                        \
+  const auto& fixtures_ = fixture_dir(&why_);              \
+  if (!fixtures_) GTEST_SKIP() << why_;                    \
+  const fs::path bundle = *fixtures_ / "bundle_c3"
+
+// Starts the daemon and waits for READY=1 (after the model's warm-up).
+#define START_DAEMON(var, site, listener) START_DAEMON_ENV(var, site, listener, std::vector<std::string>{})
+#define START_DAEMON_ENV(var, site, listener, env)                                                    \
+  Daemon var((site).config(), (site).log(), (listener).path(), env);                                  \
+  ASSERT_TRUE(eventually([&] { return (listener).count("READY=1") >= 1 || !var.running(); }, 120)) \
+      << var.log();                                                                                   \
+  ASSERT_TRUE(var.running()) << var.log()
+
+}  // namespace
+
+TEST(RunService, FramesOneByOneByRenameAndInPlace) {
+  REQUIRE_MODEL(bundle);
+  Site site("onebyone");
+  site.write_config(bundle, "");  // start: resume, with nothing on disk: the first frame to arrive
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_GE(notify.count("STATUS="), 1u) << notify.all();
+  EXPECT_TRUE(d.logged("algorithmic latency")) << d.log();
+  EXPECT_TRUE(d.logged("run: H1")) << d.log();
+
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    site.write(kG + k, Fault::None, k % 2 == 0 ? Delivery::Rename : Delivery::InPlace);
+    pause_ms(100);
+  }
+  // After the last frame the stream stalls: the segment is ended so its last seconds are written too.
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 7); })) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 8; })) << read_file(site.metrics_file());
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_GE(notify.count("STOPPING=1"), 1u) << notify.all();
+
+  EXPECT_EQ(site.outputs().size(), 8u);
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    const auto s = site.state(kG + k);
+    EXPECT_TRUE(all_bits(s, kInputOkBit | kModelOkBit)) << k;
+  }
+  for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  EXPECT_FALSE(all_bits(site.state(kG), kCleanedBit)) << "no estimate in the first 0.75 s of a segment";
+  const auto m = site.metrics();
+  EXPECT_EQ(site.seconds("in"), 8);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("corrupt"), 0);
+  EXPECT_EQ(site.seconds("cleaned"), count_fully_cleaned(site));
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 7));
+  EXPECT_EQ(site.metric("deepclean_latency_seconds_count"), 8);
+  EXPECT_GT(site.metric("deepclean_algorithmic_latency_seconds"), 0.5);
+  EXPECT_EQ(site.metric("deepclean_latency_seconds_bucket{le=\"+Inf\"}"), 8);
+  EXPECT_GT(site.metric("deepclean_latency_seconds_sum"), 0);
+  for (const char* stage : {"read", "clean", "model", "write"}) {
+    EXPECT_GT(site.metric("deepclean_stage_seconds_total{stage=\"" + std::string(stage) + "\"}"), 0) << stage;
+    EXPECT_GE(site.metric("deepclean_stage_last_seconds{stage=\"" + std::string(stage) + "\"}"), 0) << stage;
+  }
+  bool info_cpu = false, asd_ratio = false, gpu = false;
+  for (const auto& [k, v] : m) {
+    if (k.rfind("deepclean_info{", 0) == 0) info_cpu = k.find("device=\"cpu\"") != std::string::npos && v == 1;
+    // 6 fully cleaned seconds of white noise: some ratio, finite and positive (its value is
+    // checked against scipy in test_asd_monitor).
+    if (k.rfind("deepclean_band_asd_ratio{band=", 0) == 0) asd_ratio = std::isfinite(v) && v > 0;
+    gpu = gpu || k.rfind("deepclean_gpu_memory_bytes", 0) == 0;
+  }
+  EXPECT_TRUE(info_cpu) << read_file(site.metrics_file());
+  EXPECT_TRUE(asd_ratio) << read_file(site.metrics_file());
+  EXPECT_FALSE(gpu) << "no GPU memory metric on the CPU";
+  EXPECT_EQ(site.metric("deepclean_inotify_overflows_total"), 0);
+  EXPECT_TRUE(d.logged("first input frame")) << d.log();
+  EXPECT_TRUE(d.logged("; inotify (events), timeout")) << d.log();
+  // logging.level debug: one summary line per second.
+  for (std::uint64_t k = 0; k < 8; ++k) {
+    EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + k) + ": good, read ")) << k << d.log();
+  }
+  EXPECT_TRUE(d.logged("output second(s) ready, 0 queued; last output GPS")) << d.log();
+}
+
+TEST(RunService, OutOfOrderMissingLateAndDuplicate) {
+  REQUIRE_MODEL(bundle);
+  Site site("order");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+
+  for (std::uint64_t k : {0u, 1u, 2u}) site.write(kG + k);
+  site.write(kG + 4);  // before 3, inside the timeout: still processed in order
+  pause_ms(100);
+  site.write(kG + 3);
+  site.write(kG + 5);
+  for (std::uint64_t k : {7u, 8u, 9u, 10u}) site.write(kG + k);  // 6 is withheld beyond the timeout: missing
+  ASSERT_TRUE(eventually([&] { return site.seconds("missing") == 1; })) << d.log();
+  site.write(kG + 6);  // too late now
+  ASSERT_TRUE(eventually([&] { return site.seconds("late") >= 1; })) << d.log();
+  site.write(kG + 1, Fault::None, Delivery::InPlace);  // rewrite of a processed second
+  ASSERT_TRUE(eventually([&] { return site.seconds("duplicate") >= 1; })) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 7, kG + 10); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3, kG + 4, kG + 5,
+                                           kG + 7, kG + 8, kG + 9, kG + 10};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_TRUE(all_bits(site.state(kG + 3), kCleanedBit)) << "3 was cleaned in its place, between 2 and 4";
+  EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit));
+  EXPECT_FALSE(all_bits(site.state(kG + 7), kCleanedBit)) << "a new segment starts after the missing second";
+  EXPECT_EQ(site.seconds("in"), 10);
+  EXPECT_EQ(site.seconds("out"), 10);
+  EXPECT_EQ(site.seconds("missing"), 1);
+  EXPECT_EQ(site.seconds("late"), 2) << "both files of the late second";
+  EXPECT_EQ(site.seconds("duplicate"), 2) << "both rewritten files";
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + 6) + ": no frame")) << d.log();
+  EXPECT_TRUE(d.logged("(missing)")) << d.log();
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf arrived after the second was given up (late)"))
+      << d.log();
+  EXPECT_TRUE(d.logged("(duplicate)")) << d.log();
+}
+
+// Publish at the floor (issue 13): with `fir` and an algorithmic latency under 1 s, output g is
+// renamed on the arrival of input g + 1 and not later; an input arriving before its predecessor
+// waits for it; a missing second completes its predecessor at the timeout. The log and the
+// metrics say what completed each frame.
+TEST(RunService, PublishesEachSecondWhenTheInputThatCompletesItArrives) {
+  REQUIRE_MODEL(bundle);
+  Site site("floor");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.5, "{method: fir, look_ahead_seconds: 0.25}");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  ASSERT_LT(site.metric("deepclean_algorithmic_latency_seconds"), 1.0);
+
+  site.write(kG);
+  site.write(kG + 1);
+  // Output kG needs nothing past input kG + 1: it is written now, well before the 1.5-s timeout of kG + 2
+  // (which would also complete it) could run out.
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG)); })) << d.log();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 1.4) << d.log();
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 1))) << "output kG + 1 needs input kG + 2";
+  site.write(kG + 3);  // before kG + 2: kept until kG + 2 is there
+  pause_ms(300);
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 2))) << d.log();
+  site.write(kG + 2);
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 2)); })) << d.log();
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 3)));
+  // kG + 4 never comes: once kG + 5 shows the stream has passed it, its 1.5-s timeout runs, and at
+  // its end output kG + 3 is written (the segment ends there).
+  site.write(kG + 5);
+  pause_ms(700);
+  EXPECT_FALSE(fs::exists(site.out_path(kG + 3))) << "written before the timeout of kG + 4";
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 3)); })) << d.log();
+  site.write(kG + 6);
+  ASSERT_TRUE(eventually([&] { return fs::exists(site.out_path(kG + 5)); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  const auto line = [](std::uint64_t g, const std::string& by, std::uint64_t input) {
+    return "GPS " + std::to_string(g) + ": output written, completed by " + by + " (input GPS " +
+           std::to_string(input) + ", g" + (input >= g ? "+" : "-") +
+           std::to_string(input >= g ? input - g : g - input) + ")";
+  };
+  for (std::uint64_t g : {kG, kG + 1, kG + 2, kG + 5}) {
+    EXPECT_TRUE(d.logged(line(g, "the arrival of", g + 1))) << g << d.log();
+  }
+  EXPECT_TRUE(d.logged(line(kG + 3, "the timeout of", kG + 4))) << d.log();
+  EXPECT_TRUE(d.logged(line(kG + 6, "a flush before", kG + 7))) << d.log();  // SIGTERM ends the segment
+  EXPECT_EQ(site.outputs(), (std::vector<std::uint64_t>{kG, kG + 1, kG + 2, kG + 3, kG + 5, kG + 6}));
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"arrival\"}"), 4) << read_file(site.metrics_file());
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"timeout\"}"), 1);
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"flush\"}"), 1);
+  EXPECT_EQ(site.metric("deepclean_output_input_lag_seconds"), 1);
+}
+
+TEST(RunService, HalfWrittenCorruptTruncatedMissingChannelNanAndStateMask) {
+  REQUIRE_MODEL(bundle);
+  Site site("bad");
+  site.with_state = true;
+  site.write_config(bundle,
+                    "  start: " + std::to_string(kG) +
+                        "\n  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n",
+                    1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+
+  site.write(kG);
+  site.write(kG + 1);
+  // 2: the witness frame is first written half, in place, then completed.
+  {
+    Site::put(site.strain_path(kG + 2), site.strain_bytes(kG + 2, Fault::None), Delivery::Rename);
+    auto bytes = site.witness_bytes(kG + 2, Fault::None);
+    const std::vector<std::byte> half(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+    Site::put(site.witness_path(kG + 2), half, Delivery::InPlace);
+    ASSERT_TRUE(eventually([&] { return d.logged("retrying until the timeout"); }, 10)) << d.log();
+    Site::put(site.witness_path(kG + 2), bytes, Delivery::InPlace);
+  }
+  site.write(kG + 3);
+  // 4: a corrupt witness frame (bytes flipped in the middle), never repaired.
+  {
+    Site::put(site.strain_path(kG + 4), site.strain_bytes(kG + 4, Fault::None), Delivery::Rename);
+    auto bytes = site.witness_bytes(kG + 4, Fault::None);
+    for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = std::byte{0x5a};
+    Site::put(site.witness_path(kG + 4), bytes, Delivery::Rename);
+  }
+  site.write(kG + 5);
+  // 6: a truncated strain frame: no strain, so no output for this second.
+  {
+    Site::put(site.witness_path(kG + 6), site.witness_bytes(kG + 6, Fault::None), Delivery::Rename);
+    auto bytes = site.strain_bytes(kG + 6, Fault::None);
+    bytes.resize(bytes.size() * 2 / 3);
+    Site::put(site.strain_path(kG + 6), bytes, Delivery::Rename);
+  }
+  site.write(kG + 7);
+  site.write(kG + 8, Fault::MissingChannel);
+  site.write(kG + 9);
+  site.write(kG + 10, Fault::NanWitness);
+  site.write(kG + 11);
+  site.write(kG + 12, Fault::StateFail);
+  site.write(kG + 13);
+  site.write(kG + 14);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 13, kG + 14); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t k = 0; k <= 14; ++k) {
+    if (k != 6) want.push_back(kG + k);
+  }
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_TRUE(all_bits(site.state(kG + 2), kInputOkBit | kCleanedBit)) << "the completed file was used";
+  EXPECT_FALSE(all_bits(site.state(kG + 3), kCleanedBit)) << "tapered: the segment's end was known in time";
+  for (std::uint64_t k : {4u, 8u, 10u}) {
+    const auto s = site.state(kG + k);
+    EXPECT_TRUE(no_bit(s, kInputOkBit)) << k;
+    EXPECT_TRUE(no_bit(s, kCleanedBit)) << k;
+    EXPECT_EQ(site.cleaned(kG + k), site.strain_values(kG + k)) << "raw strain passes through, " << k;
+  }
+  const auto s12 = site.state(kG + 12);
+  for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ((s12[i] & kInputOkBit) != 0, i >= 8) << i;
+  EXPECT_TRUE(no_bit(s12, kCleanedBit));
+  EXPECT_EQ(site.seconds("corrupt"), 2);
+  EXPECT_EQ(site.seconds("unusable"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("in"), 14);
+  EXPECT_EQ(site.seconds("out"), 14);
+  EXPECT_EQ(site.seconds("cleaned"), count_fully_cleaned(site));
+  // Segments: 0-3, 5, 7, 9, 11, 13-14.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 6);
+  EXPECT_TRUE(d.logged("H-H1_lldetchar-" + std::to_string(kG + 4) + "-1.gwf")) << d.log();
+  EXPECT_TRUE(d.logged("(corrupt)")) << d.log();
+  EXPECT_TRUE(d.logged("channel H1:PEM-WIT_01_DQ not found (missing_channel)")) << d.log();
+  EXPECT_TRUE(d.logged("(nonfinite)")) << d.log();
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + 6) + ": ")) << d.log();
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(kG + 6) + "-1.gwf")) << "the truncated strain file is named";
+  EXPECT_TRUE(d.logged("(corrupt); no output for this second")) << d.log();
+  EXPECT_TRUE(d.logged("(state_mask)")) << d.log();
+}
+
+// The gate live: the untrained fixture model's subtraction adds noise to random strain, so the
+// service must hand out the raw strain, say so once in the log, and show it in the metrics.
+TEST(RunService, GateClosesLiveOnAModelThatAddsNoise) {
+  REQUIRE_MODEL(bundle);
+  Site site("gate");
+  site.gate = true;
+  site.write_config(bundle, "");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 10; ++k) {
+    site.write(kG + k);
+    pause_ms(100);
+  }
+  ASSERT_TRUE(eventually([&] { return site.seconds("out") == 10; })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_TRUE(d.logged("do-no-harm gate closed (band)")) << d.log();
+  EXPECT_EQ(site.metric("deepclean_gate_transitions_total{to=\"closed\"}"), 1.0) << read_file(site.metrics_file());
+  EXPECT_EQ(site.metric("deepclean_gate_open"), 0.0) << read_file(site.metrics_file());
+  EXPECT_GT(site.metric("deepclean_gated_seconds_total{reason=\"band\"}"), 1.0) << read_file(site.metrics_file());
+  EXPECT_GT(site.metric("deepclean_gate_ratio{kind=\"band\",region=\"55-65\"}"), 1.0) << read_file(site.metrics_file());
+  // Every second after the closing one: raw strain bit for bit, bit 5 in every slot, bit 0 in none.
+  int closed = 0;
+  for (std::uint64_t k = 0; k < 10; ++k) {
+    const auto s = site.state(kG + k);
+    if (closed == 0 && !s.empty() && (s.front() & 32u) != 0) closed = static_cast<int>(k);
+  }
+  ASSERT_GT(closed, 0) << d.log();
+  for (std::uint64_t k = static_cast<std::uint64_t>(closed) + 1; k < 10; ++k) {
+    EXPECT_EQ(site.cleaned(kG + k), site.strain_values(kG + k)) << k;
+    EXPECT_TRUE(all_bits(site.state(kG + k), 32u)) << k;
+    for (std::uint32_t b : site.state(kG + k)) EXPECT_EQ(b & kCleanedBit, 0u) << k;
+  }
+}
+
+TEST(RunService, PollingDirectory) {
+  REQUIRE_MODEL(bundle);
+  Site site("poll");
+  // Frames at the live cadence (one per second) with a timeout shorter than that: the wait for a
+  // second only starts once the stream has reached it, so nothing is missing and no segment breaks.
+  site.write_config(bundle, "  poll: true\n  poll_interval_seconds: 0.05\n  start: " + std::to_string(kG) + "\n", 0.5);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("polling")) << d.log();
+  for (std::uint64_t k = 0; k < 6; ++k) {
+    site.write(kG + k, Fault::None, k == 3 ? Delivery::InPlace : Delivery::Rename);
+    pause_ms(k < 4 ? 1000 : 50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 6u);
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.seconds("out"), 6);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 5; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outfail");
+  // A long input timeout: the pauses of this test must not end the segment (stall rule).
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+  // Make the output directory unwritable in a way that holds for root too: a regular file takes
+  // its place (chmod does not stop root).
+  const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved", blocker = site.dir() / "out.blocker";
+  write_file(blocker, "not a directory\n");
+  fs::rename(out, moved);
+  fs::rename(blocker, out);
+  for (std::uint64_t k = 3; k < 7; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
+  EXPECT_TRUE(d.logged("cannot write output frame")) << d.log();
+  EXPECT_TRUE(d.logged("retrying every second")) << d.log();
+  EXPECT_GE(site.metric("deepclean_output_queue_seconds"), 1);
+  EXPECT_TRUE(d.running());
+  fs::remove(out);
+  fs::rename(moved, out);
+  site.write(kG + 7);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 6); })) << d.log();
+  d.signal(SIGTERM);  // flushes 7, held back for look-ahead
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 8u);
+  EXPECT_EQ(site.metric("deepclean_output_queue_seconds"), 0);
+  EXPECT_EQ(site.seconds("in"), 8);
+  EXPECT_TRUE(d.logged("output directory writable again")) << d.log();
+  // Only the output side failed: the segment was never broken.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+namespace {
+
+// Puts this test process (and so the daemon it starts) in its own mount namespace, entering a user
+// namespace first when not root, so that a small tmpfs can be mounted without touching the host.
+// Returns "" on success, else why it is not possible here (the test then skips).
+std::string enter_private_mount_namespace() {
+  const uid_t uid = ::getuid();
+  const gid_t gid = ::getgid();
+  if (::unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    return std::string("unshare: ") + std::strerror(errno);
+  }
+  if (uid != 0) {
+    write_file("/proc/self/setgroups", "deny");
+    write_file("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+    write_file("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+  }
+  // Mounts made below stay in this namespace.
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    return std::string("mount --make-rprivate /: ") + std::strerror(errno);
+  }
+  return "";
+}
+
+}  // namespace
+
+// The output file system full (ENOSPC), then space again: each failed second is logged with the
+// reason, counted and retried every second; no second is lost and the segment is not broken. The
+// output directory is a 4 MiB tmpfs in a private mount namespace, filled up by a filler file.
+TEST(RunService, OutputFileSystemFullThenSpaceAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outfull");
+  const fs::path out = site.dir() / "out";
+  if (const std::string why = enter_private_mount_namespace(); !why.empty()) {
+    GTEST_SKIP() << "cannot make a private tmpfs here (" << why << ")";
+  }
+  if (::mount("tmpfs", out.c_str(), "tmpfs", 0, "size=4m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs on " << out << ": " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{out};
+  // Fill it: write until the file system says ENOSPC.
+  const fs::path filler = out / "filler.bin";
+  {
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    const std::vector<char> block(65536, 'x');
+    int err = 0;
+    for (int i = 0; i < 1000 && err == 0; ++i) {
+      if (::write(fd, block.data(), block.size()) < 0) err = errno;
+    }
+    ::close(fd);
+    ASSERT_EQ(err, ENOSPC) << "the 4 MiB tmpfs did not fill up";
+  }
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 4; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
+  EXPECT_TRUE(d.logged("cannot write output frame")) << d.log();
+  EXPECT_TRUE(d.logged("No space left on device")) << d.log();
+  EXPECT_TRUE(d.logged("retrying every second")) << d.log();
+  EXPECT_GE(site.metric("deepclean_output_queue_seconds"), 1);
+  EXPECT_TRUE(d.running());
+  EXPECT_TRUE(site.outputs().empty());
+  // Space again: the queued seconds go out, in order, and the stream carries on.
+  fs::remove(filler);
+  site.write(kG + 4);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  EXPECT_TRUE(d.logged("output directory writable again")) << d.log();
+  d.signal(SIGTERM);  // flushes the seconds held back for look-ahead
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_EQ(site.metric("deepclean_output_queue_seconds"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 4; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  // No temporary file was left behind by the failed attempts.
+  for (const auto& e : fs::directory_iterator(out)) {
+    EXPECT_EQ(e.path().extension(), ".gwf") << e.path();
+    EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
+  }
+}
+
+TEST(RunService, ReloadWithBrokenThenValidBundle) {
+  REQUIRE_MODEL(fixture_bundle);
+  Site site("reload");
+  const fs::path a = site.dir() / "bundle_a", b = site.dir() / "bundle_b", bad = site.dir() / "bundle_bad";
+  for (const auto& p : {a, b, bad}) fs::copy(fixture_bundle, p, fs::copy_options::recursive);
+  {
+    std::string y = read_file(b / "bundle.yaml");
+    const auto at = y.find("version: fixture-c3");
+    ASSERT_NE(at, std::string::npos);
+    y.replace(at, std::strlen("version: fixture-c3"), "version: fixture-c3-reloaded");
+    write_file(b / "bundle.yaml", y);
+    write_file(bad / "model.pt", "this is not a TorchScript archive");
+  }
+  const std::string start = "  start: " + std::to_string(kG) + "\n";
+  // A long input timeout: waiting for the reloads must not end segments by the stall rule, so the
+  // segment count below only reflects the reloads.
+  site.write_config(a, start, 10.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 4; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+
+  site.write_config(bad, start, 10.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 2; })) << notify.all() << d.log();
+  EXPECT_EQ(notify.count("RELOADING=1"), 1u) << notify.all();
+  EXPECT_TRUE(d.logged("reload rejected")) << d.log();
+  EXPECT_TRUE(d.logged("keeping model fixture-c3")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"rejected\"}") == 1; }));
+  for (std::uint64_t k = 4; k < 6; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 4); })) << d.log();
+
+  site.write_config(b, start, 10.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 3; })) << notify.all() << d.log();
+  EXPECT_EQ(notify.count("RELOADING=1"), 2u) << notify.all();
+  EXPECT_TRUE(d.logged("reloaded")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"ok\"}") == 1; }));
+  for (std::uint64_t k = 6; k < 8; ++k) site.write(kG + k);
+
+  // Only an operational setting changes: the model and the open segment are kept.
+  site.write_config(b, start, 9.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 4; })) << notify.all() << d.log();
+  EXPECT_TRUE(d.logged("cleaning settings unchanged (changed: input.timeout_seconds), the segment continues"))
+      << d.log();
+  for (std::uint64_t k = 8; k < 10; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 8); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  EXPECT_EQ(site.outputs().size(), 10u) << "no output gap across the reloads";
+  EXPECT_EQ(site.seconds("in"), 10);
+  EXPECT_EQ(site.seconds("out"), 10);
+  EXPECT_EQ(site.metric("deepclean_config_reloads_total{result=\"ok\"}"), 2);
+  // The valid new bundle ends the first segment (swap between seconds 5 and 6); the rejected reload and
+  // the settings-only reload do not.
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
+  const auto m = site.metrics();
+  bool new_label = false;
+  for (const auto& [k, v] : m) {
+    if (k.rfind("deepclean_info{", 0) == 0) new_label = k.find("model_version=\"fixture-c3-reloaded\"") != std::string::npos;
+  }
+  EXPECT_TRUE(new_label) << read_file(site.metrics_file());
+  EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit)) << "the rejected reload did not break the segment";
+  EXPECT_TRUE(all_bits(site.state(kG + 8), kCleanedBit)) << "the new model cleans";
+}
+
+TEST(RunService, SigtermMidStreamThenRestartResumesWithoutGapOrDuplicate) {
+  REQUIRE_MODEL(bundle);
+  Site site("restart");
+  site.write_config(bundle, "");  // start: resume (the default)
+  NotifyListener notify(site.notify());
+  std::map<std::uint64_t, fs::file_time_type> first_run;
+  {
+    START_DAEMON(d, site, notify);
+    for (std::uint64_t k = 0; k < 5; ++k) {
+      site.write(kG + k);
+      pause_ms(50);
+    }
+    ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+    // The second in flight and those held for look-ahead were flushed before exiting.
+    EXPECT_TRUE(site.has_outputs(kG, kG + 4)) << d.log();
+    for (std::uint64_t k = 0; k < 5; ++k) first_run[kG + k] = fs::last_write_time(site.out_path(kG + k));
+  }
+  for (std::uint64_t k = 5; k < 9; ++k) site.write(kG + k);  // while the daemon is down
+  fs::remove(site.log());
+  NotifyListener notify2(site.dir() / "notify2.sock");
+  START_DAEMON(d2, site, notify2);
+  EXPECT_TRUE(d2.logged("resuming after the newest output frame, GPS " + std::to_string(kG + 4))) << d2.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 7); })) << d2.log();
+  ASSERT_TRUE(eventually([&] { return d2.logged("caught up: the 4 seconds found on disk"); })) << d2.log();
+  site.write(kG + 9);
+  site.write(kG + 10);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 10); })) << d2.log();
+  d2.signal(SIGTERM);
+  EXPECT_EQ(d2.wait_exit(10), 0) << d2.log();
+
+  EXPECT_EQ(site.outputs().size(), 11u);
+  for (const auto& [g, t] : first_run) EXPECT_EQ(fs::last_write_time(site.out_path(g)), t) << "rewritten: " << g;
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.seconds("out"), 6);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("duplicate"), 0);
+  EXPECT_EQ(site.metric("deepclean_last_output_gps_seconds"), static_cast<double>(kG + 10));
+}
+
+TEST(RunService, VanishedFileRetentionAndWatchdog) {
+  REQUIRE_MODEL(bundle);
+  Site site("vanish");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  {
+    std::string y = read_file(site.config());
+    y.replace(y.find("output: {directory: out}"), std::strlen("output: {directory: out}"),
+              "output: {directory: out, retention_seconds: 2}");
+    write_file(site.config(), y);
+  }
+  // Files retention must never touch: another frame type and a file that is not a frame.
+  const fs::path other_type = site.dir() / "out" / ("H-H1_OTHER-" + std::to_string(kG) + "-1.gwf"),
+                 not_frame = site.dir() / "out" / "notes.txt";
+  write_file(other_type, "x");
+  write_file(not_frame, "x");
+  NotifyListener notify(site.notify());
+  // As systemd would with WatchdogSec=1: pings are expected every half period.
+  START_DAEMON_ENV(d, site, notify, std::vector<std::string>{"WATCHDOG_USEC=1000000"});
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  // 3: the witness frame is removed right after it appeared (a ring buffer deleting it, say).
+  Site::put(site.witness_path(kG + 3), site.witness_bytes(kG + 3, Fault::None), Delivery::Rename);
+  fs::remove(site.witness_path(kG + 3));
+  Site::put(site.strain_path(kG + 3), site.strain_bytes(kG + 3, Fault::None), Delivery::Rename);
+  for (std::uint64_t k = 4; k < 7; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_last_output_gps_seconds") == kG + 6; })) << d.log();
+  ASSERT_TRUE(eventually([&] { return notify.count("WATCHDOG=1") >= 2; })) << notify.all();
+  d.signal(SIGINT);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  EXPECT_EQ(site.seconds("vanished"), 1);
+  EXPECT_EQ(site.seconds("missing"), 1) << "the vanished witness never came back";
+  EXPECT_EQ(site.seconds("out"), 7);
+  EXPECT_TRUE(d.logged("H-H1_lldetchar-" + std::to_string(kG + 3) + "-1.gwf vanished before it could be read")) << d.log();
+  // Retention 2 s: only the outputs of the newest three seconds are left.
+  const std::vector<std::uint64_t> kept = {kG + 4, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), kept);
+  EXPECT_TRUE(fs::exists(other_type)) << "another frame type is not ours";
+  EXPECT_TRUE(fs::exists(not_frame));
+  for (std::uint64_t k = 0; k < 4; ++k) {
+    EXPECT_TRUE(d.logged("retention: deleted the output frame of GPS " + std::to_string(kG + k))) << k << d.log();
+  }
+}
+
+TEST(RunService, WitnessesInsideTheStrainFrames) {
+  REQUIRE_MODEL(bundle);
+  Site site("combined");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  {
+    std::string y = read_file(site.config());
+    const std::string w = "  witness: {directory: witness, frame_type: H1_lldetchar}\n";
+    y.erase(y.find(w), w.size());
+    write_file(site.config(), y);
+  }
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k : {0u, 1u, 2u, 3u, 5u, 6u}) site.write_combined(kG + k);  // 4 never comes
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 6); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("missing"), 1);
+  EXPECT_EQ(site.seconds("in"), 6);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 2);
+  EXPECT_TRUE(all_bits(site.state(kG + 1), kCleanedBit | kInputOkBit));
+  EXPECT_TRUE(d.logged("witnesses in the strain frames")) << d.log();
+}
+
+TEST(RunService, SigtermWhileTheOutputDirectoryIsUnwritableExitsOneAndTheRestartRedoesTheSeconds) {
+  REQUIRE_MODEL(bundle);
+  Site site("stopfail");
+  site.write_config(bundle, "", 5.0);  // start: resume
+  NotifyListener notify(site.notify());
+  const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved", blocker = site.dir() / "out.blocker";
+  {
+    START_DAEMON(d, site, notify);
+    site.write(kG);
+    site.write(kG + 1);
+    ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
+    write_file(blocker, "not a directory\n");
+    fs::rename(out, moved);
+    fs::rename(blocker, out);
+    site.write(kG + 2);
+    site.write(kG + 3);
+    ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 1; })) << d.log();
+    d.signal(SIGTERM);
+    EXPECT_EQ(d.wait_exit(20), 1) << "outputs left unwritten: exit status 1\n" << d.log();
+    EXPECT_TRUE(d.logged("could not be written before stopping")) << d.log();
+    EXPECT_GE(notify.count("STOPPING=1"), 1u) << notify.all();
+  }
+  fs::remove(out);
+  fs::rename(moved, out);
+  const std::vector<std::uint64_t> first = {kG};
+  EXPECT_EQ(site.outputs(), first);
+  fs::remove(site.log());
+  NotifyListener notify2(site.dir() / "notify2.sock");
+  START_DAEMON(d2, site, notify2);
+  EXPECT_TRUE(d2.logged("resuming after the newest output frame, GPS " + std::to_string(kG))) << d2.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d2.log();
+  d2.signal(SIGTERM);
+  EXPECT_EQ(d2.wait_exit(10), 0) << d2.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3};
+  EXPECT_EQ(site.outputs(), want) << "the restart redid the unwritten seconds";
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("duplicate"), 0);
+  EXPECT_EQ(site.seconds("missing"), 0);
+}
+
+// The other vanishing: the file was there when announced and when first tried, and is gone at the
+// retry (the attempt path, not the arrival path of VanishedFileRetentionAndWatchdog). The second
+// waits for it again and is cleaned normally when it comes back within the timeout.
+TEST(RunService, FileVanishingBetweenTwoAttemptsIsCountedAndAwaitedAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("vanish2");
+  // A long timeout: the steps below must all happen within it even on a slow host.
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  // 3: the strain frame is complete, the witness frame half written: attempts retry every 0.1 s.
+  const std::uint64_t g = kG + 3;
+  Site::put(site.strain_path(g), site.strain_bytes(g, Fault::None), Delivery::Rename);
+  auto wit = site.witness_bytes(g, Fault::None);
+  Site::put(site.witness_path(g), std::vector<std::byte>(wit.begin(), wit.begin() + static_cast<std::ptrdiff_t>(wit.size() / 2)),
+            Delivery::InPlace);
+  ASSERT_TRUE(eventually([&] { return d.logged("retrying until the timeout"); })) << d.log();
+  fs::remove(site.strain_path(g));  // gone before the next attempt reads it
+  ASSERT_TRUE(eventually([&] { return d.logged("vanished before it could be read (vanished); waiting for it"); }))
+      << d.log();
+  Site::put(site.witness_path(g), wit, Delivery::InPlace);
+  Site::put(site.strain_path(g), site.strain_bytes(g, Fault::None), Delivery::Rename);
+  site.write(kG + 4);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_EQ(site.seconds("vanished"), 1);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("corrupt"), 0);
+  EXPECT_EQ(site.seconds("in"), 5);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  EXPECT_TRUE(all_bits(site.state(g), kCleanedBit | kInputOkBit)) << "cleaned with the files that came back";
+  EXPECT_TRUE(d.logged("H-H1_llhoft-" + std::to_string(g) + "-1.gwf vanished before it could be read")) << d.log();
+}
+
+// After a reboot the input directories on /dev/shm appear only when the site's frame distribution makes
+// them, possibly after the service started: it waits for them (a warning and STATUS name them; no
+// READY=1 yet), then starts as usual and cleans what arrives.
+TEST(RunService, WaitsForInputDirectoriesThatDoNotExistYet) {
+  REQUIRE_MODEL(bundle);
+  Site site("nodirs");
+  fs::remove_all(site.dir() / "strain");
+  fs::remove_all(site.dir() / "witness");
+  site.write_config(bundle, "");
+  NotifyListener notify(site.notify());
+  Daemon d(site.config(), site.log(), notify.path(), {});
+  ASSERT_TRUE(eventually([&] { return d.logged("does not exist: waiting for it"); }, 30)) << d.log();
+  ASSERT_TRUE(eventually([&] { return notify.count("STATUS=waiting for input directory ") >= 1; }, 10)) << notify.all();
+  const std::string status = notify.all();
+  EXPECT_NE(status.find((site.dir() / "strain").string()), std::string::npos) << status;
+  EXPECT_NE(status.find((site.dir() / "witness").string()), std::string::npos) << status;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(d.running()) << d.log();
+  EXPECT_EQ(notify.count("READY=1"), 0u) << notify.all();
+  fs::create_directories(site.dir() / "strain");
+  fs::create_directories(site.dir() / "witness");
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 1 || !d.running(); }, 120)) << d.log();
+  EXPECT_TRUE(d.logged("input directories present after ")) << d.log();
+  for (std::uint64_t k = 0; k < 4; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 2); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG, kG + 1, kG + 2, kG + 3};
+  EXPECT_EQ(site.outputs(), want);
+}
+
+TEST(RunService, StartAtTheNewestSecondOnDisk) {
+  REQUIRE_MODEL(bundle);
+  Site site("newest");
+  for (std::uint64_t k = 0; k < 5; ++k) site.write(kG + k);
+  site.write_config(bundle, "  start: newest\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("starting at GPS " + std::to_string(kG + 4) + " (the newest input second)")) << d.log();
+  site.write(kG + 5);
+  site.write(kG + 6);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 4, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 4, kG + 5, kG + 6};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.seconds("late"), 0) << "files older than the start point are not late";
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+}
+
+TEST(RunService, ConfiguredStartBeforeTheInputOnDiskGivesUpTheSecondsInBetween) {
+  REQUIRE_MODEL(bundle);
+  Site site("gpsstart");
+  for (std::uint64_t k = 3; k < 6; ++k) site.write(kG + k);
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("starting at GPS " + std::to_string(kG) + " (configured start)")) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.seconds("missing") == 3 && site.has_outputs(kG + 3, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 3, kG + 4, kG + 5};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 3) << "one give-up for the run of three absent seconds";
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG) + ": no frame")) << d.log();
+  EXPECT_TRUE(d.logged("3 seconds missing through GPS " + std::to_string(kG + 2))) << d.log();
+}
+
+TEST(RunService, ResumeAfterADowntimeLongerThanTheInputOnDisk) {
+  REQUIRE_MODEL(bundle);
+  Site site("downtime");
+  // The newest output of an earlier run is GPS kG+1 (only its name matters for resuming); the input
+  // ring buffer now begins at kG+5.
+  write_file(site.out_path(kG + 1), "");
+  for (std::uint64_t k = 5; k < 8; ++k) site.write(kG + k);
+  site.write_config(bundle, "");  // start: resume
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("outputs end at GPS " + std::to_string(kG + 1) + " but the input on disk begins at GPS " +
+                       std::to_string(kG + 5) + ": 3 seconds can no longer be cleaned"))
+      << d.log();
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 5, kG + 7); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const std::vector<std::uint64_t> want = {kG + 1, kG + 5, kG + 6, kG + 7};
+  EXPECT_EQ(site.outputs(), want);
+  EXPECT_EQ(site.seconds("in"), 3);
+  EXPECT_EQ(site.seconds("missing"), 0);
+}
+
+// A real inotify queue overflow (no root needed): the daemon is stopped (SIGSTOP) while more files
+// than fs.inotify.max_queued_events are written into its strain directory, then the frames of the
+// next three seconds, whose events the kernel drops. After SIGCONT the overflow's rescan finds them.
+TEST(RunService, InotifyQueueOverflowRescanFindsTheFramesWhoseEventsWereLost) {
+  long limit = 0;
+  std::ifstream("/proc/sys/fs/inotify/max_queued_events") >> limit;
+  if (limit <= 0 || limit > 65536) GTEST_SKIP() << "fs.inotify.max_queued_events is " << limit;
+  REQUIRE_MODEL(bundle);
+  Site site("overflow");
+  // A long timeout: the pause must not end the segment (stall rule) or give anything up.
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  site.write(kG);
+  site.write(kG + 1);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
+  d.signal(SIGSTOP);
+  for (long i = 0; i < limit + 16; ++i) {
+    std::FILE* f = std::fopen((site.dir() / "strain" / ("junk" + std::to_string(i))).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  for (std::uint64_t k = 2; k < 5; ++k) site.write(kG + k);
+  d.signal(SIGCONT);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 5u);
+  EXPECT_GE(site.metric("deepclean_inotify_overflows_total"), 1);
+  EXPECT_EQ(site.seconds("in"), 5);
+  EXPECT_EQ(site.seconds("duplicate"), 0) << "files seen before the overflow are not new";
+  EXPECT_EQ(site.seconds("late"), 0);
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 4; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+  EXPECT_TRUE(d.logged("inotify event queue overflowed (events were lost): rescanned the input directories, 10 frame "
+                       "files listed"))
+      << d.log();
+}
+
