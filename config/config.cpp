@@ -9,6 +9,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 namespace deepclean::config {
 
@@ -246,15 +249,15 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     Section strain = in.section("strain");
     require(strain.node() && strain.node().IsMap(), in, in.node(),
             "missing required section `input.strain`");
-    c.strain_channel = strain.str("channel", "", true);
-    c.strain_source = read_source(strain, c.ifo, base_dir);
+    c.input.strain_channel = strain.str("channel", "", true);
+    c.input.strain = read_source(strain, c.ifo, base_dir);
     strain.finish();
     if (in.has("witness")) {
       Section w = in.section("witness");
-      c.witness_source = read_source(w, c.ifo, base_dir);
+      c.input.witness = read_source(w, c.ifo, base_dir);
       w.finish();
     } else {
-      c.witness_source = c.strain_source;
+      c.input.witness = c.input.strain;
     }
     if (in.has("state_vector")) {
       Section sv = in.section("state_vector");
@@ -265,27 +268,27 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
               "`input.state_vector.mask` must be an integer in 1 … 4294967295",
               "e.g. 3 requires bits 0 (HOFT_OK) and 1 (OBSERVATION_INTENT)");
       m.mask = static_cast<std::uint32_t>(mask);
-      c.state = m;
+      c.input.state = m;
       sv.finish();
     }
-    c.timeout_seconds = in.number("timeout_seconds", c.timeout_seconds);
-    require(c.timeout_seconds > 0 && c.timeout_seconds <= 3600, in, in.child("timeout_seconds"),
+    c.input.timeout_seconds = in.number("timeout_seconds", c.input.timeout_seconds);
+    require(c.input.timeout_seconds > 0 && c.input.timeout_seconds <= 3600, in, in.child("timeout_seconds"),
             "`input.timeout_seconds` must be in (0, 3600]");
-    c.poll = in.boolean("poll", c.poll);
-    c.poll_interval_seconds = in.number("poll_interval_seconds", c.poll_interval_seconds);
-    require(c.poll_interval_seconds > 0 && c.poll_interval_seconds <= 10, in,
+    c.input.poll = in.boolean("poll", c.input.poll);
+    c.input.poll_interval_seconds = in.number("poll_interval_seconds", c.input.poll_interval_seconds);
+    require(c.input.poll_interval_seconds > 0 && c.input.poll_interval_seconds <= 10, in,
             in.child("poll_interval_seconds"), "`input.poll_interval_seconds` must be in (0, 10]");
     const std::string start = in.str("start", "resume");
     if (start == "resume") {
-      c.start = StartFrom::Resume;
+      c.input.start = StartFrom::Resume;
     } else if (start == "newest") {
-      c.start = StartFrom::Newest;
+      c.input.start = StartFrom::Newest;
     } else {
       const long long gps = in.integer("start", 0);
       require(gps > 0, in, in.child("start"),
               "`input.start` must be resume, newest or a GPS second");
-      c.start = StartFrom::Gps;
-      c.start_gps = static_cast<std::uint64_t>(gps);
+      c.input.start = StartFrom::Gps;
+      c.input.start_gps = static_cast<std::uint64_t>(gps);
     }
     in.finish();
   }
@@ -293,33 +296,33 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   {
     Section out = top.section("output");
     require(out.node() && out.node().IsMap(), top, root, "missing required section `output`");
-    c.output_directory = resolve_path(out.str("directory", "", true), base_dir);
-    c.output_frame_type = out.str("frame_type", c.strain_source.frame_type + "_DEEPCLEAN");
-    require(c.output_frame_type.find('-') == std::string::npos, out, out.child("frame_type"),
+    c.output.directory = resolve_path(out.str("directory", "", true), base_dir);
+    c.output.frame_type = out.str("frame_type", c.input.strain.frame_type + "_DEEPCLEAN");
+    require(c.output.frame_type.find('-') == std::string::npos, out, out.child("frame_type"),
             "`output.frame_type` must not contain '-'");
-    c.output_channel = out.str("channel", c.strain_channel + "_DEEPCLEAN");
-    c.noise_channel = out.str("noise_channel", "");
-    c.state_vector_channel = out.str("state_vector_channel", c.ifo + ":DEEPCLEAN-STATE_VECTOR");
+    c.output.channel = out.str("channel", c.input.strain_channel + "_DEEPCLEAN");
+    c.output.noise_channel = out.str("noise_channel", "");
+    c.output.state_vector_channel = out.str("state_vector_channel", c.ifo + ":DEEPCLEAN-STATE_VECTOR");
     const YAML::Node pt = out.child("passthrough");
     if (pt && !pt.IsNull()) {
       require(pt.IsSequence(), out, pt, "`output.passthrough` must be a list of channel names");
       for (const auto& n : pt) {
         require(n.IsScalar(), out, n, "`output.passthrough` entries must be channel names");
-        c.passthrough.push_back(n.Scalar());
+        c.output.passthrough.push_back(n.Scalar());
       }
     }
-    c.compression = out.str("compression", c.compression);
-    require(c.compression == "raw" || c.compression == "zlib", out, out.child("compression"),
+    c.output.compression = out.str("compression", c.output.compression);
+    require(c.output.compression == "raw" || c.output.compression == "zlib", out, out.child("compression"),
             "`output.compression` must be raw or zlib");
-    c.zlib_level = static_cast<int>(out.integer("zlib_level", c.zlib_level));
-    require(c.zlib_level >= 1 && c.zlib_level <= 9, out, out.child("zlib_level"),
+    c.output.zlib_level = static_cast<int>(out.integer("zlib_level", c.output.zlib_level));
+    require(c.output.zlib_level >= 1 && c.output.zlib_level <= 9, out, out.child("zlib_level"),
             "`output.zlib_level` must be in 1 … 9");
-    c.retention_seconds = out.number("retention_seconds", c.retention_seconds);
-    require(c.retention_seconds >= 0, out, out.child("retention_seconds"),
+    c.output.retention_seconds = out.number("retention_seconds", c.output.retention_seconds);
+    require(c.output.retention_seconds >= 0, out, out.child("retention_seconds"),
             "`output.retention_seconds` must be ≥ 0 (0 keeps every frame)");
-    std::set<std::string> names{c.output_channel, c.state_vector_channel};
-    require(names.size() == 2 && c.noise_channel != c.output_channel &&
-                c.noise_channel != c.state_vector_channel,
+    std::set<std::string> names{c.output.channel, c.output.state_vector_channel};
+    require(names.size() == 2 && c.output.noise_channel != c.output.channel &&
+                c.output.noise_channel != c.output.state_vector_channel,
             out, out.node(), "output channel names must differ from each other");
     out.finish();
   }
@@ -327,37 +330,37 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   {
     Section m = top.section("model");
     require(m.node() && m.node().IsMap(), top, root, "missing required section `model`");
-    c.bundle = resolve_path(m.str("bundle", "", true), base_dir);
-    c.device = m.str("device", c.device);
-    require(is_device(c.device), m, m.child("device"),
-            "`model.device` must be cpu, cuda or cuda:N, got `" + c.device + "`");
-    c.threads = static_cast<int>(m.integer("threads", c.threads));
-    require(c.threads >= 1 && c.threads <= 256, m, m.child("threads"),
+    c.model.bundle = resolve_path(m.str("bundle", "", true), base_dir);
+    c.model.device = m.str("device", c.model.device);
+    require(is_device(c.model.device), m, m.child("device"),
+            "`model.device` must be cpu, cuda or cuda:N, got `" + c.model.device + "`");
+    c.model.threads = static_cast<int>(m.integer("threads", c.model.threads));
+    require(c.model.threads >= 1 && c.model.threads <= 256, m, m.child("threads"),
             "`model.threads` must be in 1 … 256");
-    c.batch_size = static_cast<int>(m.integer("batch_size", c.batch_size));
-    require(c.batch_size >= 1 && c.batch_size <= 4096, m, m.child("batch_size"),
+    c.model.batch_size = static_cast<int>(m.integer("batch_size", c.model.batch_size));
+    require(c.model.batch_size >= 1 && c.model.batch_size <= 4096, m, m.child("batch_size"),
             "`model.batch_size` must be in 1 … 4096");
-    c.fp16 = m.boolean("fp16", c.fp16);
-    c.cuda_graph = m.boolean("cuda_graph", c.cuda_graph);
-    require(!(c.fp16 || c.cuda_graph) || c.device != "cpu", m, m.node(),
+    c.model.fp16 = m.boolean("fp16", c.model.fp16);
+    c.model.cuda_graph = m.boolean("cuda_graph", c.model.cuda_graph);
+    require(!(c.model.fp16 || c.model.cuda_graph) || c.model.device != "cpu", m, m.node(),
             "`model.fp16` and `model.cuda_graph` need a CUDA device");
-    c.witness_buffer = m.str("witness_buffer", c.witness_buffer);
-    require(c.witness_buffer == "auto" || c.witness_buffer == "host" || c.witness_buffer == "device", m,
+    c.model.witness_buffer = m.str("witness_buffer", c.model.witness_buffer);
+    require(c.model.witness_buffer == "auto" || c.model.witness_buffer == "host" || c.model.witness_buffer == "device", m,
             m.child("witness_buffer"),
-            "`model.witness_buffer` must be auto, host or device, got `" + c.witness_buffer + "`");
+            "`model.witness_buffer` must be auto, host or device, got `" + c.model.witness_buffer + "`");
     m.finish();
   }
 
   {
     Section inf = top.section("inference");
-    c.kernel_seconds = inf.number("kernel_seconds", c.kernel_seconds);
-    require(c.kernel_seconds > 0 && c.kernel_seconds <= 64, inf, inf.child("kernel_seconds"),
+    c.inference.kernel_seconds = inf.number("kernel_seconds", c.inference.kernel_seconds);
+    require(c.inference.kernel_seconds > 0 && c.inference.kernel_seconds <= 64, inf, inf.child("kernel_seconds"),
             "`inference.kernel_seconds` must be in (0, 64]");
-    c.inference_sampling_rate = inf.number("sampling_rate", c.inference_sampling_rate);
-    require(c.inference_sampling_rate > 0, inf, inf.child("sampling_rate"),
+    c.inference.sampling_rate = inf.number("sampling_rate", c.inference.sampling_rate);
+    require(c.inference.sampling_rate > 0, inf, inf.child("sampling_rate"),
             "`inference.sampling_rate` (kernels per second) must be > 0");
-    c.aggregation_seconds = inf.number("aggregation_seconds", c.aggregation_seconds);
-    require(c.aggregation_seconds > 0 && c.aggregation_seconds <= c.kernel_seconds, inf,
+    c.inference.aggregation_seconds = inf.number("aggregation_seconds", c.inference.aggregation_seconds);
+    require(c.inference.aggregation_seconds > 0 && c.inference.aggregation_seconds <= c.inference.kernel_seconds, inf,
             inf.child("aggregation_seconds"),
             "`inference.aggregation_seconds` must be in (0, kernel_seconds]",
             "N·s ≤ K: the averaged predictions must fit in one kernel");
@@ -366,32 +369,32 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
   {
     Section bp = top.section("bandpass");
-    const std::string method = bp.str("method", method_name(c.method));
+    const std::string method = bp.str("method", method_name(c.bandpass.method));
     if (method == "none") {
-      c.method = BandpassMethod::None;
+      c.bandpass.method = BandpassMethod::None;
     } else if (method == "causal") {
-      c.method = BandpassMethod::Causal;
+      c.bandpass.method = BandpassMethod::Causal;
     } else if (method == "window") {
-      c.method = BandpassMethod::Window;
+      c.bandpass.method = BandpassMethod::Window;
     } else if (method == "fir") {
-      c.method = BandpassMethod::Fir;
+      c.bandpass.method = BandpassMethod::Fir;
     } else {
       throw bp.error(bp.child("method"), "`bandpass.method` must be none, causal, window or fir, got `" +
                                              method + "`");
     }
-    c.memory_seconds = bp.number("memory_seconds", c.memory_seconds);
-    require(c.memory_seconds >= 0 && c.memory_seconds <= 600, bp, bp.child("memory_seconds"),
+    c.bandpass.memory_seconds = bp.number("memory_seconds", c.bandpass.memory_seconds);
+    require(c.bandpass.memory_seconds >= 0 && c.bandpass.memory_seconds <= 600, bp, bp.child("memory_seconds"),
             "`bandpass.memory_seconds` must be in [0, 600]");
-    c.look_ahead_seconds = bp.number("look_ahead_seconds", c.look_ahead_seconds);
-    require(c.look_ahead_seconds >= 0 && c.look_ahead_seconds <= 60, bp,
+    c.bandpass.look_ahead_seconds = bp.number("look_ahead_seconds", c.bandpass.look_ahead_seconds);
+    require(c.bandpass.look_ahead_seconds >= 0 && c.bandpass.look_ahead_seconds <= 60, bp,
             bp.child("look_ahead_seconds"), "`bandpass.look_ahead_seconds` must be in [0, 60]");
-    if (c.method == BandpassMethod::Fir) {
-      require(c.look_ahead_seconds > 0, bp, bp.has("look_ahead_seconds") ? bp.child("look_ahead_seconds") : bp.node(),
+    if (c.bandpass.method == BandpassMethod::Fir) {
+      require(c.bandpass.look_ahead_seconds > 0, bp, bp.has("look_ahead_seconds") ? bp.child("look_ahead_seconds") : bp.node(),
               "`bandpass.look_ahead_seconds` must be > 0 with `method: fir`",
               "the filter has 2·look_ahead·fs + 1 taps: its look-ahead is always half its length");
     }
-    c.kaiser_beta = bp.number("kaiser_beta", c.kaiser_beta);
-    require(c.kaiser_beta >= 0 && c.kaiser_beta <= 50, bp, bp.child("kaiser_beta"),
+    c.bandpass.kaiser_beta = bp.number("kaiser_beta", c.bandpass.kaiser_beta);
+    require(c.bandpass.kaiser_beta >= 0 && c.bandpass.kaiser_beta <= 50, bp, bp.child("kaiser_beta"),
             "`bandpass.kaiser_beta` must be in [0, 50]", "5 to 9 is usual: larger means less leakage, wider edges");
     const YAML::Node bands = bp.child("bands");
     if (bands && !bands.IsNull()) {
@@ -407,19 +410,19 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
           throw bp.error(b, "band edges must be numbers in Hz");
         }
         require(lo > 0 && hi > lo, bp, b, "a band needs 0 < low < high");
-        c.bands.emplace_back(lo, hi);
+        c.bandpass.bands.emplace_back(lo, hi);
       }
     }
-    c.filter_order = static_cast<int>(bp.integer("order", 0));
-    require(c.filter_order >= 0 && c.filter_order <= 16, bp, bp.child("order"),
+    c.bandpass.order = static_cast<int>(bp.integer("order", 0));
+    require(c.bandpass.order >= 0 && c.bandpass.order <= 16, bp, bp.child("order"),
             "`bandpass.order` must be in 1 … 16 (0 or absent: the bundle's)");
     bp.finish();
   }
 
   {
     Section sub = top.section("subtraction");
-    c.taper_seconds = sub.number("taper_seconds", c.taper_seconds);
-    require(c.taper_seconds >= 0 && c.taper_seconds <= 60, sub, sub.child("taper_seconds"),
+    c.subtraction.taper_seconds = sub.number("taper_seconds", c.subtraction.taper_seconds);
+    require(c.subtraction.taper_seconds >= 0 && c.subtraction.taper_seconds <= 60, sub, sub.child("taper_seconds"),
             "`subtraction.taper_seconds` must be in [0, 60]");
     sub.finish();
   }
@@ -479,9 +482,9 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
   {
     Section log = top.section("logging");
-    c.log_level = log.str("level", c.log_level);
+    c.logging.level = log.str("level", c.logging.level);
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
-    require(levels.count(c.log_level) == 1, log, log.child("level"),
+    require(levels.count(c.logging.level) == 1, log, log.child("level"),
             "`logging.level` must be trace, debug, info, warn or error");
     log.finish();
   }
@@ -489,7 +492,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   {
     Section met = top.section("metrics");
     const std::string p = met.str("path", "");
-    c.metrics_path = resolve_path(p, base_dir);
+    c.metrics.path = resolve_path(p, base_dir);
     met.finish();
   }
 
@@ -516,13 +519,95 @@ Config load_config(const std::string& path) {
 namespace deepclean::config {
 namespace {
 
+// Member count of an aggregate (C++17, no reflection): the most initializers T{...} accepts when
+// each converts to any member type. Holds fields() below to every member of its struct.
+struct AnyMember {
+  template <class U>
+  operator U&() const;  // declared only: used in unevaluated contexts
+};
+template <class T, class... A>
+constexpr auto brace_initializable(int) -> decltype(T{std::declval<A>()...}, true) {
+  return true;
+}
+template <class T, class... A>
+constexpr bool brace_initializable(...) {
+  return false;
+}
+template <class T, class... A>
+constexpr std::size_t member_count() {
+  if constexpr (brace_initializable<T, A..., AnyMember>(0)) {
+    return member_count<T, A..., AnyMember>();
+  } else {
+    return sizeof...(A);
+  }
+}
+
+}  // namespace
+
+// Each section compares as a whole over fields(); the static_assert fails to compile when a member
+// is added to the struct but not to its fields() (and so to its comparison).
+#define DC_COMPARED_AS_A_WHOLE(T, ...)                                                                 \
+  namespace {                                                                                         \
+  auto fields(const T& x) { return std::tie(__VA_ARGS__); }                                           \
+  static_assert(member_count<T>() == std::tuple_size_v<decltype(fields(std::declval<const T&>()))>,   \
+                #T ": fields() must name every member");                                              \
+  }                                                                                                   \
+  bool operator==(const T& a, const T& b) { return fields(a) == fields(b); }
+
+DC_COMPARED_AS_A_WHOLE(FrameSource, x.directory, x.frame_type, x.observatory)
+DC_COMPARED_AS_A_WHOLE(StateMask, x.channel, x.mask)
+DC_COMPARED_AS_A_WHOLE(InputSettings, x.strain, x.witness, x.strain_channel, x.state, x.timeout_seconds, x.poll,
+                       x.poll_interval_seconds, x.start, x.start_gps)
+DC_COMPARED_AS_A_WHOLE(OutputSettings, x.directory, x.frame_type, x.channel, x.noise_channel, x.state_vector_channel,
+                       x.passthrough, x.compression, x.zlib_level, x.retention_seconds)
+DC_COMPARED_AS_A_WHOLE(ModelSettings, x.bundle, x.device, x.threads, x.batch_size, x.fp16, x.cuda_graph,
+                       x.witness_buffer)
+DC_COMPARED_AS_A_WHOLE(InferenceSettings, x.kernel_seconds, x.sampling_rate, x.aggregation_seconds)
+DC_COMPARED_AS_A_WHOLE(BandpassSettings, x.method, x.memory_seconds, x.look_ahead_seconds, x.kaiser_beta, x.bands,
+                       x.order)
+DC_COMPARED_AS_A_WHOLE(SubtractionSettings, x.taper_seconds)
+DC_COMPARED_AS_A_WHOLE(GateSettings, x.enabled, x.window_seconds, x.segment_seconds, x.guard_hz,
+                       x.guard_segment_seconds, x.guard_window_seconds, x.close_above, x.onset_close_above,
+                       x.open_below, x.guard_close_above, x.guard_open_below, x.guard_onset_close_above,
+                       x.min_closed_seconds, x.recover_seconds, x.ramp_down_seconds, x.ramp_up_seconds, x.max_zscore,
+                       x.flatline, x.saturation_fraction)
+DC_COMPARED_AS_A_WHOLE(LoggingSettings, x.level)
+DC_COMPARED_AS_A_WHOLE(MetricsSettings, x.path)
+#undef DC_COMPARED_AS_A_WHOLE
+
+// source_file, locations, ifo and the nine sections below: a new top-level member must be added to
+// sections() (and to docs/configuration.md) before this compiles again.
+static_assert(member_count<Config>() == 12, "Config: a new member needs a place in sections() below");
+
+namespace {
+
+struct Section_ {
+  const char* name;
+  bool (*same)(const Config&, const Config&);
+};
+// Every section of Config, compared as a whole.
+const std::vector<Section_>& sections() {
+  static const std::vector<Section_> s = {
+      {"input", [](const Config& a, const Config& b) { return a.input == b.input; }},
+      {"output", [](const Config& a, const Config& b) { return a.output == b.output; }},
+      {"model", [](const Config& a, const Config& b) { return a.model == b.model; }},
+      {"inference", [](const Config& a, const Config& b) { return a.inference == b.inference; }},
+      {"bandpass", [](const Config& a, const Config& b) { return a.bandpass == b.bandpass; }},
+      {"subtraction", [](const Config& a, const Config& b) { return a.subtraction == b.subtraction; }},
+      {"gate", [](const Config& a, const Config& b) { return a.gate == b.gate; }},
+      {"logging", [](const Config& a, const Config& b) { return a.logging == b.logging; }},
+      {"metrics", [](const Config& a, const Config& b) { return a.metrics == b.metrics; }},
+  };
+  return s;
+}
+
 struct KeyEntry {
   KeyInfo info;
   bool (*same)(const Config&, const Config&);
 };
 
-std::string state_channel(const Config& c) { return c.state ? c.state->channel : std::string(); }
-std::int64_t state_mask(const Config& c) { return c.state ? static_cast<std::int64_t>(c.state->mask) : -1; }
+std::string state_channel(const Config& c) { return c.input.state ? c.input.state->channel : std::string(); }
+std::int64_t state_mask(const Config& c) { return c.input.state ? static_cast<std::int64_t>(c.input.state->mask) : -1; }
 
 // One row per key of docs/configuration.md (tests/config walks that reference against this table).
 // `cleaning`: the cleaned output, or what produces it, depends on it; the others are operational
@@ -530,72 +615,75 @@ std::int64_t state_mask(const Config& c) { return c.state ? static_cast<std::int
 // path (`model.bundle`), or refused on reload (input directories, frame types, polling).
 #define DC_KEY(path, cleaning, expr) \
   KeyEntry { KeyInfo{path, cleaning}, [](const Config& a, const Config& b) { return (expr); } }
+// A key whose path is the member's: the key and what it compares cannot disagree.
+#define DC_SAME(member, cleaning) DC_KEY(#member, cleaning, a.member == b.member)
 const std::vector<KeyEntry>& table() {
   static const std::vector<KeyEntry> t = {
-      DC_KEY("ifo", true, a.ifo == b.ifo),
-      DC_KEY("input.strain.directory", false, a.strain_source.directory == b.strain_source.directory),
-      DC_KEY("input.strain.frame_type", false, a.strain_source.frame_type == b.strain_source.frame_type),
-      DC_KEY("input.strain.observatory", false, a.strain_source.observatory == b.strain_source.observatory),
-      DC_KEY("input.strain.channel", true, a.strain_channel == b.strain_channel),
-      DC_KEY("input.witness.directory", false, a.witness_source.directory == b.witness_source.directory),
-      DC_KEY("input.witness.frame_type", false, a.witness_source.frame_type == b.witness_source.frame_type),
-      DC_KEY("input.witness.observatory", false, a.witness_source.observatory == b.witness_source.observatory),
+      DC_SAME(ifo, true),
+      DC_SAME(input.strain.directory, false),
+      DC_SAME(input.strain.frame_type, false),
+      DC_SAME(input.strain.observatory, false),
+      DC_KEY("input.strain.channel", true, a.input.strain_channel == b.input.strain_channel),
+      DC_SAME(input.witness.directory, false),
+      DC_SAME(input.witness.frame_type, false),
+      DC_SAME(input.witness.observatory, false),
       DC_KEY("input.state_vector.channel", true, state_channel(a) == state_channel(b)),
       DC_KEY("input.state_vector.mask", true, state_mask(a) == state_mask(b)),
-      DC_KEY("input.timeout_seconds", false, a.timeout_seconds == b.timeout_seconds),
-      DC_KEY("input.poll", false, a.poll == b.poll),
-      DC_KEY("input.poll_interval_seconds", false, a.poll_interval_seconds == b.poll_interval_seconds),
-      DC_KEY("input.start", false, a.start == b.start && a.start_gps == b.start_gps),
-      DC_KEY("output.directory", true, a.output_directory == b.output_directory),
-      DC_KEY("output.frame_type", true, a.output_frame_type == b.output_frame_type),
-      DC_KEY("output.channel", true, a.output_channel == b.output_channel),
-      DC_KEY("output.noise_channel", true, a.noise_channel == b.noise_channel),
-      DC_KEY("output.state_vector_channel", true, a.state_vector_channel == b.state_vector_channel),
-      DC_KEY("output.passthrough", true, a.passthrough == b.passthrough),
-      DC_KEY("output.compression", true, a.compression == b.compression),
-      DC_KEY("output.zlib_level", true, a.zlib_level == b.zlib_level),
-      DC_KEY("output.retention_seconds", false, a.retention_seconds == b.retention_seconds),
-      DC_KEY("model.bundle", false, a.bundle == b.bundle),
-      DC_KEY("model.device", true, a.device == b.device),
-      DC_KEY("model.threads", true, a.threads == b.threads),
-      DC_KEY("model.batch_size", true, a.batch_size == b.batch_size),
-      DC_KEY("model.fp16", true, a.fp16 == b.fp16),
-      DC_KEY("model.cuda_graph", true, a.cuda_graph == b.cuda_graph),
-      DC_KEY("model.witness_buffer", true, a.witness_buffer == b.witness_buffer),
-      DC_KEY("inference.kernel_seconds", true, a.kernel_seconds == b.kernel_seconds),
-      DC_KEY("inference.sampling_rate", true, a.inference_sampling_rate == b.inference_sampling_rate),
-      DC_KEY("inference.aggregation_seconds", true, a.aggregation_seconds == b.aggregation_seconds),
-      DC_KEY("bandpass.method", true, a.method == b.method),
-      DC_KEY("bandpass.memory_seconds", true, a.memory_seconds == b.memory_seconds),
-      DC_KEY("bandpass.look_ahead_seconds", true, a.look_ahead_seconds == b.look_ahead_seconds),
-      DC_KEY("bandpass.kaiser_beta", true, a.kaiser_beta == b.kaiser_beta),
-      DC_KEY("bandpass.bands", true, a.bands == b.bands),
-      DC_KEY("bandpass.order", true, a.filter_order == b.filter_order),
-      DC_KEY("subtraction.taper_seconds", true, a.taper_seconds == b.taper_seconds),
-      DC_KEY("gate.enabled", true, a.gate.enabled == b.gate.enabled),
-      DC_KEY("gate.window_seconds", true, a.gate.window_seconds == b.gate.window_seconds),
-      DC_KEY("gate.segment_seconds", true, a.gate.segment_seconds == b.gate.segment_seconds),
-      DC_KEY("gate.guard_segment_seconds", true, a.gate.guard_segment_seconds == b.gate.guard_segment_seconds),
-      DC_KEY("gate.guard_window_seconds", true, a.gate.guard_window_seconds == b.gate.guard_window_seconds),
-      DC_KEY("gate.guard_hz", true, a.gate.guard_hz == b.gate.guard_hz),
-      DC_KEY("gate.close_above", true, a.gate.close_above == b.gate.close_above),
-      DC_KEY("gate.onset_close_above", true, a.gate.onset_close_above == b.gate.onset_close_above),
-      DC_KEY("gate.open_below", true, a.gate.open_below == b.gate.open_below),
-      DC_KEY("gate.guard_close_above", true, a.gate.guard_close_above == b.gate.guard_close_above),
-      DC_KEY("gate.guard_onset_close_above", true, a.gate.guard_onset_close_above == b.gate.guard_onset_close_above),
-      DC_KEY("gate.guard_open_below", true, a.gate.guard_open_below == b.gate.guard_open_below),
-      DC_KEY("gate.min_closed_seconds", true, a.gate.min_closed_seconds == b.gate.min_closed_seconds),
-      DC_KEY("gate.recover_seconds", true, a.gate.recover_seconds == b.gate.recover_seconds),
-      DC_KEY("gate.ramp_down_seconds", true, a.gate.ramp_down_seconds == b.gate.ramp_down_seconds),
-      DC_KEY("gate.ramp_up_seconds", true, a.gate.ramp_up_seconds == b.gate.ramp_up_seconds),
-      DC_KEY("gate.max_zscore", true, a.gate.max_zscore == b.gate.max_zscore),
-      DC_KEY("gate.flatline", true, a.gate.flatline == b.gate.flatline),
-      DC_KEY("gate.saturation_fraction", true, a.gate.saturation_fraction == b.gate.saturation_fraction),
-      DC_KEY("logging.level", false, a.log_level == b.log_level),
-      DC_KEY("metrics.path", false, a.metrics_path == b.metrics_path),
+      DC_SAME(input.timeout_seconds, false),
+      DC_SAME(input.poll, false),
+      DC_SAME(input.poll_interval_seconds, false),
+      DC_KEY("input.start", false, a.input.start == b.input.start && a.input.start_gps == b.input.start_gps),
+      DC_SAME(output.directory, true),
+      DC_SAME(output.frame_type, true),
+      DC_SAME(output.channel, true),
+      DC_SAME(output.noise_channel, true),
+      DC_SAME(output.state_vector_channel, true),
+      DC_SAME(output.passthrough, true),
+      DC_SAME(output.compression, true),
+      DC_SAME(output.zlib_level, true),
+      DC_SAME(output.retention_seconds, false),
+      DC_SAME(model.bundle, false),
+      DC_SAME(model.device, true),
+      DC_SAME(model.threads, true),
+      DC_SAME(model.batch_size, true),
+      DC_SAME(model.fp16, true),
+      DC_SAME(model.cuda_graph, true),
+      DC_SAME(model.witness_buffer, true),
+      DC_SAME(inference.kernel_seconds, true),
+      DC_SAME(inference.sampling_rate, true),
+      DC_SAME(inference.aggregation_seconds, true),
+      DC_SAME(bandpass.method, true),
+      DC_SAME(bandpass.memory_seconds, true),
+      DC_SAME(bandpass.look_ahead_seconds, true),
+      DC_SAME(bandpass.kaiser_beta, true),
+      DC_SAME(bandpass.bands, true),
+      DC_SAME(bandpass.order, true),
+      DC_SAME(subtraction.taper_seconds, true),
+      DC_SAME(gate.enabled, true),
+      DC_SAME(gate.window_seconds, true),
+      DC_SAME(gate.segment_seconds, true),
+      DC_SAME(gate.guard_segment_seconds, true),
+      DC_SAME(gate.guard_window_seconds, true),
+      DC_SAME(gate.guard_hz, true),
+      DC_SAME(gate.close_above, true),
+      DC_SAME(gate.onset_close_above, true),
+      DC_SAME(gate.open_below, true),
+      DC_SAME(gate.guard_close_above, true),
+      DC_SAME(gate.guard_onset_close_above, true),
+      DC_SAME(gate.guard_open_below, true),
+      DC_SAME(gate.min_closed_seconds, true),
+      DC_SAME(gate.recover_seconds, true),
+      DC_SAME(gate.ramp_down_seconds, true),
+      DC_SAME(gate.ramp_up_seconds, true),
+      DC_SAME(gate.max_zscore, true),
+      DC_SAME(gate.flatline, true),
+      DC_SAME(gate.saturation_fraction, true),
+      DC_SAME(logging.level, false),
+      DC_SAME(metrics.path, false),
   };
   return t;
 }
+#undef DC_SAME
 #undef DC_KEY
 
 }  // namespace
@@ -609,20 +697,31 @@ const std::vector<KeyInfo>& keys() {
   return k;
 }
 
-std::vector<std::string> changed_keys(const Config& a, const Config& b) {
+namespace {
+
+// The table's keys that differ, then "<section>.*" for a section that differs as a whole with none of
+// its keys among them (a member the table does not name: counted as a cleaning change).
+std::vector<std::string> differing(const Config& a, const Config& b, bool cleaning_only) {
   std::vector<std::string> out;
+  std::vector<std::string> any;  // every differing key, for the section check
   for (const KeyEntry& e : table()) {
-    if (!e.same(a, b)) out.push_back(e.info.key);
+    if (e.same(a, b)) continue;
+    any.push_back(e.info.key);
+    if (!cleaning_only || e.info.cleaning) out.push_back(e.info.key);
+  }
+  for (const Section_& s : sections()) {
+    if (s.same(a, b)) continue;
+    const std::string prefix = std::string(s.name) + ".";
+    const bool named = std::any_of(any.begin(), any.end(), [&](const std::string& k) { return k.rfind(prefix, 0) == 0; });
+    if (!named) out.push_back(prefix + "*");
   }
   return out;
 }
 
-std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b) {
-  std::vector<std::string> out;
-  for (const KeyEntry& e : table()) {
-    if (e.info.cleaning && !e.same(a, b)) out.push_back(e.info.key);
-  }
-  return out;
-}
+}  // namespace
+
+std::vector<std::string> changed_keys(const Config& a, const Config& b) { return differing(a, b, false); }
+
+std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b) { return differing(a, b, true); }
 
 }  // namespace deepclean::config

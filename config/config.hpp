@@ -55,38 +55,34 @@ struct GateSettings {
   double saturation_fraction = 0.01;    // share of samples at the second's extreme value; 0: off
 };
 
-struct Config {
-  std::string source_file;  // the YAML file this came from
-  // "file:line:column" of every key present in the file, by key path ("bandpass.bands"), so that
-  // checks needing the model bundle (band edges against its Nyquist frequency) can point at the line.
-  std::map<std::string, std::string> locations;
-  // locations[key] when the key is in the file, else source_file.
-  std::string where(const std::string& key) const;
-  std::string ifo;          // H1, L1, V1, K1
-
-  // input
-  FrameSource strain_source;
-  FrameSource witness_source;  // may equal strain_source (one frame type holds both)
-  std::string strain_channel;
-  std::optional<StateMask> state;
+// The sections of the file, one struct each, named and laid out as docs/configuration.md lists
+// them. Each compares as a whole (operator==, over fields() which a static_assert in config.cpp holds
+// to the struct's member count), so a reload's comparison cannot miss a member.
+struct InputSettings {
+  FrameSource strain;
+  FrameSource witness;             // may equal strain (one frame type holds both)
+  std::string strain_channel;      // input.strain.channel
+  std::optional<StateMask> state;  // input.state_vector
   double timeout_seconds = 2.0;    // how long `run` waits for an expected second
   bool poll = false;               // force polling instead of inotify
   double poll_interval_seconds = 0.05;
   StartFrom start = StartFrom::Resume;
   std::uint64_t start_gps = 0;     // when start == Gps
+};
 
-  // output
-  std::string output_directory;
-  std::string output_frame_type;   // default: <strain frame type>_DEEPCLEAN... see docs
-  std::string output_channel;      // default: <strain channel>_DEEPCLEAN
-  std::string noise_channel;       // empty: no noise product
+struct OutputSettings {
+  std::string directory;
+  std::string frame_type;            // default: <strain frame type>_DEEPCLEAN
+  std::string channel;               // default: <strain channel>_DEEPCLEAN
+  std::string noise_channel;         // empty: no noise product
   std::string state_vector_channel;  // default: <ifo>:DEEPCLEAN-STATE_VECTOR
   std::vector<std::string> passthrough;
   std::string compression = "raw";   // raw | zlib (little gain on strain for its CPU: docs/benchmarks.md)
   int zlib_level = 1;
   double retention_seconds = 0;      // 0: keep every output frame
+};
 
-  // model and inference
+struct ModelSettings {
   std::string bundle;               // model bundle directory
   std::string device = "cpu";       // cpu | cuda | cuda:N
   int threads = 1;
@@ -98,24 +94,77 @@ struct Config {
   // new samples go to the model's device, one noise block comes back), "auto" (device on CUDA,
   // host on the CPU).
   std::string witness_buffer = "auto";
-  double kernel_seconds = 1.0;
-  double inference_sampling_rate = 64;   // kernels per second: stride s = fs / rate
-  double aggregation_seconds = 0.5;      // N = aggregation_seconds * rate
+};
 
-  // band-pass (bands/order default to the bundle's)
+struct InferenceSettings {
+  double kernel_seconds = 1.0;
+  double sampling_rate = 64;         // kernels per second: stride s = fs / rate
+  double aggregation_seconds = 0.5;  // N = aggregation_seconds * rate
+};
+
+// Bands and order default to the bundle's.
+struct BandpassSettings {
   BandpassMethod method = BandpassMethod::Window;
   double memory_seconds = 10;
   double look_ahead_seconds = 0.5;
   double kaiser_beta = 6.0;                      // `fir`: window=("kaiser", beta) of the 2L + 1 taps
   std::vector<std::pair<double, double>> bands;  // empty: the bundle's
-  int filter_order = 0;                          // 0: the bundle's
+  int order = 0;                                 // 0: the bundle's
+};
+
+struct SubtractionSettings {
   double taper_seconds = 1.0;
+};
 
+struct LoggingSettings {
+  std::string level = "info";  // trace debug info warn error
+};
+
+struct MetricsSettings {
+  std::string path;  // empty: no metrics file
+};
+
+bool operator==(const FrameSource& a, const FrameSource& b);
+inline bool operator!=(const FrameSource& a, const FrameSource& b) { return !(a == b); }
+bool operator==(const StateMask& a, const StateMask& b);
+inline bool operator!=(const StateMask& a, const StateMask& b) { return !(a == b); }
+bool operator==(const InputSettings& a, const InputSettings& b);
+inline bool operator!=(const InputSettings& a, const InputSettings& b) { return !(a == b); }
+bool operator==(const OutputSettings& a, const OutputSettings& b);
+inline bool operator!=(const OutputSettings& a, const OutputSettings& b) { return !(a == b); }
+bool operator==(const ModelSettings& a, const ModelSettings& b);
+inline bool operator!=(const ModelSettings& a, const ModelSettings& b) { return !(a == b); }
+bool operator==(const InferenceSettings& a, const InferenceSettings& b);
+inline bool operator!=(const InferenceSettings& a, const InferenceSettings& b) { return !(a == b); }
+bool operator==(const BandpassSettings& a, const BandpassSettings& b);
+inline bool operator!=(const BandpassSettings& a, const BandpassSettings& b) { return !(a == b); }
+bool operator==(const SubtractionSettings& a, const SubtractionSettings& b);
+inline bool operator!=(const SubtractionSettings& a, const SubtractionSettings& b) { return !(a == b); }
+bool operator==(const GateSettings& a, const GateSettings& b);
+inline bool operator!=(const GateSettings& a, const GateSettings& b) { return !(a == b); }
+bool operator==(const LoggingSettings& a, const LoggingSettings& b);
+inline bool operator!=(const LoggingSettings& a, const LoggingSettings& b) { return !(a == b); }
+bool operator==(const MetricsSettings& a, const MetricsSettings& b);
+inline bool operator!=(const MetricsSettings& a, const MetricsSettings& b) { return !(a == b); }
+
+struct Config {
+  std::string source_file;  // the YAML file this came from
+  // "file:line:column" of every key present in the file, by key path ("bandpass.bands"), so that
+  // checks needing the model bundle (band edges against its Nyquist frequency) can point at the line.
+  std::map<std::string, std::string> locations;
+  // locations[key] when the key is in the file, else source_file.
+  std::string where(const std::string& key) const;
+
+  std::string ifo;  // H1, L1, V1, K1
+  InputSettings input;
+  OutputSettings output;
+  ModelSettings model;
+  InferenceSettings inference;
+  BandpassSettings bandpass;
+  SubtractionSettings subtraction;
   GateSettings gate;
-
-  // operations
-  std::string log_level = "info";   // trace debug info warn error
-  std::string metrics_path;         // empty: no metrics file
+  LoggingSettings logging;
+  MetricsSettings metrics;
 };
 
 // A configuration problem: `where` is "file:line:column" (or just "file").
@@ -145,9 +194,12 @@ struct KeyInfo {
   bool cleaning;
 };
 const std::vector<KeyInfo>& keys();
-// The keys whose values differ between a and b (keys() order).
+// The keys whose values differ between a and b (keys() order). A section that differs as a whole
+// with none of its keys in the list (a member the key table does not name) is reported as
+// "<section>.*", so a change is never missed.
 std::vector<std::string> changed_keys(const Config& a, const Config& b);
-// The subset that changes the cleaning: empty when a reload may keep the running pipeline.
+// The subset that changes the cleaning ("<section>.*" counts as one): empty when a reload may keep
+// the running pipeline.
 std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b);
 
 }  // namespace deepclean::config

@@ -14,6 +14,7 @@
 #include "core/bundle/bundle.hpp"
 #include "core/model/device.hpp"
 #include "core/model/load.hpp"
+#include "core/model/torch_errors.hpp"
 #include "core/stream/predictor.hpp"
 
 namespace deepclean::model::detail {
@@ -26,15 +27,8 @@ inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// LibTorch's messages carry a C++ backtrace, and errors raised inside a TorchScript graph carry
-// the Python traceback of the trace; users need the one line that says what went wrong.
-std::string short_message(std::string m);
-std::string torch_message(const c10::Error& e);
-// "(2, 6, 512)".
-std::string shape_str(c10::IntArrayRef sizes);
-
 // Output of one forward pass as a float tensor of the expected (batch, K) shape, or a BundleError
-// naming `file` and saying what came back instead.
+// naming `file` and saying what came back instead. bundle_check.cpp.
 torch::Tensor forward_checked(torch::jit::Module& module, const torch::Tensor& input, const std::string& file);
 
 // A bundle that passed check_bundle(), with its TorchScript module (CPU, eval mode).
@@ -80,7 +74,7 @@ std::unique_ptr<stream::Predictor> make_cuda_runner(torch::jit::Module module, c
 #endif
 
 // Deterministic pseudo-random kernels in [-2, 2) for dry runs, warm-up and accuracy checks; the
-// same (seed, shape) always gives the same values.
+// same (seed, shape) always gives the same values. bundle_check.cpp.
 torch::Tensor probe_input(std::size_t batch, std::size_t channels, std::size_t kernel_length,
                           std::uint64_t seed);
 

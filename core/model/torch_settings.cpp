@@ -7,7 +7,8 @@
 #include <mutex>
 #include <string>
 
-#include "core/model/torch_internal.hpp"
+#include "core/bundle/bundle.hpp"
+#include "core/model/torch_errors.hpp"
 
 namespace deepclean::model {
 
@@ -20,7 +21,7 @@ void apply_torch_settings(const TorchSettings& settings) {
   std::lock_guard<std::mutex> lock(mutex);
   if ((intra > 0 && set_intra > 0 && intra != set_intra) ||
       (interop > 0 && set_interop > 0 && interop != set_interop)) {
-    throw BundleError("LibTorch thread pools were already set for this process (intra-op " +
+    throw bundle::BundleError("LibTorch thread pools were already set for this process (intra-op " +
                       std::to_string(set_intra) + ", inter-op " + std::to_string(set_interop) +
                       "); every model of the process runs with them (a restart changes them)");
   }
@@ -47,7 +48,7 @@ void apply_torch_settings(const TorchSettings& settings) {
       set_interop = interop;
     }
   } catch (const c10::Error& e) {
-    throw BundleError("LibTorch thread pools: " + detail::torch_message(e));
+    throw bundle::BundleError("LibTorch thread pools: " + detail::torch_message(e));
   }
 }
 

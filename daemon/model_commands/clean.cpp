@@ -22,7 +22,7 @@ void register_clean_commands(CLI::App& app, int& exit_code) {
   clean->callback([&exit_code]() {
     try {
       const config::Config cfg = config::load_config(config_path);
-      daemon::setup_logging(cfg.log_level, daemon::LogTarget::Stderr);
+      daemon::setup_logging(cfg.logging.level, daemon::LogTarget::Stderr);
       if (end <= start) throw std::invalid_argument("--end must be after --start");
       const daemon::CleanSummary s = daemon::clean_offline(cfg, start, end, &std::cerr);
       daemon::print_summary(s, std::cout);

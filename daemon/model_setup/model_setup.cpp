@@ -8,24 +8,24 @@ namespace deepclean::daemon {
 
 model::TorchSettings torch_settings(const config::Config& cfg) {
   model::TorchSettings t;
-  t.intra_op_threads = cfg.threads;
+  t.intra_op_threads = cfg.model.threads;
   t.interop_threads = 1;
   return t;
 }
 
 model::RunnerOptions runner_options(const config::Config& cfg, const bundle::BundleInfo& info) {
   model::RunnerOptions o;
-  o.device = cfg.device;
-  o.kernel_length = static_cast<std::size_t>(std::llround(cfg.kernel_seconds * info.sample_rate));
-  o.max_batch = static_cast<std::size_t>(cfg.batch_size);
-  o.cuda_fp16 = cfg.fp16;
-  o.cuda_graph = cfg.cuda_graph;
+  o.device = cfg.model.device;
+  o.kernel_length = static_cast<std::size_t>(std::llround(cfg.inference.kernel_seconds * info.sample_rate));
+  o.max_batch = static_cast<std::size_t>(cfg.model.batch_size);
+  o.cuda_fp16 = cfg.model.fp16;
+  o.cuda_graph = cfg.model.cuda_graph;
   return o;
 }
 
 std::string witness_buffer_in_use(const config::Config& cfg) {
-  if (cfg.witness_buffer != "auto") return cfg.witness_buffer;
-  return model::parse_device(cfg.device).cuda ? "device" : "host";
+  if (cfg.model.witness_buffer != "auto") return cfg.model.witness_buffer;
+  return model::parse_device(cfg.model.device).cuda ? "device" : "host";
 }
 
 EstimatorFactory estimator_factory(const config::Config& cfg) {

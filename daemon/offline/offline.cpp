@@ -55,9 +55,9 @@ std::string fmt_duration(double s) {
 std::vector<std::uint64_t> strain_seconds(const config::Config& cfg) {
   std::vector<std::uint64_t> out;
   std::error_code ec;
-  for (fs::directory_iterator it(cfg.strain_source.directory, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(cfg.input.strain.directory, ec), end; !ec && it != end; it.increment(ec)) {
     const auto n = gwf::parse_frame_file_name(it->path().filename().string());
-    if (n && n->tag == cfg.strain_source.frame_type && n->observatory == cfg.strain_source.observatory &&
+    if (n && n->tag == cfg.input.strain.frame_type && n->observatory == cfg.input.strain.observatory &&
         n->duration == 1) {
       out.push_back(n->gps);
     }
@@ -327,15 +327,15 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
   }
   out << "configuration: " << path << " (" << cfg.ifo << ")\n";
   try {
-    model::check_device_available(model::parse_device(cfg.device));
+    model::check_device_available(model::parse_device(cfg.model.device));
   } catch (const std::exception& e) {
     problems.push_back(cfg.source_file + ": model.device: " + e.what());
   }
   bundle::BundleInfo info;
   try {
-    const int fs = bundle::read_bundle_info(cfg.bundle).sample_rate;
-    info = model::check_bundle(cfg.bundle,
-                               static_cast<std::size_t>(std::llround(cfg.kernel_seconds * fs)));
+    const int fs = bundle::read_bundle_info(cfg.model.bundle).sample_rate;
+    info = model::check_bundle(cfg.model.bundle,
+                               static_cast<std::size_t>(std::llround(cfg.inference.kernel_seconds * fs)));
   } catch (const std::exception& e) {
     problems.push_back(cfg.source_file + ": model.bundle: " + e.what());
     return problems;
@@ -356,7 +356,7 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
     const auto& g = cc.geometry;
     out << "stream:        K = " << g.kernel_length << ", s = " << g.stride << ", N = " << g.num_averaged
         << ", a = " << g.first_used() << " samples at fs = " << cc.fs << " Hz\n"
-        << "band-pass:     " << config::method_name(cfg.method);
+        << "band-pass:     " << config::method_name(cfg.bandpass.method);
     if (cc.method == stream::BandpassMethod::fir) {
       const auto L = static_cast<std::size_t>(std::llround(cc.look_ahead_seconds * cc.fs));
       out << ", " << 2 * L + 1 << " taps (Kaiser beta " << cc.kaiser_beta << "), look-ahead " << cc.look_ahead_seconds
@@ -375,7 +375,7 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
     const bool ahead = cc.method == stream::BandpassMethod::window || cc.method == stream::BandpassMethod::fir;
     const double bandpass = ahead ? cc.look_ahead_seconds : 0.0;
     out << "latency:       " << std::fixed << std::setprecision(4) << total << " s algorithmic = " << averaging
-        << " averaging + " << bandpass << " band-pass look-ahead (" << config::method_name(cfg.method) << ") + "
+        << " averaging + " << bandpass << " band-pass look-ahead (" << config::method_name(cfg.bandpass.method) << ") + "
         << total - averaging - bandpass << " resampling and interpolation"
         << (observed ? " (witness rates read from GPS " + std::to_string(rates.gps) + ")"
                      : " (no input frame found: witness resampling not included)")
@@ -387,19 +387,19 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
   }
   // A missing input directory is not an error: after a reboot /dev/shm is empty until the site's frame
   // distribution makes it again, and `run` waits for it. Say so, so that a typo is still seen.
-  for (const auto* src : {&cfg.strain_source, &cfg.witness_source}) {
+  for (const auto* src : {&cfg.input.strain, &cfg.input.witness}) {
     std::error_code ec;
-    if (src == &cfg.witness_source && src->directory == cfg.strain_source.directory) continue;
+    if (src == &cfg.input.witness && src->directory == cfg.input.strain.directory) continue;
     if (!fs::is_directory(src->directory, ec)) {
       out << "warning:       input directory " << src->directory
           << " does not exist (yet): `deepclean run` waits for it to appear\n";
     }
   }
   // The output directory must exist and be writable, or be creatable; the metrics directory must exist.
-  const std::string out_problem = unwritable(cfg.output_directory, "output directory", path);
+  const std::string out_problem = unwritable(cfg.output.directory, "output directory", path);
   if (!out_problem.empty()) problems.push_back(cfg.source_file + ": " + out_problem);
-  if (!cfg.metrics_path.empty()) {
-    const fs::path dir = fs::path(cfg.metrics_path).parent_path();
+  if (!cfg.metrics.path.empty()) {
+    const fs::path dir = fs::path(cfg.metrics.path).parent_path();
     std::error_code ec;
     const std::string m = fs::is_directory(dir, ec) ? unwritable(dir, "metrics directory", path)
                                                     : "metrics directory " + dir.string() + " does not exist";
@@ -414,9 +414,9 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   CleanSummary s;
   s.seconds_requested = end > start ? end - start : 0;
   const auto t_start = Clock::now();
-  bundle::BundleInfo info = bundle::read_bundle_info(cfg.bundle);
+  bundle::BundleInfo info = bundle::read_bundle_info(cfg.model.bundle);
   model::apply_torch_settings(torch_settings(cfg));
-  model::LoadedModel loaded = model::load_model(cfg.bundle, runner_options(cfg, info));
+  model::LoadedModel loaded = model::load_model(cfg.model.bundle, runner_options(cfg, info));
   spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
                loaded.info.version, loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
                loaded.report.warmup_seconds, witness_buffer_in_use(cfg),
@@ -424,15 +424,15 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   if (const std::string w = streaming_training_mismatch(cfg, loaded.info); !w.empty()) spdlog::warn("{}", w);
   Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor), estimator_factory(cfg));
   const InputSpec spec = input_spec(cfg, loaded.info);
-  fs::create_directories(cfg.output_directory);
+  fs::create_directories(cfg.output.directory);
 
   // The bundle's bands (what the model cleans), not bandpass.bands (the filter's, often wider).
   std::vector<std::pair<double, double>> bands;
   for (const auto& b : loaded.info.bands) bands.emplace_back(b.low_hz, b.high_hz);
   BandAsdMonitor asd(bands);
   gwf::WriteOptions wopt;
-  wopt.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
-  wopt.zlib_level = cfg.zlib_level;
+  wopt.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
+  wopt.zlib_level = cfg.output.zlib_level;
 
   // Reading runs ahead and writing behind on their own threads, so the main thread's critical path
   // is the clean DSP and the model (plus any wait for an input second or for room to write).

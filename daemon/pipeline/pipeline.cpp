@@ -95,7 +95,7 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const bundle::Bu
                                      const std::vector<double>& witness_rates, double strain_rate) {
   stream::CleanerConfig c;
   c.fs = bundle.sample_rate;
-  c.strain_rate = whole_rate(strain_rate, "strain rate " + cfg.strain_channel);
+  c.strain_rate = whole_rate(strain_rate, "strain rate " + cfg.input.strain_channel);
   if (witness_rates.size() != bundle.witnesses.size()) {
     throw std::invalid_argument("expected " + std::to_string(bundle.witnesses.size()) +
                                 " witness rates, got " + std::to_string(witness_rates.size()));
@@ -110,32 +110,32 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const bundle::Bu
   c.strain_mean = bundle.strain_mean;
   c.strain_std = bundle.strain_std;
   const double fs = static_cast<double>(bundle.sample_rate);
-  c.geometry.kernel_length = whole(cfg.kernel_seconds * fs, "inference.kernel_seconds · fs");
-  c.geometry.stride = whole(fs / cfg.inference_sampling_rate, "fs / inference.sampling_rate");
+  c.geometry.kernel_length = whole(cfg.inference.kernel_seconds * fs, "inference.kernel_seconds · fs");
+  c.geometry.stride = whole(fs / cfg.inference.sampling_rate, "fs / inference.sampling_rate");
   c.geometry.num_averaged =
-      whole(cfg.aggregation_seconds * cfg.inference_sampling_rate,
+      whole(cfg.inference.aggregation_seconds * cfg.inference.sampling_rate,
             "inference.aggregation_seconds · inference.sampling_rate");
   c.model_factor = 16;
-  switch (cfg.method) {
+  switch (cfg.bandpass.method) {
     case config::BandpassMethod::None: c.method = stream::BandpassMethod::none; break;
     case config::BandpassMethod::Causal: c.method = stream::BandpassMethod::causal; break;
     case config::BandpassMethod::Window: c.method = stream::BandpassMethod::window; break;
     case config::BandpassMethod::Fir: c.method = stream::BandpassMethod::fir; break;
   }
-  if (!cfg.bands.empty()) {
-    for (const auto& [lo, hi] : cfg.bands) c.bands.push_back({lo, hi});
+  if (!cfg.bandpass.bands.empty()) {
+    for (const auto& [lo, hi] : cfg.bandpass.bands) c.bands.push_back({lo, hi});
   } else {
     for (const auto& b : bundle.bands) c.bands.push_back({b.low_hz, b.high_hz});
   }
-  c.order = cfg.filter_order > 0 ? cfg.filter_order : bundle.filter_order;
-  c.memory_seconds = cfg.memory_seconds;
-  c.look_ahead_seconds = cfg.look_ahead_seconds;
-  c.kaiser_beta = cfg.kaiser_beta;
-  c.taper_seconds = cfg.taper_seconds;
+  c.order = cfg.bandpass.order > 0 ? cfg.bandpass.order : bundle.filter_order;
+  c.memory_seconds = cfg.bandpass.memory_seconds;
+  c.look_ahead_seconds = cfg.bandpass.look_ahead_seconds;
+  c.kaiser_beta = cfg.bandpass.kaiser_beta;
+  c.taper_seconds = cfg.subtraction.taper_seconds;
   c.block_seconds = 1;
   if (c.method == stream::BandpassMethod::fir) {
     // The checks that need the bundle's rate, pointed at the line that sets what does not fit.
-    const double L = cfg.look_ahead_seconds * fs;
+    const double L = cfg.bandpass.look_ahead_seconds * fs;
     if (std::abs(L - std::round(L)) > 1e-9 * std::max(1.0, L) || std::round(L) < 1) {
       throw std::invalid_argument(cfg.where("bandpass.look_ahead_seconds") +
                                   ": `bandpass.look_ahead_seconds` · fs must be a whole number ≥ 1 of samples at the model rate " +
@@ -144,7 +144,7 @@ stream::CleanerConfig cleaner_config(const config::Config& cfg, const bundle::Bu
     try {
       (void)stream::design_fir_bands(c.bands, static_cast<std::size_t>(std::llround(L)), c.kaiser_beta, c.fs);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument((cfg.bands.empty() ? cfg.source_file + ": the bundle's bands"
+      throw std::invalid_argument((cfg.bandpass.bands.empty() ? cfg.source_file + ": the bundle's bands"
                                                      : cfg.where("bandpass.bands") + ": `bandpass.bands`") +
                                   ": " + e.what());
     }
@@ -165,14 +165,14 @@ std::string streaming_training_mismatch(const config::Config& cfg, const bundle:
     return {};  // provenance is informative; a malformed one is not this check's business
   }
   const auto same = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); };
-  if (same(kernel, cfg.kernel_seconds) && same(aggregation, cfg.aggregation_seconds)) return {};
+  if (same(kernel, cfg.inference.kernel_seconds) && same(aggregation, cfg.inference.aggregation_seconds)) return {};
   std::ostringstream m;
   m << "model " << bundle.version << " (" << bundle.directory.string() << ") was trained for the live stream with "
     << kernel << "-s kernels and " << aggregation << " s of aggregation, but "
     << (cfg.locations.count("inference.aggregation_seconds") != 0 ? cfg.where("inference.aggregation_seconds")
                                                                    : cfg.where("inference"))
-    << " uses inference.kernel_seconds " << cfg.kernel_seconds << " and inference.aggregation_seconds "
-    << cfg.aggregation_seconds << ": it will clean less well than its training figures say (docs/training.md, "
+    << " uses inference.kernel_seconds " << cfg.inference.kernel_seconds << " and inference.aggregation_seconds "
+    << cfg.inference.aggregation_seconds << ": it will clean less well than its training figures say (docs/training.md, "
     << "\"Streaming-aware training\")";
   return m.str();
 }
@@ -208,12 +208,12 @@ stream::GateConfig gate_config(const config::Config& cfg) {
 
 InputSpec input_spec(const config::Config& cfg, const bundle::BundleInfo& bundle) {
   InputSpec s;
-  s.strain_source = cfg.strain_source;
-  s.witness_source = cfg.witness_source;
-  s.strain_channel = cfg.strain_channel;
+  s.strain_source = cfg.input.strain;
+  s.witness_source = cfg.input.witness;
+  s.strain_channel = cfg.input.strain_channel;
   s.witness_channels = bundle.witnesses;
-  s.state = cfg.state;
-  s.passthrough = cfg.passthrough;
+  s.state = cfg.input.state;
+  s.passthrough = cfg.output.passthrough;
   return s;
 }
 
@@ -243,9 +243,9 @@ Pipeline::Pipeline(config::Config cfg, bundle::BundleInfo bundle,
                                 std::to_string(bundle_.witnesses.size()) + " witnesses");
   }
   predictor_ = std::move(predictor);
-  names_.strain = cfg_.output_channel;
-  names_.noise = cfg_.noise_channel;
-  names_.state_vector = cfg_.state_vector_channel;
+  names_.strain = cfg_.output.channel;
+  names_.noise = cfg_.output.noise_channel;
+  names_.state_vector = cfg_.output.state_vector_channel;
   // Fail at construction, not at the first frame, when the geometry or bands cannot work.
   (void)cleaner_config(cfg_, bundle_,
                        std::vector<double>(bundle_.witnesses.size(), bundle_.sample_rate),
@@ -263,7 +263,7 @@ std::vector<gwf::History> Pipeline::history(std::uint64_t gps) const {
   h.name = "deepclean";
   h.time = static_cast<std::uint32_t>(gps);
   h.comment = std::string("deepclean ") + kVersion + "; model " + bundle_.version + " id " +
-              bundle_.id + "; bandpass " + config::method_name(cfg_.method);
+              bundle_.id + "; bandpass " + config::method_name(cfg_.bandpass.method);
   return {h};
 }
 
@@ -294,7 +294,7 @@ void Pipeline::start_segment(const SecondInput& in) {
     } else {
       timed_ = std::make_unique<TimedPredictor>(*predictor_, stages_.model);
       estimator = std::make_unique<stream::CpuNoiseEstimator>(c.geometry, *timed_,
-                                                              static_cast<std::size_t>(cfg_.batch_size));
+                                                              static_cast<std::size_t>(cfg_.model.batch_size));
     }
     cleaner_ = std::make_unique<stream::StrainCleaner>(std::move(c), std::move(estimator));
     rates_ = in.witness_rates;
@@ -343,7 +343,7 @@ std::vector<OutputSecond> Pipeline::pop_complete() {
     if (cfg_.gate.enabled) q = gate_second(p, o.gate);
     o.raw_strain = std::move(p.raw);
     o.cleaned = std::move(p.cleaned);
-    if (!cfg_.noise_channel.empty()) {
+    if (!cfg_.output.noise_channel.empty()) {
       o.noise = std::move(p.noise);
       o.noise_rate = bundle_.sample_rate;
     }
@@ -399,7 +399,7 @@ std::vector<double> Pipeline::gate_second(Pending& p, GateReport& report) {
   if (!bad_inputs_.empty()) {
     const auto reach_back = static_cast<std::uint64_t>(std::ceil(latency_seconds() - 1e-9));
     const auto reach_on =
-        static_cast<std::uint64_t>(std::ceil(cfg_.kernel_seconds + cfg_.look_ahead_seconds - 1e-9)) + 1;
+        static_cast<std::uint64_t>(std::ceil(cfg_.inference.kernel_seconds + cfg_.bandpass.look_ahead_seconds - 1e-9)) + 1;
     while (!bad_inputs_.empty() && bad_inputs_.front().first + reach_on < p.gps) bad_inputs_.pop_front();
     for (const auto& [t, why] : bad_inputs_) {
       if (p.gps + reach_back >= t && p.gps <= t + reach_on) {
@@ -526,11 +526,11 @@ std::vector<OutputSecond> Pipeline::replace(config::Config cfg, bundle::BundleIn
 
 std::string output_path(const config::Config& cfg, std::uint64_t gps) {
   gwf::FrameFileName n;
-  n.observatory = cfg.strain_source.observatory;
-  n.tag = cfg.output_frame_type;
+  n.observatory = cfg.input.strain.observatory;
+  n.tag = cfg.output.frame_type;
   n.gps = gps;
   n.duration = 1;
-  return cfg.output_directory + "/" + gwf::format_frame_file_name(n);
+  return cfg.output.directory + "/" + gwf::format_frame_file_name(n);
 }
 
 }  // namespace deepclean::daemon

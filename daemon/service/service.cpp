@@ -78,10 +78,10 @@ bool same_source(const config::FrameSource& a, const config::FrameSource& b) {
 std::vector<std::uint64_t> output_seconds(const config::Config& cfg) {
   std::vector<std::uint64_t> out;
   std::error_code ec;
-  for (fs::directory_iterator it(cfg.output_directory, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(cfg.output.directory, ec), end; !ec && it != end; it.increment(ec)) {
     const auto n = gwf::parse_frame_file_name(it->path().filename().string());
-    if (n && n->extension == "gwf" && n->observatory == cfg.strain_source.observatory &&
-        n->tag == cfg.output_frame_type && n->duration == 1) {
+    if (n && n->extension == "gwf" && n->observatory == cfg.input.strain.observatory &&
+        n->tag == cfg.output.frame_type && n->duration == 1) {
       out.push_back(n->gps);
     }
   }
@@ -106,8 +106,8 @@ std::string key_list(const std::vector<std::string>& keys) {
 
 gwf::WriteOptions write_options(const config::Config& cfg) {
   gwf::WriteOptions w;
-  w.compression = cfg.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
-  w.zlib_level = cfg.zlib_level;
+  w.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
+  w.zlib_level = cfg.output.zlib_level;
   return w;
 }
 
@@ -191,7 +191,7 @@ class Service {
   void finish_reload(const std::shared_ptr<Reloaded>& r);
   void shutdown(int signal);
   const config::FrameSource& source(std::size_t s) const {
-    return s == 0 ? cfg_.strain_source : cfg_.witness_source;
+    return s == 0 ? cfg_.input.strain : cfg_.input.witness;
   }
 
   std::string config_path_;
@@ -304,21 +304,21 @@ bool Service::start_up() {
     std::cerr << "deepclean run: " << e.what() << "\n";
     return false;
   }
-  setup_logging(cfg_.log_level);
-  sources_ = same_source(cfg_.strain_source, cfg_.witness_source) ? 1 : 2;
+  setup_logging(cfg_.logging.level);
+  sources_ = same_source(cfg_.input.strain, cfg_.input.witness) ? 1 : 2;
   std::vector<watch::WatchedType> types;
-  types.push_back({cfg_.strain_source.directory, cfg_.strain_source.observatory, cfg_.strain_source.frame_type});
+  types.push_back({cfg_.input.strain.directory, cfg_.input.strain.observatory, cfg_.input.strain.frame_type});
   if (sources_ == 2) {
-    types.push_back({cfg_.witness_source.directory, cfg_.witness_source.observatory,
-                     cfg_.witness_source.frame_type});
+    types.push_back({cfg_.input.witness.directory, cfg_.input.witness.observatory,
+                     cfg_.input.witness.frame_type});
   }
   wait_for_input_directories(types);
   std::vector<watch::FrameArrival> present;
   try {
     watch::WatchOptions wo;
-    wo.poll = cfg_.poll;
+    wo.poll = cfg_.input.poll;
     wo.poll_interval = std::chrono::milliseconds(
-        std::max<long long>(1, std::llround(cfg_.poll_interval_seconds * 1000.0)));
+        std::max<long long>(1, std::llround(cfg_.input.poll_interval_seconds * 1000.0)));
     wo.on_overflow = [this](std::size_t files) {
       if (metrics_) metrics_->inotify_overflow();
       warn_.warn("overflow", "inotify event queue overflowed (events were lost): rescanned the input directories, " +
@@ -336,13 +336,13 @@ bool Service::start_up() {
     spdlog::critical("cannot watch the input: {}", e.what());
     return false;
   }
-  notify_.status("loading model " + cfg_.bundle);
+  notify_.status("loading model " + cfg_.model.bundle);
   try {
-    const bundle::BundleInfo info = bundle::read_bundle_info(cfg_.bundle);
+    const bundle::BundleInfo info = bundle::read_bundle_info(cfg_.model.bundle);
     model::apply_torch_settings(torch_settings(cfg_));
-    model::LoadedModel loaded = model::load_model(cfg_.bundle, runner_options(cfg_, info));
+    model::LoadedModel loaded = model::load_model(cfg_.model.bundle, runner_options(cfg_, info));
     device_ = loaded.report.device;
-    device_spec_ = model::parse_device(cfg_.device);
+    device_spec_ = model::parse_device(cfg_.model.device);
     spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
                  loaded.info.version, loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
                  loaded.report.warmup_seconds, witness_buffer_in_use(cfg_),
@@ -350,7 +350,7 @@ bool Service::start_up() {
     if (const std::string w = streaming_training_mismatch(cfg_, loaded.info); !w.empty()) spdlog::warn("{}", w);
     pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {}: {}", cfg_.bundle, e.what());
+    spdlog::critical("cannot start: {}: {}", cfg_.model.bundle, e.what());
     return false;
   }
   const bundle::BundleInfo& info = pipeline_->bundle();
@@ -365,19 +365,19 @@ bool Service::start_up() {
                info.sample_rate);
 
   std::error_code ec;
-  fs::create_directories(cfg_.output_directory, ec);
-  if (ec) spdlog::error("output directory {}: {} (will retry when writing)", cfg_.output_directory, ec.message());
+  fs::create_directories(cfg_.output.directory, ec);
+  if (ec) spdlog::error("output directory {}: {} (will retry when writing)", cfg_.output.directory, ec.message());
 
   sched_ = std::make_unique<SecondScheduler>(
-      sources_, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(cfg_.timeout_seconds)),
+      sources_, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(cfg_.input.timeout_seconds)),
       kRetryInterval, kHistorySeconds);
-  spdlog::info("input: strain {}/{}-{}-<gps>-1.gwf{}; {} ({}), timeout {} s; output {}", cfg_.strain_source.directory,
-               cfg_.strain_source.observatory, cfg_.strain_source.frame_type,
-               sources_ == 2 ? ", witnesses " + cfg_.witness_source.directory + "/" + cfg_.witness_source.observatory +
-                                   "-" + cfg_.witness_source.frame_type + "-<gps>-1.gwf"
+  spdlog::info("input: strain {}/{}-{}-<gps>-1.gwf{}; {} ({}), timeout {} s; output {}", cfg_.input.strain.directory,
+               cfg_.input.strain.observatory, cfg_.input.strain.frame_type,
+               sources_ == 2 ? ", witnesses " + cfg_.input.witness.directory + "/" + cfg_.input.witness.observatory +
+                                   "-" + cfg_.input.witness.frame_type + "-<gps>-1.gwf"
                              : std::string(", witnesses in the strain frames"),
                watcher_->using_inotify() ? "inotify" : "polling", watcher_->using_inotify() ? "events" : "fallback",
-               cfg_.timeout_seconds, cfg_.output_directory);
+               cfg_.input.timeout_seconds, cfg_.output.directory);
   choose_start(present);
 
   arm_stop();
@@ -404,7 +404,7 @@ void Service::choose_start(const std::vector<watch::FrameArrival>& present) {
   std::string why;
   std::optional<std::uint64_t> start;
   ArrivalKind before = ArrivalKind::Late;
-  switch (cfg_.start) {
+  switch (cfg_.input.start) {
     case config::StartFrom::Resume: {
       const auto outs = output_seconds(cfg_);
       if (!outs.empty()) {
@@ -429,7 +429,7 @@ void Service::choose_start(const std::vector<watch::FrameArrival>& present) {
       }
       break;
     case config::StartFrom::Gps:
-      start = cfg_.start_gps;
+      start = cfg_.input.start_gps;
       why = "configured start";
       break;
   }
@@ -574,7 +574,7 @@ void Service::process(SecondInput in, double read_s) {
                                                                    : SecondEvent::Unusable;
     metrics_->count(ev);
     std::string msg = "GPS " + std::to_string(gps) + ": " + in.detail + " (" + problem_name(in.problem) + ")";
-    if (in.problem == InputProblem::MissingFile) msg += " after the " + fmt::format("{}", cfg_.timeout_seconds) + " s timeout";
+    if (in.problem == InputProblem::MissingFile) msg += " after the " + fmt::format("{}", cfg_.input.timeout_seconds) + " s timeout";
     msg += in.strain ? "; writing the raw strain" : "; no output for this second";
     warn_.warn(problem_name(in.problem), msg);
   }
@@ -612,10 +612,10 @@ void Service::process(SecondInput in, double read_s) {
 
 void Service::give_up(std::uint64_t first, std::uint64_t count) {
   metrics_->count(SecondEvent::Missing, count);
-  std::string files = frame_path(cfg_.strain_source, first);
-  if (sources_ == 2) files += " and " + frame_path(cfg_.witness_source, first);
+  std::string files = frame_path(cfg_.input.strain, first);
+  if (sources_ == 2) files += " and " + frame_path(cfg_.input.witness, first);
   std::string msg = "GPS " + std::to_string(first) + ": no frame (" + files + ") within the " +
-                    fmt::format("{}", cfg_.timeout_seconds) + " s timeout (missing)";
+                    fmt::format("{}", cfg_.input.timeout_seconds) + " s timeout (missing)";
   if (count > 1) msg += "; " + std::to_string(count) + " seconds missing through GPS " + std::to_string(first + count - 1);
   warn_.warn("missing", msg + "; the segment ends");
   SecondInput in;
@@ -714,9 +714,9 @@ void Service::write_outputs() {
 
 void Service::apply_retention() {
   // Runs after each successful write (one directory listing: cheap next to writing a frame).
-  if (cfg_.retention_seconds <= 0 || !last_output_ || retained_through_ == last_output_) return;
+  if (cfg_.output.retention_seconds <= 0 || !last_output_ || retained_through_ == last_output_) return;
   retained_through_ = last_output_;
-  const double oldest_kept = static_cast<double>(*last_output_) - cfg_.retention_seconds;
+  const double oldest_kept = static_cast<double>(*last_output_) - cfg_.output.retention_seconds;
   for (const std::uint64_t gps : output_seconds(cfg_)) {
     if (static_cast<double>(gps) >= oldest_kept) break;
     std::error_code ec;
@@ -750,9 +750,9 @@ void Service::account(const StageTimes& before, double read_s, double write_s) {
 }
 
 void Service::write_metrics() {
-  if (cfg_.metrics_path.empty() || !metrics_) return;
+  if (cfg_.metrics.path.empty() || !metrics_) return;
   std::string error;
-  if (!metrics_->write(cfg_.metrics_path, error)) warn_.warn("metrics", "cannot write the metrics file: " + error);
+  if (!metrics_->write(cfg_.metrics.path, error)) warn_.warn("metrics", "cannot write the metrics file: " + error);
 }
 
 void Service::status(const std::string& text, bool force) {
@@ -781,7 +781,7 @@ void Service::arm_tick() {
     // is due one second (the frame cadence) after the last one, and overdue `timeout` after that.
     const auto last = sched_->last_arrival();
     if (waiting_ && !stall_flushed_ && last && !sched_->deadline() &&
-        Clock::now() - *last >= std::chrono::duration<double>(1.0 + cfg_.timeout_seconds)) {
+        Clock::now() - *last >= std::chrono::duration<double>(1.0 + cfg_.input.timeout_seconds)) {
       stall_flushed_ = true;
       const StageTimes before = pipeline_->stages();
       std::vector<OutputSecond> outs = pipeline_->finish();
@@ -841,15 +841,15 @@ void Service::request_reload() {
     auto r = std::make_shared<Reloaded>();
     try {
       config::Config c = config::load_config(config_path_);
-      if (!same_source(c.strain_source, running.strain_source) ||
-          !same_source(c.witness_source, running.witness_source) || c.poll != running.poll ||
-          c.poll_interval_seconds != running.poll_interval_seconds) {
+      if (!same_source(c.input.strain, running.input.strain) ||
+          !same_source(c.input.witness, running.input.witness) || c.input.poll != running.input.poll ||
+          c.input.poll_interval_seconds != running.input.poll_interval_seconds) {
         throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
                                     "the service for that");
       }
-      const bundle::BundleInfo info = bundle::read_bundle_info(c.bundle);
+      const bundle::BundleInfo info = bundle::read_bundle_info(c.model.bundle);
       model::apply_torch_settings(torch_settings(c));  // throws if model.threads changed: a restart sets it
-      r->model = model::load_model(c.bundle, runner_options(c, info));
+      r->model = model::load_model(c.model.bundle, runner_options(c, info));
       if (const std::string w = streaming_training_mismatch(c, r->model.info); !w.empty()) spdlog::warn("{}", w);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
       (void)cleaner_config(c, r->model.info,
@@ -884,8 +884,8 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       const std::string bundle_version = old.version;
       cfg_ = *r->cfg;
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::duration<double>(cfg_.timeout_seconds)));
-      set_log_level(cfg_.log_level);
+          std::chrono::duration<double>(cfg_.input.timeout_seconds)));
+      set_log_level(cfg_.logging.level);
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} and cleaning settings unchanged{}, the segment continues", config_path_,
                    bundle_version, changed.empty() ? std::string() : " (changed: " + key_list(changed) + ")");
@@ -901,11 +901,11 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     try {
       outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor), estimator_factory(*r->cfg));
       cfg_ = *r->cfg;
-      device_spec_ = model::parse_device(cfg_.device);
+      device_spec_ = model::parse_device(cfg_.model.device);
       spec_ = input_spec(cfg_, pipeline_->bundle());
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::duration<double>(cfg_.timeout_seconds)));
-      set_log_level(cfg_.log_level);
+          std::chrono::duration<double>(cfg_.input.timeout_seconds)));
+      set_log_level(cfg_.logging.level);
       const bundle::BundleInfo& info = pipeline_->bundle();
       device_ = r->model.report.device;
       metrics_->model(info.id, info.version, device_);

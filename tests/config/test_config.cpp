@@ -37,26 +37,26 @@ std::string error_of(const std::string& text) {
 TEST(Config, MinimalFileGetsDocumentedDefaults) {
   const dc::Config c = dc::parse_config(kMinimal, "/etc/deepclean/H1.yaml");
   EXPECT_EQ(c.ifo, "H1");
-  EXPECT_EQ(c.strain_source.directory, "/dev/shm/kafka/H1");
-  EXPECT_EQ(c.strain_source.observatory, "H");
-  EXPECT_EQ(c.witness_source.frame_type, "H1_llhoft");  // witnesses default to the strain frames
-  EXPECT_EQ(c.output_channel, "H1:GDS-CALIB_STRAIN_DEEPCLEAN");
-  EXPECT_EQ(c.output_frame_type, "H1_llhoft_DEEPCLEAN");
-  EXPECT_EQ(c.state_vector_channel, "H1:DEEPCLEAN-STATE_VECTOR");
-  EXPECT_TRUE(c.noise_channel.empty());
-  EXPECT_EQ(c.method, dc::BandpassMethod::Window);
-  EXPECT_DOUBLE_EQ(c.look_ahead_seconds, 0.5);
-  EXPECT_DOUBLE_EQ(c.memory_seconds, 10.0);
-  EXPECT_EQ(c.start, dc::StartFrom::Resume);
-  EXPECT_FALSE(c.state.has_value());
-  EXPECT_EQ(c.witness_buffer, "auto");
+  EXPECT_EQ(c.input.strain.directory, "/dev/shm/kafka/H1");
+  EXPECT_EQ(c.input.strain.observatory, "H");
+  EXPECT_EQ(c.input.witness.frame_type, "H1_llhoft");  // witnesses default to the strain frames
+  EXPECT_EQ(c.output.channel, "H1:GDS-CALIB_STRAIN_DEEPCLEAN");
+  EXPECT_EQ(c.output.frame_type, "H1_llhoft_DEEPCLEAN");
+  EXPECT_EQ(c.output.state_vector_channel, "H1:DEEPCLEAN-STATE_VECTOR");
+  EXPECT_TRUE(c.output.noise_channel.empty());
+  EXPECT_EQ(c.bandpass.method, dc::BandpassMethod::Window);
+  EXPECT_DOUBLE_EQ(c.bandpass.look_ahead_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(c.bandpass.memory_seconds, 10.0);
+  EXPECT_EQ(c.input.start, dc::StartFrom::Resume);
+  EXPECT_FALSE(c.input.state.has_value());
+  EXPECT_EQ(c.model.witness_buffer, "auto");
 }
 
 TEST(Config, RelativePathsAreRelativeToTheConfigFile) {
   std::string text = kMinimal;
   text.replace(text.find("/models/h1"), 10, "models/h1");
   const dc::Config c = dc::parse_config(text, "/etc/deepclean/H1.yaml");
-  EXPECT_EQ(c.bundle, "/etc/deepclean/models/h1");
+  EXPECT_EQ(c.model.bundle, "/etc/deepclean/models/h1");
 }
 
 TEST(Config, UnknownKeyNamesLineColumnAndSuggestsTheKnownOne) {
@@ -118,7 +118,7 @@ TEST(Config, OutOfRangeValues) {
 // Checks that need the model bundle (check-config, the pipeline) point at the key's line.
 TEST(Config, RecordsWhereEachKeyIs) {
   const dc::Config c = dc::parse_config(std::string(kMinimal) + "bandpass:\n  method: fir\n  bands: [[55, 65]]\n", "cfg.yaml");
-  EXPECT_EQ(c.method, dc::BandpassMethod::Fir);
+  EXPECT_EQ(c.bandpass.method, dc::BandpassMethod::Fir);
   EXPECT_EQ(c.where("bandpass.bands"), "cfg.yaml:13:10");
   EXPECT_EQ(c.where("bandpass.method"), "cfg.yaml:12:11");
   EXPECT_EQ(c.where("input.strain.channel"), "cfg.yaml:6:14");
@@ -145,10 +145,10 @@ TEST(Config, StateVectorMaskAndStartGps) {
               "  state_vector:\n    channel: H1:GDS-CALIB_STATE_VECTOR\n    mask: 0x3\n"
               "  start: 1400000000\n");
   const dc::Config c = dc::parse_config(text, "cfg.yaml");
-  ASSERT_TRUE(c.state.has_value());
-  EXPECT_EQ(c.state->mask, 3u);
-  EXPECT_EQ(c.start, dc::StartFrom::Gps);
-  EXPECT_EQ(c.start_gps, 1400000000u);
+  ASSERT_TRUE(c.input.state.has_value());
+  EXPECT_EQ(c.input.state->mask, 3u);
+  EXPECT_EQ(c.input.start, dc::StartFrom::Gps);
+  EXPECT_EQ(c.input.start_gps, 1400000000u);
 }
 
 TEST(Config, ShippedExamplesParse) {
@@ -158,7 +158,7 @@ TEST(Config, ShippedExamplesParse) {
     if (entry.path().extension() != ".yaml") continue;
     SCOPED_TRACE(entry.path().string());
     const dc::Config c = dc::load_config(entry.path().string());
-    EXPECT_FALSE(c.strain_channel.empty());
+    EXPECT_FALSE(c.input.strain_channel.empty());
     ++n;
   }
   EXPECT_GE(n, 2);  // H1 and L1

@@ -186,6 +186,22 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
     }
     EXPECT_EQ(dc::changed_keys(changed, base), std::vector<std::string>{k.key}) << k.key;
     EXPECT_EQ(dc::changed_cleaning_keys(changed, base).size(), k.cleaning ? 1u : 0u) << k.key;
+    // Compared as wholes, exactly the key's own section differs (ifo is a top-level member).
+    const std::string section = k.key.substr(0, k.key.find('.'));
+    const std::map<std::string, bool> same = {
+        {"ifo", changed.ifo == base.ifo},
+        {"input", changed.input == base.input},
+        {"output", changed.output == base.output},
+        {"model", changed.model == base.model},
+        {"inference", changed.inference == base.inference},
+        {"bandpass", changed.bandpass == base.bandpass},
+        {"subtraction", changed.subtraction == base.subtraction},
+        {"gate", changed.gate == base.gate},
+        {"logging", changed.logging == base.logging},
+        {"metrics", changed.metrics == base.metrics},
+    };
+    ASSERT_EQ(same.count(section), 1u) << k.key << ": a key of no known section";
+    for (const auto& [name, equal] : same) EXPECT_EQ(equal, name != section) << k.key << " vs section " << name;
   }
 }
 
