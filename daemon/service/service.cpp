@@ -31,11 +31,11 @@
 #include "daemon/ops/logging.hpp"
 #include "daemon/ops/metrics.hpp"
 #include "daemon/ops/notify.hpp"
-#include "daemon/pipeline/asd_monitor.hpp"
 #include "daemon/pipeline/input.hpp"
 #include "daemon/pipeline/output.hpp"
 #include "daemon/pipeline/pipeline.hpp"
 #include "daemon/scheduling/scheduler.hpp"
+#include "daemon/service/output_writer.hpp"
 #include "daemon/service/service.hpp"
 #include "deepclean/version.hpp"
 #include "io/gwf/naming.hpp"
@@ -54,8 +54,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kRetryInterval = std::chrono::milliseconds(100);
 // Seconds behind the sequence remembered to tell late and duplicate files apart.
 constexpr std::uint64_t kHistorySeconds = 4096;
-// Rolling window of the band ASD ratio metric.
-constexpr std::size_t kAsdWindowSeconds = 64;
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -74,21 +72,6 @@ bool same_source(const config::FrameSource& a, const config::FrameSource& b) {
   return a.directory == b.directory && a.frame_type == b.frame_type && a.observatory == b.observatory;
 }
 
-// GPS seconds of this configuration's own output frames.
-std::vector<std::uint64_t> output_seconds(const config::Config& cfg) {
-  std::vector<std::uint64_t> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(cfg.output.directory, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto n = gwf::parse_frame_file_name(it->path().filename().string());
-    if (n && n->extension == "gwf" && n->observatory == cfg.input.strain.observatory &&
-        n->tag == cfg.output.frame_type && n->duration == 1) {
-      out.push_back(n->gps);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The bands the model was trained to clean (the bundle's), where the band ASD ratio is measured;
 // `bandpass.bands` only shapes the filter (it is often set wider: docs/configuration.md).
 std::vector<std::pair<double, double>> cleaning_bands(const bundle::BundleInfo& info) {
@@ -102,39 +85,6 @@ std::string key_list(const std::vector<std::string>& keys) {
   std::string out;
   for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
   return out;
-}
-
-gwf::WriteOptions write_options(const config::Config& cfg) {
-  gwf::WriteOptions w;
-  w.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
-  w.zlib_level = cfg.output.zlib_level;
-  return w;
-}
-
-// What made an output frame complete (the log line and deepclean_outputs_completed_total{by}): the
-// arrival of an input second, the timeout of a second that did not come (its segment ended), a
-// stalled stream, or a flush (reload, shutdown).
-struct Completion {
-  enum Kind { Arrival, Timeout, Stall, Flush } kind = Arrival;
-  std::uint64_t input_gps = 0;  // the input second that arrived or timed out; the next expected otherwise
-};
-const char* completion_name(Completion::Kind k) {
-  switch (k) {
-    case Completion::Arrival: return "arrival";
-    case Completion::Timeout: return "timeout";
-    case Completion::Stall: return "stall";
-    case Completion::Flush: return "flush";
-  }
-  return "?";
-}
-const char* completion_text(Completion::Kind k) {
-  switch (k) {
-    case Completion::Arrival: return "the arrival of";
-    case Completion::Timeout: return "the timeout of";
-    case Completion::Stall: return "a stall waiting for";
-    case Completion::Flush: return "a flush before";
-  }
-  return "?";
 }
 
 struct Reloaded {
@@ -158,16 +108,6 @@ class Service {
   int run();
 
  private:
-  struct Queued {
-    OutputSecond out;
-    OutputNames names;
-    std::string path;
-    std::string frame_name;
-    gwf::WriteOptions options;
-    SteadyTime arrival;
-    Completion by;
-  };
-
   bool start_up();
   void wait_for_input_directories(const std::vector<watch::WatchedType>& types);
   void choose_start(const std::vector<watch::FrameArrival>& present);
@@ -177,9 +117,9 @@ class Service {
   void attempt(std::uint64_t gps, bool last_chance);
   void process(SecondInput in, double read_s);
   void give_up(std::uint64_t first, std::uint64_t count);
-  void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by);
-  void write_outputs();
-  void apply_retention();
+  void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by) {
+    output_->enqueue(std::move(outs), pipeline_->names(), arrival, by);
+  }
   void account(const StageTimes& before, double read_s, double write_s);
   void write_metrics();
   void status(const std::string& text, bool force = false);
@@ -211,8 +151,7 @@ class Service {
   std::unique_ptr<SecondScheduler> sched_;
   std::unique_ptr<watch::FrameWatcher> watcher_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<BandAsdMonitor> asd_;
-  std::deque<Queued> queue_;
+  std::unique_ptr<OutputWriter> output_;
 
   bool wait_first_ = false;       // start at the first file that arrives
   std::optional<std::pair<std::size_t, SteadyTime>> catch_up_;  // backlog at start-up, when
@@ -221,16 +160,10 @@ class Service {
   bool stall_flushed_ = false;
   bool waiting_ = false;
   std::uint64_t segments_seen_ = 0;
-  std::optional<std::uint64_t> last_output_;
   SteadyTime last_push_arrival_{};
   SteadyTime last_activity_ = Clock::now();
-  std::optional<SteadyTime> write_blocked_until_;
-  std::uint64_t write_failures_ = 0;
-  SteadyTime last_write_error_log_{};
-  std::optional<std::uint64_t> retained_through_;  // newest output when retention last ran
   SteadyTime last_status_{};
   std::string last_status_text_;
-  double write_seconds_ = 0;  // write time spent since the last account()
   double reported_latency_ = 0;
 
   std::thread reload_thread_;
@@ -358,7 +291,9 @@ bool Service::start_up() {
   const double latency = pipeline_->latency_seconds();
   reported_latency_ = latency;
   metrics_ = std::make_unique<Metrics>(kVersion, device_, info.id, info.version, latency);
-  asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
+  output_ = std::make_unique<OutputWriter>(cfg_, *metrics_, warn_,
+                                           [this](const std::string& text, bool force) { status(text, force); });
+  output_->set_bands(cleaning_bands(info));
   spdlog::info("deepclean {} run: {} from {}; device {}, model {} (id {}), algorithmic latency {:.3f} s (witnesses "
                "at {} Hz; updated once input is read)",
                kVersion, cfg_.ifo, config_path_, device_, info.version, info.id.substr(0, 12), latency,
@@ -497,9 +432,9 @@ void Service::post_step() {
 void Service::step() {
   if (stopping_) return;
   last_activity_ = Clock::now();
-  if (queue_.size() >= kMaxQueuedOutputs) {
+  if (output_->queued() >= kMaxQueuedOutputs) {
     // Back-pressure: inputs stay on disk until the output directory takes frames again (tick).
-    status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued, input paused");
+    status("output directory not writable: " + std::to_string(output_->queued()) + " output seconds queued, input paused");
     return;
   }
   const SecondScheduler::Action a = sched_->next_action(Clock::now());
@@ -513,7 +448,7 @@ void Service::step() {
         });
       }
       status(sched_->started() ? "waiting for GPS " + std::to_string(sched_->next()) +
-                                     (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "")
+                                     (output_->last_written() ? ", last output GPS " + std::to_string(*output_->last_written()) : "")
                                : "waiting for the first input frame");
       return;
     case SecondScheduler::Action::GiveUp:
@@ -590,14 +525,14 @@ void Service::process(SecondInput in, double read_s) {
   const std::size_t n_out = r.outputs.size();
   enqueue(std::move(r.outputs), arrival,
           Completion{in.problem == InputProblem::MissingFile ? Completion::Timeout : Completion::Arrival, gps});
-  write_outputs();
-  const double write_s = write_seconds_;
+  output_->write();
+  const double write_s = output_->take_write_seconds();
   account(before, read_s, write_s);
   spdlog::debug("GPS {}: {}, read {:.1f} ms, clean {:.1f} ms, model {:.1f} ms, write {:.1f} ms; {} output second(s) "
                 "ready, {} queued; last output GPS {}",
                 gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3,
                 (pipeline_->stages().clean - before.clean) * 1e3, (pipeline_->stages().model - before.model) * 1e3,
-                write_s * 1e3, n_out, queue_.size(), last_output_ ? std::to_string(*last_output_) : "none");
+                write_s * 1e3, n_out, output_->queued(), output_->last_written() ? std::to_string(*output_->last_written()) : "none");
   if (catch_up_ && sched_->backlog() == 0) {
     const double took = secs(Clock::now() - catch_up_->second);
     spdlog::info("caught up: the {} seconds found on disk at start-up were processed in {:.1f} s ({:.1f}x real time)",
@@ -606,8 +541,8 @@ void Service::process(SecondInput in, double read_s) {
   }
   write_metrics();
   status("cleaning: last input GPS " + std::to_string(gps) +
-         (last_output_ ? ", last output GPS " + std::to_string(*last_output_) : "") +
-         (queue_.empty() ? "" : ", " + std::to_string(queue_.size()) + " outputs queued"));
+         (output_->last_written() ? ", last output GPS " + std::to_string(*output_->last_written()) : "") +
+         (output_->queued() == 0 ? "" : ", " + std::to_string(output_->queued()) + " outputs queued"));
 }
 
 void Service::give_up(std::uint64_t first, std::uint64_t count) {
@@ -625,105 +560,9 @@ void Service::give_up(std::uint64_t first, std::uint64_t count) {
   Pipeline::PushResult r = pipeline_->push(in);  // ends the open segment
   sched_->gave_up(count);
   enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Timeout, first});
-  write_outputs();
-  account(before, 0, write_seconds_);
+  output_->write();
+  account(before, 0, output_->take_write_seconds());
   write_metrics();
-}
-
-void Service::enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by) {
-  for (auto& o : outs) {
-    Queued q;
-    q.path = output_path(cfg_, o.gps);
-    q.out = std::move(o);
-    q.names = pipeline_->names();
-    q.frame_name = cfg_.ifo;
-    q.options = write_options(cfg_);
-    q.arrival = arrival;
-    q.by = by;
-    queue_.push_back(std::move(q));
-  }
-}
-
-void Service::write_outputs() {
-  const auto now = Clock::now();
-  if (write_blocked_until_ && now < *write_blocked_until_) return;
-  // Strictly in GPS order: the newest output on disk then always means "everything before it is
-  // done", which is what a restart resumes from.
-  while (!queue_.empty()) {
-    Queued& q = queue_.front();
-    const auto t0 = Clock::now();
-    try {
-      fs::create_directories(fs::path(q.path).parent_path());
-      gwf::write_frame_file(q.path, {build_output_frame(q.out, q.names, q.frame_name)}, q.options);
-    } catch (const std::exception& e) {
-      write_seconds_ += secs(Clock::now() - t0);
-      metrics_->output_errors();
-      ++write_failures_;
-      write_blocked_until_ = Clock::now() + std::chrono::seconds(1);
-      if (write_failures_ == 1 || Clock::now() - last_write_error_log_ >= std::chrono::seconds(10)) {
-        last_write_error_log_ = Clock::now();
-        spdlog::error("GPS {}: cannot write output frame {}: {}; {} output seconds queued (bound {}), retrying "
-                      "every second ({} failed attempts so far)",
-                      q.out.gps, q.path, e.what(), queue_.size(), kMaxQueuedOutputs, write_failures_);
-      }
-      status("output directory not writable: " + std::to_string(queue_.size()) + " output seconds queued",
-             write_failures_ == 1);
-      break;
-    }
-    const auto renamed = Clock::now();
-    write_seconds_ += secs(renamed - t0);
-    if (write_failures_ > 0) {
-      spdlog::info("GPS {}: output directory writable again after {} failed attempts; writing the {} queued seconds",
-                   q.out.gps, write_failures_, queue_.size());
-      write_failures_ = 0;
-    }
-    write_blocked_until_.reset();
-    const bool fully = std::all_of(q.out.state.begin(), q.out.state.end(),
-                                   [](std::uint32_t b) { return (b & kCleaned) != 0; });
-    metrics_->count(SecondEvent::Out);
-    if (fully) {
-      metrics_->count(SecondEvent::Cleaned);
-      try {
-        asd_->add(physical_values(q.out.raw_strain), q.out.cleaned, q.out.raw_strain.sample_rate);
-        for (std::size_t b = 0; b < asd_->bands().size(); ++b) {
-          metrics_->band_asd_ratio(BandAsdMonitor::label(asd_->bands()[b]), asd_->ratio(b));
-        }
-      } catch (const std::exception& e) {
-        spdlog::debug("band ASD ratio: {}", e.what());
-      }
-    }
-    if (q.out.gate.enabled) {
-      const GateReport& g = q.out.gate;
-      metrics_->gate(g.open, g.reason, g.gated_fraction, g.changed, g.ratios, g.guard);
-      spdlog::debug("GPS {}: gate {}: {}", q.out.gps, g.open ? "open" : "closed (" + g.reason + ")",
-                    g.figures.empty() ? "no figure" : g.figures);
-      if (g.changed && !g.open) spdlog::warn("{}", gate_change_text(q.out));
-      if (g.changed && g.open) spdlog::info("{}", gate_change_text(q.out));
-    }
-    const double latency = secs(renamed - q.arrival);
-    const auto lag = static_cast<std::int64_t>(q.by.input_gps) - static_cast<std::int64_t>(q.out.gps);
-    metrics_->output_written(q.out.gps, latency, completion_name(q.by.kind), lag);
-    spdlog::debug("GPS {}: output written, completed by {} (input GPS {}, g{:+d}), {:.3f} s after that input arrived",
-                  q.out.gps, completion_text(q.by.kind), q.by.input_gps, lag, latency);
-    last_output_ = q.out.gps;
-    queue_.pop_front();
-  }
-  metrics_->output_queue(queue_.size());
-  apply_retention();
-}
-
-void Service::apply_retention() {
-  // Runs after each successful write (one directory listing: cheap next to writing a frame).
-  if (cfg_.output.retention_seconds <= 0 || !last_output_ || retained_through_ == last_output_) return;
-  retained_through_ = last_output_;
-  const double oldest_kept = static_cast<double>(*last_output_) - cfg_.output.retention_seconds;
-  for (const std::uint64_t gps : output_seconds(cfg_)) {
-    if (static_cast<double>(gps) >= oldest_kept) break;
-    std::error_code ec;
-    fs::remove(output_path(cfg_, gps), ec);
-    if (!ec) spdlog::debug("retention: deleted the output frame of GPS {}", gps);
-    if (ec) warn_.warn("retention", "retention: cannot delete " + output_path(cfg_, gps) + ": " + ec.message());
-  }
 }
 
 void Service::account(const StageTimes& before, double read_s, double write_s) {
@@ -732,7 +571,7 @@ void Service::account(const StageTimes& before, double read_s, double write_s) {
   metrics_->stage_time("clean", now.clean - before.clean);
   metrics_->stage_time("model", now.model - before.model);
   metrics_->stage_time("write", write_s);
-  write_seconds_ = 0;
+  (void)output_->take_write_seconds();  // what was not passed in is not counted (as before)
   // The latency depends on the witness rates (resampler halves), known once input was read.
   const double latency = pipeline_->latency_seconds();
   if (latency != reported_latency_) {
@@ -771,10 +610,10 @@ void Service::arm_tick() {
   tick_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     last_activity_ = Clock::now();
-    if (!queue_.empty()) {
-      write_outputs();
+    if (output_->queued() > 0) {
+      output_->write();
       write_metrics();
-      if (queue_.size() < kMaxQueuedOutputs) post_step();
+      if (output_->queued() < kMaxQueuedOutputs) post_step();
     }
     // The stream stopped: end the segment so the seconds held back for look-ahead are written now
     // rather than whenever input resumes. No second is declared missing for a stall. The next frame
@@ -790,8 +629,8 @@ void Service::arm_tick() {
                      "are written",
                      secs(Clock::now() - *last), sched_->next(), outs.size());
         enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Stall, sched_->next()});
-        write_outputs();
-        account(before, 0, write_seconds_);
+        output_->write();
+        account(before, 0, output_->take_write_seconds());
         write_metrics();
       }
     }
@@ -883,6 +722,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     if (r->model.info.id == old.id && cleaning.empty()) {
       const std::string bundle_version = old.version;
       cfg_ = *r->cfg;
+      output_->set_config(cfg_);
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::duration<double>(cfg_.input.timeout_seconds)));
       set_log_level(cfg_.logging.level);
@@ -901,6 +741,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     try {
       outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor), estimator_factory(*r->cfg));
       cfg_ = *r->cfg;
+      output_->set_config(cfg_);
       device_spec_ = model::parse_device(cfg_.model.device);
       spec_ = input_spec(cfg_, pipeline_->bundle());
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -910,7 +751,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       device_ = r->model.report.device;
       metrics_->model(info.id, info.version, device_);
       metrics_->algorithmic_latency(pipeline_->latency_seconds());
-      asd_ = std::make_unique<BandAsdMonitor>(cleaning_bands(info), kAsdWindowSeconds);
+      output_->set_bands(cleaning_bands(info));
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s{}; the new model cleans from "
                    "GPS {} on",
@@ -922,8 +763,8 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       metrics_->reload(false);
     }
     enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
-    write_outputs();
-    account(before, 0, write_seconds_);
+    output_->write();
+    account(before, 0, output_->take_write_seconds());
   }
   notify_.ready("reload done, model " + pipeline_->bundle().version);
   write_metrics();
@@ -957,19 +798,18 @@ void Service::shutdown(int signal) {
   // seconds are redone by the next start (resume begins after the newest output on disk).
   const auto give_up_at = Clock::now() + std::chrono::seconds(2);
   for (;;) {
-    write_blocked_until_.reset();
-    write_outputs();
-    if (queue_.empty() || Clock::now() >= give_up_at) break;
+    output_->write_now();
+    if (output_->queued() == 0 || Clock::now() >= give_up_at) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (!queue_.empty()) {
+  if (output_->queued() > 0) {
     spdlog::error("{} output seconds (GPS {} to {}) could not be written before stopping; a restart redoes them if "
                   "their input is still on disk",
-                  queue_.size(), queue_.front().out.gps, queue_.back().out.gps);
+                  output_->queued(), output_->queued_range()->first, output_->queued_range()->second);
     exit_code_ = 1;
   }
   write_metrics();
-  spdlog::info("stopped; last output GPS {}", last_output_ ? std::to_string(*last_output_) : "none");
+  spdlog::info("stopped; last output GPS {}", output_->last_written() ? std::to_string(*output_->last_written()) : "none");
   io_.stop();
 }
 
