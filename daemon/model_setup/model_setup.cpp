@@ -1,5 +1,7 @@
 #include "daemon/model_setup/model_setup.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 #include "core/model/device_estimator.hpp"
@@ -33,6 +35,20 @@ EstimatorFactory estimator_factory(const config::Config& cfg) {
   return [](stream::Predictor& runner, const stream::KernelGeometry& g) {
     return model::make_device_noise_estimator(runner, g);
   };
+}
+
+model::LoadedModel load_configured_model(const config::Config& cfg, bool log_load) {
+  const bundle::BundleInfo info = bundle::read_bundle_info(cfg.model.bundle);
+  model::apply_torch_settings(torch_settings(cfg));  // throws if model.threads changed: a restart sets it
+  model::LoadedModel loaded = model::load_model(cfg.model.bundle, runner_options(cfg, info));
+  if (log_load) {
+    spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
+                 loaded.info.version, loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
+                 loaded.report.warmup_seconds, witness_buffer_in_use(cfg),
+                 loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
+  }
+  if (const std::string w = streaming_training_mismatch(cfg, loaded.info); !w.empty()) spdlog::warn("{}", w);
+  return loaded;
 }
 
 }  // namespace deepclean::daemon

@@ -24,4 +24,10 @@ EstimatorFactory estimator_factory(const config::Config& cfg);
 // "device" or "host": what estimator_factory(cfg) chose, for logs.
 std::string witness_buffer_in_use(const config::Config& cfg);
 
+// The model `cfg` names, loaded and warmed up on its device after the process's LibTorch settings
+// are applied (torch_settings); a warning is logged when the streaming settings differ from those
+// the model was trained for, and with `log_load` a line saying what was loaded and how long it took.
+// Throws (bundle::BundleError and others) with the reason. Any thread.
+model::LoadedModel load_configured_model(const config::Config& cfg, bool log_load);
+
 }  // namespace deepclean::daemon

@@ -414,14 +414,7 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   CleanSummary s;
   s.seconds_requested = end > start ? end - start : 0;
   const auto t_start = Clock::now();
-  bundle::BundleInfo info = bundle::read_bundle_info(cfg.model.bundle);
-  model::apply_torch_settings(torch_settings(cfg));
-  model::LoadedModel loaded = model::load_model(cfg.model.bundle, runner_options(cfg, info));
-  spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
-               loaded.info.version, loaded.info.id.substr(0, 12), loaded.report.device, loaded.report.load_seconds,
-               loaded.report.warmup_seconds, witness_buffer_in_use(cfg),
-               loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
-  if (const std::string w = streaming_training_mismatch(cfg, loaded.info); !w.empty()) spdlog::warn("{}", w);
+  model::LoadedModel loaded = load_configured_model(cfg, true);
   Pipeline pipeline(cfg, loaded.info, std::move(loaded.predictor), estimator_factory(cfg));
   const InputSpec spec = input_spec(cfg, loaded.info);
   fs::create_directories(cfg.output.directory);

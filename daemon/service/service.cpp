@@ -271,16 +271,9 @@ bool Service::start_up() {
   }
   notify_.status("loading model " + cfg_.model.bundle);
   try {
-    const bundle::BundleInfo info = bundle::read_bundle_info(cfg_.model.bundle);
-    model::apply_torch_settings(torch_settings(cfg_));
-    model::LoadedModel loaded = model::load_model(cfg_.model.bundle, runner_options(cfg_, info));
+    model::LoadedModel loaded = load_configured_model(cfg_, true);
     device_ = loaded.report.device;
     device_spec_ = model::parse_device(cfg_.model.device);
-    spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",
-                 loaded.info.version, loaded.info.id.substr(0, 12), device_, loaded.report.load_seconds,
-                 loaded.report.warmup_seconds, witness_buffer_in_use(cfg_),
-                 loaded.report.notes.empty() ? "" : "; " + loaded.report.notes);
-    if (const std::string w = streaming_training_mismatch(cfg_, loaded.info); !w.empty()) spdlog::warn("{}", w);
     pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}: {}", cfg_.model.bundle, e.what());
@@ -686,10 +679,7 @@ void Service::request_reload() {
         throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
                                     "the service for that");
       }
-      const bundle::BundleInfo info = bundle::read_bundle_info(c.model.bundle);
-      model::apply_torch_settings(torch_settings(c));  // throws if model.threads changed: a restart sets it
-      r->model = model::load_model(c.model.bundle, runner_options(c, info));
-      if (const std::string w = streaming_training_mismatch(c, r->model.info); !w.empty()) spdlog::warn("{}", w);
+      r->model = load_configured_model(c, false);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
       (void)cleaner_config(c, r->model.info,
                            std::vector<double>(r->model.info.witnesses.size(), r->model.info.sample_rate),
