@@ -581,13 +581,13 @@ static_assert(member_count<Config>() == 12, "Config: a new member needs a place 
 
 namespace {
 
-struct Section_ {
+struct WholeSection {
   const char* name;
   bool (*same)(const Config&, const Config&);
 };
 // Every section of Config, compared as a whole.
-const std::vector<Section_>& sections() {
-  static const std::vector<Section_> s = {
+const std::vector<WholeSection>& sections() {
+  static const std::vector<WholeSection> s = {
       {"input", [](const Config& a, const Config& b) { return a.input == b.input; }},
       {"output", [](const Config& a, const Config& b) { return a.output == b.output; }},
       {"model", [](const Config& a, const Config& b) { return a.model == b.model; }},
@@ -709,7 +709,7 @@ std::vector<std::string> differing(const Config& a, const Config& b, bool cleani
     any.push_back(e.info.key);
     if (!cleaning_only || e.info.cleaning) out.push_back(e.info.key);
   }
-  for (const Section_& s : sections()) {
+  for (const WholeSection& s : sections()) {
     if (s.same(a, b)) continue;
     const std::string prefix = std::string(s.name) + ".";
     const bool named = std::any_of(any.begin(), any.end(), [&](const std::string& k) { return k.rfind(prefix, 0) == 0; });
