@@ -22,7 +22,6 @@
 #include "daemon/offline/offline.hpp"
 
 #include "core/model/load.hpp"
-#include "core/model/torch_settings.hpp"
 #include "daemon/model_setup/model_setup.hpp"
 #include "daemon/pipeline/asd_monitor.hpp"
 #include "daemon/pipeline/input.hpp"
@@ -167,9 +166,13 @@ struct WriteCounts {
 // next push or by finish().
 class WriteBehind {
  public:
-  WriteBehind(const config::Config& cfg, OutputNames names, BandAsdMonitor& asd, gwf::WriteOptions wopt,
-              std::size_t depth)
-      : cfg_(cfg), names_(std::move(names)), asd_(asd), wopt_(wopt), depth_(depth), thread_([this] { run(); }) {}
+  WriteBehind(const config::Config& cfg, OutputNames names, BandAsdMonitor& asd, std::size_t depth)
+      : cfg_(cfg),
+        names_(std::move(names)),
+        asd_(asd),
+        wopt_(write_options(cfg)),
+        depth_(depth),
+        thread_([this] { run(); }) {}
   WriteBehind(const WriteBehind&) = delete;
   WriteBehind& operator=(const WriteBehind&) = delete;
   // Also on the way out of an exception: the frames queued so far are still published.
@@ -420,18 +423,13 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   fs::create_directories(cfg.output.directory);
 
   // The bundle's bands (what the model cleans), not bandpass.bands (the filter's, often wider).
-  std::vector<std::pair<double, double>> bands;
-  for (const auto& b : loaded.info.bands) bands.emplace_back(b.low_hz, b.high_hz);
-  BandAsdMonitor asd(bands);
-  gwf::WriteOptions wopt;
-  wopt.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
-  wopt.zlib_level = cfg.output.zlib_level;
+  BandAsdMonitor asd(cleaning_bands(loaded.info));
 
   // Reading runs ahead and writing behind on their own threads, so the main thread's critical path
   // is the clean DSP and the model (plus any wait for an input second or for room to write).
   const auto t_loop = Clock::now();
   ReadAhead reader(spec, start, end, kReadAhead);
-  WriteBehind writer(cfg, pipeline.names(), asd, wopt, kWriteQueue);
+  WriteBehind writer(cfg, pipeline.names(), asd, kWriteQueue);
   auto last_progress = Clock::now();
   for (std::uint64_t gps = start; gps < end; ++gps) {
     const SecondInput in = reader.next(s.read_wait);
@@ -474,8 +472,8 @@ CleanSummary clean_offline(const config::Config& cfg, std::uint64_t start, std::
   s.cleaned_fraction = written.samples_written ? static_cast<double>(written.samples_cleaned) /
                                                      static_cast<double>(written.samples_written)
                                                : 0;
-  for (std::size_t b = 0; b < bands.size(); ++b) {
-    s.band_asd_ratio.emplace_back(BandAsdMonitor::label(bands[b]), asd.ratio(b));
+  for (std::size_t b = 0; b < asd.bands().size(); ++b) {
+    s.band_asd_ratio.emplace_back(BandAsdMonitor::label(asd.bands()[b]), asd.ratio(b));
   }
   s.wall_seconds = since(t_start);
   s.read = reader.busy();

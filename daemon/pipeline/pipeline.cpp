@@ -533,4 +533,17 @@ std::string output_path(const config::Config& cfg, std::uint64_t gps) {
   return cfg.output.directory + "/" + gwf::format_frame_file_name(n);
 }
 
+gwf::WriteOptions write_options(const config::Config& cfg) {
+  gwf::WriteOptions w;
+  w.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
+  w.zlib_level = cfg.output.zlib_level;
+  return w;
+}
+
+std::vector<std::pair<double, double>> cleaning_bands(const bundle::BundleInfo& info) {
+  std::vector<std::pair<double, double>> b;
+  for (const auto& band : info.bands) b.emplace_back(band.low_hz, band.high_hz);
+  return b;
+}
+
 }  // namespace deepclean::daemon

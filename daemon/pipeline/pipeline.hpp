@@ -56,6 +56,11 @@ InputSpec input_spec(const config::Config& cfg, const bundle::BundleInfo& bundle
 
 // `<output directory>/<observatory>-<output frame type>-<gps>-1.gwf`: where second `gps` is published.
 std::string output_path(const config::Config& cfg, std::uint64_t gps);
+// How output frames are encoded (output.compression, output.zlib_level).
+gwf::WriteOptions write_options(const config::Config& cfg);
+// The bands the model was trained to clean (the bundle's), where the band ASD ratio is measured;
+// `bandpass.bands` only shapes the filter (it is often set wider: docs/configuration.md).
+std::vector<std::pair<double, double>> cleaning_bands(const bundle::BundleInfo& info);
 
 // Builds contract steps 3-5 (witness ring, predictions, averaging) for a segment's geometry over
 // the loaded model. Unset: stream::CpuNoiseEstimator over the model (the host path).

@@ -22,13 +22,6 @@ constexpr std::size_t kAsdWindowSeconds = 64;
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-gwf::WriteOptions write_options(const config::Config& cfg) {
-  gwf::WriteOptions w;
-  w.compression = cfg.output.compression == "raw" ? gwf::Compression::Raw : gwf::Compression::Zlib;
-  w.zlib_level = cfg.output.zlib_level;
-  return w;
-}
-
 const char* completion_name(Completion::Kind k) {
   switch (k) {
     case Completion::Arrival: return "arrival";

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -26,7 +25,6 @@
 #include "config/config.hpp"
 #include "core/model/device.hpp"
 #include "core/model/load.hpp"
-#include "core/model/torch_settings.hpp"
 #include "daemon/model_setup/model_setup.hpp"
 #include "daemon/ops/logging.hpp"
 #include "daemon/ops/metrics.hpp"
@@ -66,18 +64,6 @@ std::optional<FileId> file_id(const std::string& path) {
   id.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1000000000LL + std::int64_t{st.st_mtim.tv_nsec};
   id.size = static_cast<std::uint64_t>(st.st_size);
   return id;
-}
-
-bool same_source(const config::FrameSource& a, const config::FrameSource& b) {
-  return a.directory == b.directory && a.frame_type == b.frame_type && a.observatory == b.observatory;
-}
-
-// The bands the model was trained to clean (the bundle's), where the band ASD ratio is measured;
-// `bandpass.bands` only shapes the filter (it is often set wider: docs/configuration.md).
-std::vector<std::pair<double, double>> cleaning_bands(const bundle::BundleInfo& info) {
-  std::vector<std::pair<double, double>> b;
-  for (const auto& band : info.bands) b.emplace_back(band.low_hz, band.high_hz);
-  return b;
 }
 
 // "a, b and c" for a log line.
@@ -238,7 +224,7 @@ bool Service::start_up() {
     return false;
   }
   setup_logging(cfg_.logging.level);
-  sources_ = same_source(cfg_.input.strain, cfg_.input.witness) ? 1 : 2;
+  sources_ = cfg_.input.strain == cfg_.input.witness ? 1 : 2;
   std::vector<watch::WatchedType> types;
   types.push_back({cfg_.input.strain.directory, cfg_.input.strain.observatory, cfg_.input.strain.frame_type});
   if (sources_ == 2) {
@@ -673,8 +659,8 @@ void Service::request_reload() {
     auto r = std::make_shared<Reloaded>();
     try {
       config::Config c = config::load_config(config_path_);
-      if (!same_source(c.input.strain, running.input.strain) ||
-          !same_source(c.input.witness, running.input.witness) || c.input.poll != running.input.poll ||
+      if (c.input.strain != running.input.strain || c.input.witness != running.input.witness ||
+          c.input.poll != running.input.poll ||
           c.input.poll_interval_seconds != running.input.poll_interval_seconds) {
         throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
                                     "the service for that");
