@@ -329,8 +329,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
   {
     Section m = top.section("model");
-    require(m.node() && m.node().IsMap(), top, root, "missing required section `model`");
-    c.model.bundle = resolve_path(m.str("bundle", "", true), base_dir);
+    // Required unless a model repository gives the production version (checked with `models` below).
+    c.model.bundle = resolve_path(m.str("bundle", ""), base_dir);
     c.model.device = m.str("device", c.model.device);
     require(is_device(c.model.device), m, m.child("device"),
             "`model.device` must be cpu, cuda or cuda:N, got `" + c.model.device + "`");
@@ -428,6 +428,37 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   }
 
   {
+    Section ms = top.section("models");
+    ModelsSettings& x = c.models;
+    x.repository = resolve_path(ms.str("repository", ""), base_dir);
+    x.archive = resolve_path(ms.str("archive", ""), base_dir);
+    x.candidate_directory = resolve_path(ms.str("candidate_directory", ""), base_dir);
+    x.candidate_frame_type = ms.str("candidate_frame_type", c.output.frame_type + "_CANARY");
+    require(x.candidate_frame_type.find('-') == std::string::npos, ms, ms.child("candidate_frame_type"),
+            "`models.candidate_frame_type` must not contain '-'");
+    require(x.candidate_directory.empty() || x.candidate_directory != c.output.directory ||
+                x.candidate_frame_type != c.output.frame_type,
+            ms, ms.child("candidate_frame_type"),
+            "the canary's frames would overwrite the output frames: give `models.candidate_frame_type` or "
+            "`models.candidate_directory` another value");
+    auto positive = [&ms](const char* key, double& v, double lo, const char* what) {
+      v = ms.number(key, v);
+      require(v >= lo, ms, ms.child(key), std::string("`models.") + key + "` must be " + what);
+    };
+    positive("validation_seconds", x.validation_seconds, 1, "at least 1");
+    positive("margin", x.margin, 0, "≥ 0");
+    positive("max_compute_seconds", x.max_compute_seconds, 1e-3, "at least 0.001");
+    positive("probation_seconds", x.probation_seconds, 0, "≥ 0");
+    positive("crossfade_seconds", x.crossfade_seconds, 0, "≥ 0");
+    positive("scan_interval_seconds", x.scan_interval_seconds, 0.1, "at least 0.1");
+    ms.finish();
+    Section m = top.section("model");
+    require(!c.model.bundle.empty() || !x.repository.empty(), m, m.node() ? m.node() : root,
+            "missing required key `model.bundle`", "add `bundle: ...` under `model`, or give a model repository "
+            "(`models.repository`, docs/model-lifecycle.md)");
+  }
+
+  {
     Section gs = top.section("gate");
     GateSettings& g = c.gate;
     const auto format_number = [](double v) {
@@ -496,6 +527,12 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     met.finish();
   }
 
+  {
+    Section ctl = top.section("control");
+    c.control.socket = resolve_path(ctl.str("socket", ""), base_dir);
+    ctl.finish();
+  }
+
   top.finish();
   return c;
 }
@@ -562,6 +599,9 @@ DC_COMPARED_AS_A_WHOLE(OutputSettings, x.directory, x.frame_type, x.channel, x.n
                        x.passthrough, x.compression, x.zlib_level, x.retention_seconds)
 DC_COMPARED_AS_A_WHOLE(ModelSettings, x.bundle, x.device, x.threads, x.batch_size, x.fp16, x.cuda_graph,
                        x.witness_buffer)
+DC_COMPARED_AS_A_WHOLE(ModelsSettings, x.repository, x.archive, x.candidate_directory, x.candidate_frame_type,
+                       x.validation_seconds, x.margin, x.max_compute_seconds, x.probation_seconds,
+                       x.crossfade_seconds, x.scan_interval_seconds)
 DC_COMPARED_AS_A_WHOLE(InferenceSettings, x.kernel_seconds, x.sampling_rate, x.aggregation_seconds)
 DC_COMPARED_AS_A_WHOLE(BandpassSettings, x.method, x.memory_seconds, x.look_ahead_seconds, x.kaiser_beta, x.bands,
                        x.order)
@@ -573,11 +613,12 @@ DC_COMPARED_AS_A_WHOLE(GateSettings, x.enabled, x.window_seconds, x.segment_seco
                        x.flatline, x.saturation_fraction)
 DC_COMPARED_AS_A_WHOLE(LoggingSettings, x.level)
 DC_COMPARED_AS_A_WHOLE(MetricsSettings, x.path)
+DC_COMPARED_AS_A_WHOLE(ControlSettings, x.socket)
 #undef DC_COMPARED_AS_A_WHOLE
 
-// source_file, locations, ifo and the nine sections below: a new top-level member must be added to
+// source_file, locations, ifo and the eleven sections below: a new top-level member must be added to
 // sections() (and to docs/configuration.md) before this compiles again.
-static_assert(member_count<Config>() == 12, "Config: a new member needs a place in sections() below");
+static_assert(member_count<Config>() == 14, "Config: a new member needs a place in sections() below");
 
 namespace {
 
@@ -591,12 +632,14 @@ const std::vector<WholeSection>& sections() {
       {"input", [](const Config& a, const Config& b) { return a.input == b.input; }},
       {"output", [](const Config& a, const Config& b) { return a.output == b.output; }},
       {"model", [](const Config& a, const Config& b) { return a.model == b.model; }},
+      {"models", [](const Config& a, const Config& b) { return a.models == b.models; }},
       {"inference", [](const Config& a, const Config& b) { return a.inference == b.inference; }},
       {"bandpass", [](const Config& a, const Config& b) { return a.bandpass == b.bandpass; }},
       {"subtraction", [](const Config& a, const Config& b) { return a.subtraction == b.subtraction; }},
       {"gate", [](const Config& a, const Config& b) { return a.gate == b.gate; }},
       {"logging", [](const Config& a, const Config& b) { return a.logging == b.logging; }},
       {"metrics", [](const Config& a, const Config& b) { return a.metrics == b.metrics; }},
+      {"control", [](const Config& a, const Config& b) { return a.control == b.control; }},
   };
   return s;
 }
@@ -649,6 +692,16 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(model.fp16, true),
       DC_SAME(model.cuda_graph, true),
       DC_SAME(model.witness_buffer, true),
+      DC_SAME(models.repository, false),
+      DC_SAME(models.archive, false),
+      DC_SAME(models.candidate_directory, false),
+      DC_SAME(models.candidate_frame_type, false),
+      DC_SAME(models.validation_seconds, false),
+      DC_SAME(models.margin, false),
+      DC_SAME(models.max_compute_seconds, false),
+      DC_SAME(models.probation_seconds, false),
+      DC_SAME(models.crossfade_seconds, false),
+      DC_SAME(models.scan_interval_seconds, false),
       DC_SAME(inference.kernel_seconds, true),
       DC_SAME(inference.sampling_rate, true),
       DC_SAME(inference.aggregation_seconds, true),
@@ -680,6 +733,7 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(gate.saturation_fraction, true),
       DC_SAME(logging.level, false),
       DC_SAME(metrics.path, false),
+      DC_SAME(control.socket, false),
   };
   return t;
 }

@@ -96,6 +96,21 @@ struct ModelSettings {
   std::string witness_buffer = "auto";
 };
 
+// The model lifecycle (docs/model-lifecycle.md): a repository of versions, validated on the live
+// stream as a canary before they are promoted.
+struct ModelsSettings {
+  std::string repository;                // empty: no repository, `model.bundle` only (as before)
+  std::string archive;                   // retired versions; empty: <repository>/.archive
+  std::string candidate_directory;       // the canary's cleaned frames; empty: not written
+  std::string candidate_frame_type;      // default: <output frame type>_CANARY
+  double validation_seconds = 300;       // fully cleaned seconds the canary is compared over
+  double margin = 0.02;                  // a band passes when canary ratio <= production ratio + margin
+  double max_compute_seconds = 0.5;      // the canary's mean compute per second of data
+  double probation_seconds = 600;        // the previous production stays loaded this long
+  double crossfade_seconds = 1.0;        // the switch's half-Hann crossfade; 0: at the boundary
+  double scan_interval_seconds = 10;     // periodic scan besides inotify
+};
+
 struct InferenceSettings {
   double kernel_seconds = 1.0;
   double sampling_rate = 64;         // kernels per second: stride s = fs / rate
@@ -124,6 +139,10 @@ struct MetricsSettings {
   std::string path;  // empty: no metrics file
 };
 
+struct ControlSettings {
+  std::string socket;  // the operator's Unix socket (`deepclean ctl`); empty: none
+};
+
 bool operator==(const FrameSource& a, const FrameSource& b);
 inline bool operator!=(const FrameSource& a, const FrameSource& b) { return !(a == b); }
 bool operator==(const StateMask& a, const StateMask& b);
@@ -134,6 +153,8 @@ bool operator==(const OutputSettings& a, const OutputSettings& b);
 inline bool operator!=(const OutputSettings& a, const OutputSettings& b) { return !(a == b); }
 bool operator==(const ModelSettings& a, const ModelSettings& b);
 inline bool operator!=(const ModelSettings& a, const ModelSettings& b) { return !(a == b); }
+bool operator==(const ModelsSettings& a, const ModelsSettings& b);
+inline bool operator!=(const ModelsSettings& a, const ModelsSettings& b) { return !(a == b); }
 bool operator==(const InferenceSettings& a, const InferenceSettings& b);
 inline bool operator!=(const InferenceSettings& a, const InferenceSettings& b) { return !(a == b); }
 bool operator==(const BandpassSettings& a, const BandpassSettings& b);
@@ -146,6 +167,8 @@ bool operator==(const LoggingSettings& a, const LoggingSettings& b);
 inline bool operator!=(const LoggingSettings& a, const LoggingSettings& b) { return !(a == b); }
 bool operator==(const MetricsSettings& a, const MetricsSettings& b);
 inline bool operator!=(const MetricsSettings& a, const MetricsSettings& b) { return !(a == b); }
+bool operator==(const ControlSettings& a, const ControlSettings& b);
+inline bool operator!=(const ControlSettings& a, const ControlSettings& b) { return !(a == b); }
 
 struct Config {
   std::string source_file;  // the YAML file this came from
@@ -159,12 +182,14 @@ struct Config {
   InputSettings input;
   OutputSettings output;
   ModelSettings model;
+  ModelsSettings models;
   InferenceSettings inference;
   BandpassSettings bandpass;
   SubtractionSettings subtraction;
   GateSettings gate;
   LoggingSettings logging;
   MetricsSettings metrics;
+  ControlSettings control;
 };
 
 // A configuration problem: `where` is "file:line:column" (or just "file").

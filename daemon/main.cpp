@@ -29,10 +29,10 @@ namespace {
 // before any shared library's constructor, so libgomp and LibTorch's static initialisation
 // (~0.7 s of CPU) have not run yet and the re-exec costs only the dynamic loading. If the exec
 // fails (no /proc), the process carries on as it is. Commands that never start an OpenMP thread
-// (frame, simulate, --help, --version) skip the re-exec: it costs ~0.4 s of CPU (loading LibTorch).
+// (frame, simulate, ctl, --help, --version) skip the re-exec: it costs ~0.4 s of CPU (loading LibTorch).
 void passive_openmp_wait(int argc, char** argv, char** envp) {
   if (argc < 2 || argv == nullptr || envp == nullptr || argv[1] == nullptr) return;
-  for (const char* torch_free : {"frame", "simulate"}) {
+  for (const char* torch_free : {"frame", "simulate", "ctl"}) {
     if (std::strcmp(argv[1], torch_free) == 0) return;
   }
   if (argv[1][0] == '-') return;
@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   deepclean::cli::register_frame_commands(app, exit_code);
   deepclean::cli::register_simulate_commands(app, exit_code);
+  deepclean::cli::register_ctl_command(app, exit_code);
 #ifdef DEEPCLEAN_WITH_TORCH
   deepclean::cli::register_model_commands(app, exit_code);
   deepclean::cli::register_clean_commands(app, exit_code);

@@ -12,7 +12,10 @@
 #      0.07 target and the guard bands beside it (<= 1.05: no harm), report.md and asd.png.
 # Everything goes to $DEMO_DIR (default: demo-output/ in the repository, git-ignored), printed at the
 # end. Exit status 0 when the demo ran and the ASD targets are met, 1 otherwise.
-# Settings: DEMO_SECONDS (65), JOBS (build jobs, nproc), DEMO_SKIP_DEPS=1 (skip step 1).
+# Settings: DEMO_SECONDS (65), JOBS (build jobs, nproc), DEMO_SKIP_DEPS=1 (skip step 1); for
+# benchmarks built on the demo (tools/bench-canary.sh): DEMO_CONFIG_EXTRA (YAML appended to the
+# effective configuration) and DEMO_DURING (a shell command run in the background from the
+# simulator's start, in $DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -42,7 +45,7 @@ mkdir -p "$DEMO_DIR"
 DEMO_DIR=$(cd "$DEMO_DIR" && pwd)
 rm -rf "$DEMO_DIR/sim" "$DEMO_DIR/cleaned" "$DEMO_DIR"/*.log "$DEMO_DIR"/*.prom "$DEMO_DIR/report.md" \
   "$DEMO_DIR/asd.png" "$DEMO_DIR/latency.csv" "$DEMO_DIR/run.yaml" "$DEMO_DIR/loadavg.txt" \
-  "$DEMO_DIR/simulate.err"
+  "$DEMO_DIR/simulate.err" "$DEMO_DIR/during.log"
 mkdir -p "$DEMO_DIR/sim/kafka/H1" "$DEMO_DIR/sim/lldetchar/H1" "$DEMO_DIR/cleaned"
 # The simulator starts 3 s from now on the GPS clock (Unix - 315964800 + 18, as deepclean simulate),
 # and the daemon is told to start at that second, so no second is skipped however long it loads.
@@ -50,6 +53,7 @@ START=$(( $(date +%s) - 315964800 + 18 + 3 ))
 # The effective configuration: demo/run.yaml with its paths made absolute (under $DEMO_DIR).
 sed -e "s#\.\./demo-output#$DEMO_DIR#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo/bundle #" \
   -e "s#^\(  start: \)newest #\1$START #" demo/run.yaml > "$DEMO_DIR/run.yaml"
+if [ -n "${DEMO_CONFIG_EXTRA:-}" ]; then printf '%s\n' "$DEMO_CONFIG_EXTRA" >> "$DEMO_DIR/run.yaml"; fi
 "$DC" check-config "$DEMO_DIR/run.yaml" | tee "$DEMO_DIR/check-config.log"
 
 DAEMON_PID="" SIM_PID=""
@@ -78,6 +82,7 @@ echo "daemon started (pid $DAEMON_PID); simulator starting at GPS $START"
   > "$DEMO_DIR/simulate.log" 2> "$DEMO_DIR/simulate.err" &
 SIM_PID=$!
 t_sim=$(date +%s)
+if [ -n "${DEMO_DURING:-}" ]; then (cd "$DEMO_DIR" && bash -c "$DEMO_DURING") > "$DEMO_DIR/during.log" 2>&1 & fi
 echo "at the simulator's start: $(cut -d' ' -f1-3 /proc/loadavg)" > "$DEMO_DIR/loadavg.txt"
 while kill -0 "$SIM_PID" 2>/dev/null; do
   sleep 5

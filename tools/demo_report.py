@@ -200,7 +200,7 @@ def main():
         say("            cross-check, every output frame: daemon histogram %d frames, mean %.1f ms; files %d frames, "
             "mean %.1f ms" % (hc, 1e3 * hs / hc, len(every), 1e3 * float(np.mean(every)) if every else float("nan")))
     stages = {}
-    for st in ("read", "clean", "model", "write"):
+    for st in ("read", "clean", "model", "write", "shadow"):
         v = metric(values, "deepclean_stage_seconds_total", '{stage="%s"}' % st)
         if v is not None and n_out:
             stages[st] = 1e3 * v / n_out

@@ -45,6 +45,11 @@ void validate(const QualityMonitorConfig& c) {
   }
 }
 
+bool in_region(const QualityRegion& q, const Band& band, double f) {
+  if (!q.guard) return f >= q.low && f <= q.high;
+  return q.high == band.lo ? (f >= q.low && f < q.high) : (f > q.low && f <= q.high);
+}
+
 QualityMonitor::QualityMonitor(QualityMonitorConfig config) : config_(std::move(config)) {
   validate(config_);
   for (std::size_t b = 0; b < config_.bands.size(); ++b) {
@@ -73,17 +78,13 @@ void QualityMonitor::plan(Plan& p, double seconds, double window_seconds, bool g
   for (std::size_t r = 0; r < regions_.size(); ++r) {
     if (regions_[r].guard == guard) p.regions.push_back(r);
   }
-  // Bins: a band owns [lo, hi]; a guard owns its side without the band's edge: [lo - G, lo), (hi, hi + G].
   std::vector<std::size_t> bins;
   std::vector<bool> hit(p.regions.size(), false);
   for (std::size_t k = 0; k <= p.seg / 2; ++k) {
     const double f = dsp::BandDft::frequency(k, p.seg, config_.rate);
     for (std::size_t slot = 0; slot < p.regions.size(); ++slot) {
       const QualityRegion& q = regions_[p.regions[slot]];
-      const Band& band = config_.bands[q.band];
-      const bool in = !q.guard ? (f >= q.low && f <= q.high)
-                               : (q.high == band.lo ? (f >= q.low && f < q.high) : (f > q.low && f <= q.high));
-      if (in) {
+      if (in_region(q, config_.bands[q.band], f)) {
         bins.push_back(k);
         p.slot_of_bin.push_back(slot);
         hit[slot] = true;

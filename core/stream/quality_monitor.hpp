@@ -56,6 +56,10 @@ struct QualityRegion {
 // Throws std::invalid_argument naming the setting.
 void validate(const QualityMonitorConfig& config);
 
+// Whether frequency f (Hz) is one of region q's: a band owns [lo, hi]; a guard band owns its side
+// without the band's edge, [lo - G, lo) or (hi, hi + G]. `band` is the cleaning band q belongs to.
+bool in_region(const QualityRegion& q, const Band& band, double f);
+
 class QualityMonitor {
  public:
   explicit QualityMonitor(QualityMonitorConfig config);

@@ -1,4 +1,4 @@
-// Subcommands of the `deepclean` binary that need no model: `frame` and `simulate`. Each group adds
+// Subcommands of the `deepclean` binary that need no model: `frame`, `simulate` and `ctl`. Each group adds
 // itself to the CLI11 application; daemon/main.cpp lists the groups (the ones that load or make a
 // model are in daemon/model_commands/).
 #pragma once
@@ -15,5 +15,7 @@ namespace deepclean::cli {
 void register_frame_commands(CLI::App& app, int& exit_code);
 // `deepclean simulate` (simulate.cpp): the detector simulator.
 void register_simulate_commands(CLI::App& app, int& exit_code);
+// `deepclean ctl` (ctl.cpp): the client of a running service's control socket.
+void register_ctl_command(CLI::App& app, int& exit_code);
 
 }  // namespace deepclean::cli

@@ -43,6 +43,13 @@ struct Metrics::Families {
   prometheus::Gauge* output_queue = nullptr;
   prometheus::Family<prometheus::Gauge>* info = nullptr;
   prometheus::Gauge* info_gauge = nullptr;
+  prometheus::Family<prometheus::Gauge>* slots = nullptr;
+  std::vector<prometheus::Gauge*> slot_gauges;
+  prometheus::Gauge* validation_seconds = nullptr;
+  prometheus::Gauge* validation_needed = nullptr;
+  prometheus::Family<prometheus::Gauge>* canary_ratio = nullptr;
+  std::vector<prometheus::Gauge*> canary_ratio_gauges;
+  prometheus::Family<prometheus::Counter>* decisions = nullptr;
   std::string version, device;
 };
 
@@ -180,10 +187,58 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                   .Name("deepclean_info")
                   .Help("What is running: daemon version, device, model id and version (value 1)")
                   .Register(r);
+  f_->slots = &BuildGauge()
+                   .Name("deepclean_model_slot_info")
+                   .Help("Loaded model versions by role: production, canary, standby (value 1)")
+                   .Register(r);
+  f_->validation_seconds = &BuildGauge()
+                                .Name("deepclean_canary_validation_seconds")
+                                .Help("Fully cleaned seconds the canary has been compared over (0: no canary)")
+                                .Register(r)
+                                .Add({});
+  f_->validation_needed = &BuildGauge()
+                               .Name("deepclean_canary_validation_needed_seconds")
+                               .Help("Seconds the canary's validation needs (models.validation_seconds; 0: no canary)")
+                               .Register(r)
+                               .Add({});
+  f_->canary_ratio = &BuildGauge()
+                          .Name("deepclean_canary_band_ratio")
+                          .Help("Band power ratio cleaned/raw over the canary's validation so far, by region, "
+                                "kind (band or guard) and model (production or canary)")
+                          .Register(r);
+  f_->decisions = &BuildCounter()
+                       .Name("deepclean_model_decisions_total")
+                       .Help("Model lifecycle decisions by action: canary, rejected, promoted, rolled back, "
+                             "retired, pinned, unpinned")
+                       .Register(r);
   model(model_id, model_version);
 }
 
 Metrics::~Metrics() = default;
+
+void Metrics::model_slots(const std::vector<ModelSlot>& slots, double validation_seconds, double validation_needed,
+                          const std::vector<CanaryRatio>& ratios) {
+  for (auto* g : f_->slot_gauges) f_->slots->Remove(g);
+  f_->slot_gauges.clear();
+  for (const auto& s : slots) {
+    auto* g = &f_->slots->Add({{"role", s.role}, {"version", s.version}, {"model_id", s.id}});
+    g->Set(1);
+    f_->slot_gauges.push_back(g);
+  }
+  f_->validation_seconds->Set(validation_seconds);
+  f_->validation_needed->Set(validation_needed);
+  for (auto* g : f_->canary_ratio_gauges) f_->canary_ratio->Remove(g);
+  f_->canary_ratio_gauges.clear();
+  for (const auto& r : ratios) {
+    for (const auto& [model, value] : {std::pair<const char*, double>{"production", r.production}, {"canary", r.canary}}) {
+      auto* g = &f_->canary_ratio->Add({{"region", r.region}, {"kind", r.guard ? "guard" : "band"}, {"model", model}});
+      g->Set(value);
+      f_->canary_ratio_gauges.push_back(g);
+    }
+  }
+}
+
+void Metrics::model_decision(const std::string& action) { f_->decisions->Add({{"action", action}}).Increment(); }
 
 void Metrics::count(SecondEvent e, std::uint64_t n) {
   f_->by_event.at(e)->Increment(static_cast<double>(n));

@@ -53,6 +53,22 @@ class Metrics {
   void algorithmic_latency(double seconds);  // after a reload changed the configuration
   void output_queue(std::size_t seconds);    // outputs waiting for the output directory
 
+  // The model slots (docs/model-lifecycle.md).
+  struct ModelSlot {
+    std::string role;  // production, canary, standby
+    std::string version, id;
+  };
+  struct CanaryRatio {
+    std::string region;
+    bool guard = false;
+    double production = 0, canary = 0;
+  };
+  // The loaded versions by role (replacing the previous set), the canary's validation progress (0
+  // and 0 without a canary) and figures so far.
+  void model_slots(const std::vector<ModelSlot>& slots, double validation_seconds, double validation_needed,
+                   const std::vector<CanaryRatio>& ratios);
+  void model_decision(const std::string& action);  // promoted, rejected, rolled back, ...
+
   std::uint64_t value(SecondEvent e) const;  // for tests and summaries
 
   // The whole text exposition.

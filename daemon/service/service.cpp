@@ -25,7 +25,9 @@
 #include "config/config.hpp"
 #include "core/model/device.hpp"
 #include "core/model/load.hpp"
+#include "daemon/control/control.hpp"
 #include "daemon/model_setup/model_setup.hpp"
+#include "daemon/models/lifecycle.hpp"
 #include "daemon/ops/logging.hpp"
 #include "daemon/ops/metrics.hpp"
 #include "daemon/ops/notify.hpp"
@@ -38,6 +40,7 @@
 #include "deepclean/version.hpp"
 #include "io/gwf/naming.hpp"
 #include "io/gwf/writer.hpp"
+#include "io/watch/directory_watcher.hpp"
 #include "io/watch/frame_watcher.hpp"
 
 namespace deepclean::daemon {
@@ -79,6 +82,25 @@ struct Reloaded {
   std::string error;
 };
 
+// A canary loaded on the helper thread.
+struct CanaryLoad {
+  std::string version;
+  std::unique_ptr<Pipeline> pipeline;
+  InputSpec spec;
+  std::string error;
+};
+
+models::LifecycleSettings lifecycle_settings(const config::Config& cfg) {
+  models::LifecycleSettings s;
+  s.validation.seconds = cfg.models.validation_seconds;
+  s.validation.margin = cfg.models.margin;
+  s.validation.max_compute_seconds = cfg.models.max_compute_seconds;
+  s.probation_seconds = cfg.models.probation_seconds;
+  s.crossfade_seconds = cfg.models.crossfade_seconds;
+  s.write_canary = !cfg.models.candidate_directory.empty();
+  return s;
+}
+
 class Service {
  public:
   explicit Service(std::string path)
@@ -104,9 +126,19 @@ class Service {
   void process(SecondInput in, double read_s);
   void give_up(std::uint64_t first, std::uint64_t count);
   void enqueue(std::vector<OutputSecond> outs, SteadyTime arrival, Completion by) {
-    output_->enqueue(std::move(outs), pipeline_->names(), arrival, by);
+    output_->enqueue(std::move(outs), pipeline().names(), arrival, by);
   }
-  void account(const StageTimes& before, double read_s, double write_s);
+  void account(const StageTimes& spent, double read_s, double write_s);
+  // Model lifecycle (docs/model-lifecycle.md).
+  bool choose_production(models::Repository& repo, models::Record& record, std::string& version);
+  void shadow(const SecondInput& in, SteadyTime arrival, Completion by);
+  void scan_repository();
+  void maybe_load_canary();
+  void finish_canary_load(const std::shared_ptr<CanaryLoad>& r);
+  void write_canary_frames();
+  void lifecycle_metrics();
+  std::string control(const std::vector<std::string>& words);
+  Pipeline& pipeline() { return life_->production(); }
   void write_metrics();
   void status(const std::string& text, bool force = false);
   void arm_tick();
@@ -131,13 +163,16 @@ class Service {
   config::Config cfg_;
   std::string device_;
   model::DeviceSpec device_spec_;  // where the model runs (deepclean_gpu_memory_bytes on CUDA)
-  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<models::Lifecycle> life_;  // the model slots; production's pipeline is pipeline()
   InputSpec spec_;
   std::size_t sources_ = 1;
   std::unique_ptr<SecondScheduler> sched_;
   std::unique_ptr<watch::FrameWatcher> watcher_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<OutputWriter> output_;
+  std::unique_ptr<watch::DirectoryWatcher> repo_watch_;
+  std::unique_ptr<ControlServer> control_;
+  std::string repo_problem_;  // the repository's last scan error, logged once
 
   bool wait_first_ = false;       // start at the first file that arrives
   std::optional<std::pair<std::size_t, SteadyTime>> catch_up_;  // backlog at start-up, when
@@ -153,6 +188,8 @@ class Service {
   double reported_latency_ = 0;
 
   std::thread reload_thread_;
+  std::thread canary_thread_;
+  bool canary_loading_ = false;
   bool reloading_ = false;
   bool reload_again_ = false;
   int exit_code_ = 0;
@@ -173,6 +210,7 @@ int Service::run() {
     }
   }
   if (reload_thread_.joinable()) reload_thread_.join();
+  if (canary_thread_.joinable()) canary_thread_.join();
   return exit_code_;
 }
 
@@ -255,19 +293,52 @@ bool Service::start_up() {
     spdlog::critical("cannot watch the input: {}", e.what());
     return false;
   }
+  std::optional<models::Repository> repo;
+  models::Record record;
+  std::string version;
+  if (!cfg_.models.repository.empty()) {
+    repo.emplace(cfg_.models.repository, cfg_.models.archive);
+    try {
+      record = repo->read_record();
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: the model record: {} (repair it, or move it away to start the record afresh)",
+                       e.what());
+      return false;
+    }
+    if (!choose_production(*repo, record, version)) return false;
+  }
   notify_.status("loading model " + cfg_.model.bundle);
   try {
     model::LoadedModel loaded = load_configured_model(cfg_, true);
     device_ = loaded.report.device;
     device_spec_ = model::parse_device(cfg_.model.device);
-    pipeline_ = std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
+    auto production =
+        std::make_unique<Pipeline>(cfg_, loaded.info, std::move(loaded.predictor), estimator_factory(cfg_));
+    if (version.empty()) version = loaded.info.version;
+    if (!record.in_state(models::State::Production)) {
+      record.bootstrap(version, loaded.info.id,
+                       repo ? "the first production of the repository: " + cfg_.model.bundle
+                            : "model.bundle (no model repository)",
+                       models::utc_now());
+    }
+    life_ = std::make_unique<models::Lifecycle>(lifecycle_settings(cfg_), std::move(repo), std::move(record), version,
+                                                std::move(production));
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}: {}", cfg_.model.bundle, e.what());
     return false;
   }
-  const bundle::BundleInfo& info = pipeline_->bundle();
+  if (!cfg_.control.socket.empty()) {
+    try {
+      control_ = std::make_unique<ControlServer>(
+          io_, cfg_.control.socket, [this](const std::vector<std::string>& words) { return control(words); });
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: control socket {}", e.what());
+      return false;
+    }
+  }
+  const bundle::BundleInfo& info = pipeline().bundle();
   spec_ = input_spec(cfg_, info);
-  const double latency = pipeline_->latency_seconds();
+  const double latency = pipeline().latency_seconds();
   reported_latency_ = latency;
   metrics_ = std::make_unique<Metrics>(kVersion, device_, info.id, info.version, latency);
   output_ = std::make_unique<OutputWriter>(cfg_, *metrics_, warn_,
@@ -298,11 +369,87 @@ bool Service::start_up() {
   arm_hup();
   arm_tick();
   arm_watchdog();
+  if (life_->repository()) {
+    spdlog::info("model repository {}: production {}; new versions are validated for {} s against it (margin {}), "
+                 "probation {} s{}",
+                 life_->repository()->directory().string(), life_->production_version(), cfg_.models.validation_seconds,
+                 cfg_.models.margin, cfg_.models.probation_seconds,
+                 control_ ? ", control socket " + control_->path() : std::string());
+    repo_watch_ = std::make_unique<watch::DirectoryWatcher>(
+        io_, life_->repository()->directory().string(),
+        std::chrono::milliseconds(std::llround(cfg_.models.scan_interval_seconds * 1000.0)),
+        [this] { scan_repository(); });
+    repo_watch_->start();
+  }
+  lifecycle_metrics();
   notify_.ready(wait_first_ ? "ready, waiting for the first input frame"
                             : "ready, starting at GPS " + std::to_string(sched_->next()));
   write_metrics();
   post_step();
   return true;
+}
+
+// The production version at start: the record's; on a first start model.bundle, or else the newest
+// complete version. What was loaded besides production before a restart is not loaded now: a canary
+// is validated again, a standby in probation is retired.
+bool Service::choose_production(models::Repository& repo, models::Record& record, std::string& version) {
+  const std::string now = models::utc_now();
+  if (const models::Version* c = record.in_state(models::State::Canary)) {
+    record.requeue(c->name, "the service restarted: validating it again", now);
+  }
+  if (const models::Version* s = record.in_state(models::State::Standby)) {
+    const std::string name = s->name;
+    record.retire(name, "the service restarted during its probation", now);
+    std::error_code ec;
+    if (fs::is_directory(repo.path_of(name), ec)) {
+      try {
+        spdlog::info("model {} retired (the service restarted during its probation): moved to {}", name,
+                     repo.archive(name).string());
+      } catch (const std::exception& e) {
+        spdlog::error("model {}: cannot archive it: {}", name, e.what());
+      }
+    }
+  }
+  if (const models::Version* p = record.in_state(models::State::Production)) {
+    std::error_code ec;
+    if (!fs::is_directory(repo.path_of(p->name), ec)) {
+      spdlog::critical("cannot start: the production version {} is not in the model repository {} any more; put it "
+                       "back, or promote another with `deepclean ctl` once started from it (edit {} to make it "
+                       "production)",
+                       p->name, repo.directory().string(), (repo.directory() / models::kRecordFile).string());
+      return false;
+    }
+    version = p->name;
+    cfg_.model.bundle = repo.path_of(p->name).string();
+    spdlog::info("model repository {}: production version {} (since {})", repo.directory().string(), version,
+                 p->since);
+    return true;
+  }
+  if (!cfg_.model.bundle.empty()) {
+    fs::path b(cfg_.model.bundle);
+    version = (b.filename().empty() ? b.parent_path() : b).filename().string();
+    spdlog::info("model repository {} has no production version yet: model.bundle {} is the first (version {})",
+                 repo.directory().string(), cfg_.model.bundle, version);
+    return true;
+  }
+  std::vector<models::Entry> entries;
+  try {
+    entries = repo.scan();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}, and model.bundle is not set", e.what());
+    return false;
+  }
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!it->problem.empty()) continue;
+    version = it->name;
+    cfg_.model.bundle = it->path.string();
+    spdlog::info("model repository {} has no production version yet: the newest version by name, {}, is the first",
+                 repo.directory().string(), version);
+    return true;
+  }
+  spdlog::critical("cannot start: the model repository {} holds no complete version and model.bundle is not set",
+                   repo.directory().string());
+  return false;
 }
 
 void Service::choose_start(const std::vector<watch::FrameArrival>& present) {
@@ -493,8 +640,7 @@ void Service::process(SecondInput in, double read_s) {
     warn_.warn(problem_name(in.problem), msg);
   }
   for (const auto& w : in.warnings) warn_.warn("passthrough", "GPS " + std::to_string(gps) + ": " + w);
-  const StageTimes before = pipeline_->stages();
-  Pipeline::PushResult r = pipeline_->push(in);
+  models::Published r = life_->push(in);
   if (!r.rejected.empty()) {
     metrics_->count(SecondEvent::Unusable);
     warn_.warn("rejected", "GPS " + std::to_string(gps) + ": cannot clean: " + r.rejected + "; writing the raw strain");
@@ -502,16 +648,17 @@ void Service::process(SecondInput in, double read_s) {
   sched_->done(in.problem != InputProblem::MissingFile && in.problem != InputProblem::Corrupt);
   last_push_arrival_ = arrival;
   const std::size_t n_out = r.outputs.size();
-  enqueue(std::move(r.outputs), arrival,
-          Completion{in.problem == InputProblem::MissingFile ? Completion::Timeout : Completion::Arrival, gps});
+  const Completion by{in.problem == InputProblem::MissingFile ? Completion::Timeout : Completion::Arrival, gps};
+  enqueue(std::move(r.outputs), arrival, by);
   output_->write();
   const double write_s = output_->take_write_seconds();
-  account(before, read_s, write_s);
+  account(r.production, read_s, write_s);
   spdlog::debug("GPS {}: {}, read {:.1f} ms, clean {:.1f} ms, model {:.1f} ms, write {:.1f} ms; {} output second(s) "
                 "ready, {} queued; last output GPS {}",
-                gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3,
-                (pipeline_->stages().clean - before.clean) * 1e3, (pipeline_->stages().model - before.model) * 1e3,
-                write_s * 1e3, n_out, output_->queued(), output_->last_written() ? std::to_string(*output_->last_written()) : "none");
+                gps, in.good() ? "good" : problem_name(in.problem), read_s * 1e3, r.production.clean * 1e3,
+                r.production.model * 1e3, write_s * 1e3, n_out, output_->queued(),
+                output_->last_written() ? std::to_string(*output_->last_written()) : "none");
+  shadow(in, arrival, by);
   if (catch_up_ && sched_->backlog() == 0) {
     const double took = secs(Clock::now() - catch_up_->second);
     spdlog::info("caught up: the {} seconds found on disk at start-up were processed in {:.1f} s ({:.1f}x real time)",
@@ -535,24 +682,24 @@ void Service::give_up(std::uint64_t first, std::uint64_t count) {
   SecondInput in;
   in.gps = first;
   in.problem = InputProblem::MissingFile;
-  const StageTimes before = pipeline_->stages();
-  Pipeline::PushResult r = pipeline_->push(in);  // ends the open segment
+  models::Published r = life_->push(in);  // ends the open segments
   sched_->gave_up(count);
-  enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Timeout, first});
+  const Completion by{Completion::Timeout, first};
+  enqueue(std::move(r.outputs), last_push_arrival_, by);
   output_->write();
-  account(before, 0, output_->take_write_seconds());
+  account(r.production, 0, output_->take_write_seconds());
+  shadow(in, last_push_arrival_, by);
   write_metrics();
 }
 
-void Service::account(const StageTimes& before, double read_s, double write_s) {
-  const StageTimes& now = pipeline_->stages();
+void Service::account(const StageTimes& spent, double read_s, double write_s) {
   metrics_->stage_time("read", read_s);
-  metrics_->stage_time("clean", now.clean - before.clean);
-  metrics_->stage_time("model", now.model - before.model);
+  metrics_->stage_time("clean", spent.clean);
+  metrics_->stage_time("model", spent.model);
   metrics_->stage_time("write", write_s);
   (void)output_->take_write_seconds();  // what was not passed in is not counted (as before)
   // The latency depends on the witness rates (resampler halves), known once input was read.
-  const double latency = pipeline_->latency_seconds();
+  const double latency = pipeline().latency_seconds();
   if (latency != reported_latency_) {
     if (reported_latency_ > 0) {
       spdlog::info("algorithmic latency {:.3f} s with the witness rates of the input", latency);
@@ -560,7 +707,8 @@ void Service::account(const StageTimes& before, double read_s, double write_s) {
     reported_latency_ = latency;
     metrics_->algorithmic_latency(latency);
   }
-  while (segments_seen_ < pipeline_->segments_started()) {
+  if (pipeline().segments_started() < segments_seen_) segments_seen_ = 0;  // another pipeline is production now
+  while (segments_seen_ < pipeline().segments_started()) {
     metrics_->segment_started();
     ++segments_seen_;
   }
@@ -601,15 +749,15 @@ void Service::arm_tick() {
     if (waiting_ && !stall_flushed_ && last && !sched_->deadline() &&
         Clock::now() - *last >= std::chrono::duration<double>(1.0 + cfg_.input.timeout_seconds)) {
       stall_flushed_ = true;
-      const StageTimes before = pipeline_->stages();
-      std::vector<OutputSecond> outs = pipeline_->finish();
-      if (!outs.empty()) {
+      models::Published r = life_->finish();
+      write_canary_frames();
+      if (!r.outputs.empty()) {
         spdlog::info("no input for {:.1f} s while waiting for GPS {}: segment ended so its last {} output seconds "
                      "are written",
-                     secs(Clock::now() - *last), sched_->next(), outs.size());
-        enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Stall, sched_->next()});
+                     secs(Clock::now() - *last), sched_->next(), r.outputs.size());
+        enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Stall, sched_->next()});
         output_->write();
-        account(before, 0, output_->take_write_seconds());
+        account(r.production, 0, output_->take_write_seconds());
         write_metrics();
       }
     }
@@ -655,7 +803,10 @@ void Service::request_reload() {
   reloading_ = true;
   if (reload_thread_.joinable()) reload_thread_.join();
   const config::Config running = cfg_;
-  reload_thread_ = std::thread([this, running] {
+  // With a repository the production version is the lifecycle's, not model.bundle.
+  const std::string production_bundle =
+      life_->repository() ? life_->repository()->path_of(life_->production_version()).string() : std::string();
+  reload_thread_ = std::thread([this, running, production_bundle] {
     auto r = std::make_shared<Reloaded>();
     try {
       config::Config c = config::load_config(config_path_);
@@ -665,6 +816,12 @@ void Service::request_reload() {
         throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
                                     "the service for that");
       }
+      if (c.models.repository != running.models.repository || c.models.archive != running.models.archive ||
+          c.control.socket != running.control.socket) {
+        throw std::invalid_argument("models.repository, models.archive and control.socket cannot change on reload; "
+                                    "restart the service for that");
+      }
+      if (!production_bundle.empty()) c.model.bundle = production_bundle;
       r->model = load_configured_model(c, false);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
       (void)cleaner_config(c, r->model.info,
@@ -682,15 +839,14 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
   if (reload_thread_.joinable()) reload_thread_.join();
   reloading_ = false;
   if (stopping_) return;
-  const bundle::BundleInfo& old = pipeline_->bundle();
+  const bundle::BundleInfo& old = pipeline().bundle();
   if (!r->error.empty()) {
     spdlog::error("reload rejected: {}; keeping model {} (id {}) and the running configuration", r->error,
                   old.version, old.id.substr(0, 12));
     metrics_->reload(false);
   } else {
     const std::uint64_t at = sched_->next();
-    const StageTimes before = pipeline_->stages();
-    std::vector<OutputSecond> outs;
+    models::Published outs;
     // Every key that changed (config::keys() classifies them): none that shapes the output and the
     // same model keep the running pipeline and its open segment.
     const std::vector<std::string> changed = config::changed_keys(*r->cfg, cfg_);
@@ -699,6 +855,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       const std::string bundle_version = old.version;
       cfg_ = *r->cfg;
       output_->set_config(cfg_);
+      life_->set_settings(lifecycle_settings(cfg_));
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::duration<double>(cfg_.input.timeout_seconds)));
       set_log_level(cfg_.logging.level);
@@ -715,40 +872,173 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       return;
     }
     try {
-      outs = pipeline_->replace(*r->cfg, r->model.info, std::move(r->model.predictor), estimator_factory(*r->cfg));
+      const std::string version = life_->repository() ? life_->production_version() : r->model.info.version;
+      outs = life_->replace_production(*r->cfg, r->model.info, std::move(r->model.predictor),
+                                       estimator_factory(*r->cfg), version);
       cfg_ = *r->cfg;
       output_->set_config(cfg_);
+      life_->set_settings(lifecycle_settings(cfg_));
       device_spec_ = model::parse_device(cfg_.model.device);
-      spec_ = input_spec(cfg_, pipeline_->bundle());
+      spec_ = life_->production_spec();
       sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
           std::chrono::duration<double>(cfg_.input.timeout_seconds)));
       set_log_level(cfg_.logging.level);
-      const bundle::BundleInfo& info = pipeline_->bundle();
+      const bundle::BundleInfo& info = pipeline().bundle();
       device_ = r->model.report.device;
       metrics_->model(info.id, info.version, device_);
-      metrics_->algorithmic_latency(pipeline_->latency_seconds());
+      metrics_->algorithmic_latency(pipeline().latency_seconds());
       output_->set_bands(cleaning_bands(info));
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} (id {}) on {}, algorithmic latency {:.3f} s{}; the new model cleans from "
                    "GPS {} on",
                    config_path_, info.version, info.id.substr(0, 12), r->model.report.device,
-                   pipeline_->latency_seconds(),
+                   pipeline().latency_seconds(),
                    cleaning.empty() ? std::string() : " (changed: " + key_list(cleaning) + ")", at);
     } catch (const std::exception& e) {
-      spdlog::error("reload failed while swapping: {}; keeping model {}", e.what(), pipeline_->bundle().version);
+      spdlog::error("reload failed while swapping: {}; keeping model {}", e.what(), pipeline().bundle().version);
       metrics_->reload(false);
     }
-    enqueue(std::move(outs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
+    enqueue(std::move(outs.outputs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
     output_->write();
-    account(before, 0, output_->take_write_seconds());
+    account(outs.production, 0, output_->take_write_seconds());
+    lifecycle_metrics();
   }
-  notify_.ready("reload done, model " + pipeline_->bundle().version);
+  notify_.ready("reload done, model " + pipeline().bundle().version);
   write_metrics();
   if (reload_again_) {
     reload_again_ = false;
     request_reload();
   }
   post_step();
+}
+
+// ---- model lifecycle (docs/model-lifecycle.md) ----
+
+// The canary and the standby, once production's output of the second is out.
+void Service::shadow(const SecondInput& in, SteadyTime arrival, Completion by) {
+  if (!life_->canary_version() && !life_->standby_version() && !life_->switching()) return;
+  const std::uint64_t gps = in.gps;
+  models::Published r = life_->push_shadow(in, [gps](const InputSpec& spec) { return read_second(spec, gps); });
+  metrics_->stage_time("shadow", life_->shadow_compute());
+  if (!r.outputs.empty()) {
+    enqueue(std::move(r.outputs), arrival, by);
+    output_->write();
+    (void)output_->take_write_seconds();
+  }
+  write_canary_frames();
+  spec_ = life_->production_spec();  // a promotion may bring other witness channels
+  lifecycle_metrics();
+  maybe_load_canary();
+}
+
+void Service::scan_repository() {
+  if (stopping_ || !life_->repository()) return;
+  try {
+    const std::vector<models::Entry> entries = life_->repository()->scan();
+    if (!repo_problem_.empty()) {
+      spdlog::info("model repository {} can be read again", life_->repository()->directory().string());
+      repo_problem_.clear();
+    }
+    life_->scanned(entries);
+  } catch (const std::exception& e) {
+    if (repo_problem_ != e.what()) {
+      repo_problem_ = e.what();
+      spdlog::error("{}; production {} keeps running", e.what(), life_->production_version());
+    }
+  }
+  lifecycle_metrics();
+  maybe_load_canary();
+}
+
+void Service::maybe_load_canary() {
+  if (canary_loading_ || stopping_) return;
+  const auto next = life_->next_load();
+  if (!next) return;
+  canary_loading_ = true;
+  if (canary_thread_.joinable()) canary_thread_.join();
+  config::Config c = cfg_;
+  c.model.bundle = next->second.string();
+  canary_thread_ = std::thread([this, c, version = next->first] {
+    auto r = std::make_shared<CanaryLoad>();
+    r->version = version;
+    try {
+      model::LoadedModel m = load_configured_model(c, false);
+      r->spec = input_spec(c, m.info);
+      r->pipeline = std::make_unique<Pipeline>(c, m.info, std::move(m.predictor), estimator_factory(c));
+    } catch (const std::exception& e) {
+      r->error = e.what();
+    }
+    asio::post(io_, [this, r] { finish_canary_load(r); });
+  });
+}
+
+void Service::finish_canary_load(const std::shared_ptr<CanaryLoad>& r) {
+  if (canary_thread_.joinable()) canary_thread_.join();
+  canary_loading_ = false;
+  if (stopping_) return;
+  life_->loaded(r->version, std::move(r->pipeline), r->spec, r->error);
+  lifecycle_metrics();
+  write_metrics();
+  maybe_load_canary();  // the next one, if this one was rejected at once
+}
+
+void Service::write_canary_frames() {
+  std::vector<OutputSecond> outs = life_->take_canary_outputs();
+  if (outs.empty() || cfg_.models.candidate_directory.empty()) return;
+  config::Config c = cfg_;
+  c.output.directory = cfg_.models.candidate_directory;
+  c.output.frame_type = cfg_.models.candidate_frame_type;
+  std::error_code ec;
+  fs::create_directories(c.output.directory, ec);
+  for (const OutputSecond& o : outs) {
+    const std::string path = output_path(c, o.gps);
+    try {
+      gwf::write_frame_file(path, {build_output_frame(o, pipeline().names(), cfg_.ifo)}, write_options(cfg_));
+    } catch (const std::exception& e) {
+      warn_.warn("canary_output", "canary frame " + path + ": " + e.what() + " (not written)");
+    }
+  }
+}
+
+void Service::lifecycle_metrics() {
+  if (!metrics_ || !life_) return;
+  std::vector<Metrics::ModelSlot> slots{{"production", life_->production_version(), pipeline().bundle().id}};
+  const models::Record& rec = life_->record();
+  if (const auto c = life_->canary_version()) {
+    const models::Version* v = rec.find(*c);
+    slots.push_back({"canary", *c, v ? v->id : std::string()});
+  }
+  if (const auto s = life_->standby_version()) {
+    const models::Version* v = rec.find(*s);
+    slots.push_back({"standby", *s, v ? v->id : std::string()});
+  }
+  std::vector<Metrics::CanaryRatio> ratios;
+  double seconds = 0, needed = 0;
+  if (const models::Validation* v = life_->validation(); v && life_->canary_version()) {
+    seconds = static_cast<double>(v->seconds());
+    needed = static_cast<double>(v->seconds_needed());
+    for (const auto& r : v->ratios()) ratios.push_back({r.region.label, r.region.guard, r.a, r.b});
+  } else if (life_->canary_version()) {
+    needed = std::ceil(cfg_.models.validation_seconds);
+  }
+  metrics_->model_slots(slots, seconds, needed, ratios);
+  for (const models::Decision& d : life_->take_decisions()) metrics_->model_decision(d.action);
+  const bundle::BundleInfo& info = pipeline().bundle();
+  metrics_->model(info.id, info.version);
+}
+
+std::string Service::control(const std::vector<std::string>& words) {
+  std::string reply = life_->command(words);
+  if (words[0] != "status" && words[0] != "models") {
+    std::string line;
+    for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
+    spdlog::info("control: `{}`: {}", line, reply);
+    spec_ = life_->production_spec();
+    lifecycle_metrics();
+    write_metrics();
+    maybe_load_canary();
+  }
+  return reply;
 }
 
 void Service::shutdown(int signal) {
@@ -763,10 +1053,13 @@ void Service::shutdown(int signal) {
   boost::system::error_code ec;
   stop_signals_.cancel(ec);
   hup_.cancel(ec);
+  if (repo_watch_) repo_watch_->stop();
+  control_.reset();
   try {
-    const StageTimes before = pipeline_->stages();
-    enqueue(pipeline_->finish(), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
-    account(before, 0, 0);
+    models::Published r = life_->finish();
+    write_canary_frames();
+    enqueue(std::move(r.outputs), last_push_arrival_, Completion{Completion::Flush, sched_->next()});
+    account(r.production, 0, 0);
   } catch (const std::exception& e) {
     spdlog::error("finishing the segment: {}", e.what());
   }

@@ -68,6 +68,9 @@ output:
   retention_seconds: 0
 model: {bundle: /models/h1, device: cuda, threads: 1, batch_size: 64, fp16: false, cuda_graph: false,
         witness_buffer: auto}
+models: {repository: /models/repo, archive: /models/archive, candidate_directory: /out/canary,
+         candidate_frame_type: H1_llhoft_DEEPCLEAN_CANARY, validation_seconds: 300, margin: 0.02,
+         max_compute_seconds: 0.5, probation_seconds: 600, crossfade_seconds: 1, scan_interval_seconds: 10}
 inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}
 bandpass: {method: fir, memory_seconds: 10, look_ahead_seconds: 0.4375, kaiser_beta: 6, bands: [[54, 66]],
            order: 8}
@@ -79,6 +82,7 @@ gate: {enabled: true, window_seconds: 4, segment_seconds: 0.25, guard_segment_se
        saturation_fraction: 0.01}
 logging: {level: info}
 metrics: {path: /run/deepclean/H1.prom}
+control: {socket: /run/deepclean/H1.sock}
 )";
 
 // Another valid value for each key (YAML).
@@ -144,6 +148,17 @@ const std::map<std::string, std::string> kOther = {
     {"gate.saturation_fraction", "0.05"},
     {"logging.level", "debug"},
     {"metrics.path", "/run/deepclean/other.prom"},
+    {"models.repository", "/models/other-repo"},
+    {"models.archive", "/models/other-archive"},
+    {"models.candidate_directory", "/out/other-canary"},
+    {"models.candidate_frame_type", "H1_CANARY"},
+    {"models.validation_seconds", "60"},
+    {"models.margin", "0"},
+    {"models.max_compute_seconds", "0.25"},
+    {"models.probation_seconds", "0"},
+    {"models.crossfade_seconds", "0"},
+    {"models.scan_interval_seconds", "1"},
+    {"control.socket", "/run/deepclean/other.sock"},
 };
 
 std::string with(const std::string& key, const std::string& value) {
@@ -193,11 +208,13 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
         {"input", changed.input == base.input},
         {"output", changed.output == base.output},
         {"model", changed.model == base.model},
+        {"models", changed.models == base.models},
         {"inference", changed.inference == base.inference},
         {"bandpass", changed.bandpass == base.bandpass},
         {"subtraction", changed.subtraction == base.subtraction},
         {"gate", changed.gate == base.gate},
         {"logging", changed.logging == base.logging},
+        {"control", changed.control == base.control},
         {"metrics", changed.metrics == base.metrics},
     };
     ASSERT_EQ(same.count(section), 1u) << k.key << ": a key of no known section";

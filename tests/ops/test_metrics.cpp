@@ -153,6 +153,8 @@ TEST(Metrics, EveryMetricIsDocumented) {
   m->gpu_memory(1.0);  // the CUDA-only gauge too
   m->reload(true);
   m->gate(true, "", 0, false, {{"55-65", 0.06}}, {false});  // the gate's ratio gauge has series
+  m->model_slots({{"production", "v1", "id1"}, {"canary", "v2", "id2"}}, 3, 300, {{"55-65", false, 0.06, 0.05}});
+  m->model_decision("canary");  // the model lifecycle's families have series
   std::set<std::string> families;
   std::istringstream lines(m->render());
   for (std::string line; std::getline(lines, line);) {
@@ -162,7 +164,7 @@ TEST(Metrics, EveryMetricIsDocumented) {
     f >> name;
     families.insert(name);
   }
-  EXPECT_EQ(families.size(), 20u) << "the rows of the table in docs/operations.md#metrics";
+  EXPECT_EQ(families.size(), 25u) << "the rows of the table in docs/operations.md#metrics";
   const auto read = [](const std::string& rel) {
     std::ifstream in(std::string(DEEPCLEAN_SOURCE_DIR) + "/" + rel);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -187,4 +189,31 @@ TEST(Metrics, ReloadReplacesTheInfoLabels) {
   text = m.render();
   EXPECT_NE(text.find("deepclean_info{device=\"cuda:0\",model_id=\"ghi\",model_version=\"v3\",version=\"0.1.0\"} 1\n"),
             std::string::npos) << text;
+}
+
+// The model slots (docs/model-lifecycle.md): each call replaces the set of loaded versions and the
+// canary's figures; decisions count by action.
+TEST(Metrics, ModelSlotsReplaceTheLoadedSetAndDecisionsCountByAction) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  m.model_slots({{"production", "v1", "id1"}, {"canary", "v2", "id2"}}, 3, 300,
+                {{"55-65", false, 0.06, 0.05}, {"45-55", true, 0.9, 0.95}});
+  std::string r = m.render();
+  EXPECT_NE(r.find("deepclean_model_slot_info{model_id=\"id1\",role=\"production\",version=\"v1\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_model_slot_info{model_id=\"id2\",role=\"canary\",version=\"v2\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_canary_validation_seconds 3\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_canary_validation_needed_seconds 300\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_canary_band_ratio{kind=\"band\",model=\"canary\",region=\"55-65\"} 0.05\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_canary_band_ratio{kind=\"guard\",model=\"production\",region=\"45-55\"} 0.9\n"), std::string::npos) << r;
+  // Promoted: v2 production, v1 standby, no canary, no ratios.
+  m.model_slots({{"production", "v2", "id2"}, {"standby", "v1", "id1"}}, 0, 0, {});
+  m.model_decision("promoted");
+  m.model_decision("canary");
+  m.model_decision("canary");
+  r = m.render();
+  EXPECT_EQ(r.find("role=\"canary\""), std::string::npos) << r;
+  EXPECT_EQ(r.find("deepclean_canary_band_ratio{"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_model_slot_info{model_id=\"id1\",role=\"standby\",version=\"v1\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_canary_validation_seconds 0\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_model_decisions_total{action=\"promoted\"} 1\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_model_decisions_total{action=\"canary\"} 2\n"), std::string::npos) << r;
 }

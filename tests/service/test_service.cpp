@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -29,6 +30,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/test_support.hpp"
 #include "common/model_fixtures.hpp"
@@ -38,7 +41,11 @@
 namespace fs = std::filesystem;
 namespace gwf = deepclean::gwf;
 using deepclean::model::testing::fixture_dir;
+using deepclean::testing::CliResult;
 using deepclean::testing::DeepcleanProcess;
+using deepclean::testing::run_deepclean;
+using deepclean::testing::run_shell;
+using deepclean::testing::sh_quote;
 using deepclean::testing::eventually;
 using deepclean::testing::parse_prometheus_text;
 using deepclean::testing::read_file;
@@ -187,9 +194,11 @@ class Site {
       << "gate: {enabled: " << (gate ? "true" : "false") << ", window_seconds: 2, min_closed_seconds: 2, "
       << "recover_seconds: 2}\n"
          "logging: {level: debug}\n"
-         "metrics: {path: metrics/deepclean.prom}\n";
+         "metrics: {path: metrics/deepclean.prom}\n"
+      << extra;
     write_file(config(), c.str());
   }
+  std::string extra;  // more sections (models, control)
 
   bool with_state = false;
   bool gate = false;  // the do-no-harm gate (off unless a test asks for it)
@@ -1162,3 +1171,325 @@ TEST(RunService, InotifyQueueOverflowRescanFindsTheFramesWhoseEventsWereLost) {
       << d.log();
 }
 
+
+// The model lifecycle end to end (docs/model-lifecycle.md): a real repository, `deepclean run` and
+// `deepclean ctl`. A new version (the fixture model under another version, so cleaning equally well)
+// is validated and promoted with no segment end; an operator rolls back; a broken version and one
+// with NaN weights are rejected; the repository goes away and comes back; another user's `ctl` cannot reach the socket; a restart takes production from the record.
+TEST(RunService, ModelRepositoryCanaryPromotionRollbackAndCtl) {
+  REQUIRE_MODEL(fixture_bundle);
+  Site site("lifecycle");
+  const fs::path repo = site.dir() / "models";
+  fs::create_directories(repo);
+  fs::copy(fixture_bundle, repo / "v1", fs::copy_options::recursive);
+  site.extra =
+      "models: {repository: models, validation_seconds: 3, margin: 0.05, probation_seconds: 600, "
+      "crossfade_seconds: 1, scan_interval_seconds: 0.5}\n"
+      "control: {socket: ctl.sock}\n";
+  // A long input timeout: the pauses below for `ctl` must not end the segment by the stall rule.
+  site.write_config(repo / "v1", "  start: " + std::to_string(kG) + "\n", 10.0);
+  const std::string ctl = "ctl --config " + sh_quote(site.config().string()) + " ";
+  auto status = [&] {
+    const CliResult r = run_deepclean(ctl + "--json status", site.dir());
+    return r.rc == 0 ? nlohmann::json::parse(r.out) : nlohmann::json{{"rc", r.rc}, {"err", r.err}};
+  };
+  auto state_of = [&](const std::string& version) {
+    const CliResult r = run_deepclean(ctl + "--json models", site.dir());
+    if (r.rc != 0) return std::string("ctl failed: ") + r.err;
+    const auto reply = nlohmann::json::parse(r.out);  // (a named value: the loop must not outlive it)
+    for (const auto& v : reply["versions"]) {
+      if (v["name"] == version) return v["state"].get<std::string>() + ": " + v["reason"].get<std::string>();
+    }
+    return std::string("absent");
+  };
+  std::uint64_t next = kG;
+  // Feeds one second at a time (150 ms apart) until `done`, at most `most` seconds.
+  auto feed_until = [&](const std::function<bool()>& done, int most) {
+    for (int i = 0; i < most && !done(); ++i) {
+      site.write(next++);
+      pause_ms(150);
+    }
+    return done();
+  };
+
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  EXPECT_TRUE(d.logged("model repository")) << d.log();
+  const auto s0 = status();
+  ASSERT_EQ(s0.value("production", nlohmann::json())["version"], "v1") << s0.dump() << d.log();
+  feed_until([] { return false; }, 4);
+
+  // Publish v2 atomically: written under a hidden name, renamed in.
+  fs::copy(fixture_bundle, repo / ".v2.tmp", fs::copy_options::recursive);
+  {
+    std::string y = read_file(repo / ".v2.tmp" / "bundle.yaml");
+    const auto at = y.find("version: fixture-c3");
+    ASSERT_NE(at, std::string::npos);
+    y.replace(at, std::strlen("version: fixture-c3"), "version: fixture-c3-v2");
+    write_file(repo / ".v2.tmp" / "bundle.yaml", y);
+  }
+  fs::rename(repo / ".v2.tmp", repo / "v2");
+  ASSERT_TRUE(feed_until([&] { return state_of("v2").rfind("production", 0) == 0; }, 60))
+      << state_of("v2") << "\n" << d.log();
+  const auto s1 = status();
+  EXPECT_EQ(s1["production"]["version"], "v2") << s1.dump();
+  EXPECT_EQ(s1["standby"]["version"], "v1") << s1.dump();
+  const auto report = nlohmann::json::parse(read_file(repo / "v2" / "validation.json"));
+  EXPECT_EQ(report["decision"], "passed") << report.dump();
+  EXPECT_GE(report["window"]["seconds"].get<int>(), 3);
+  EXPECT_TRUE(d.logged("model v2 promoted at GPS")) << d.log();
+  feed_until([] { return false; }, 3);
+
+  // An operator rolls back.
+  const CliResult rb = run_deepclean(ctl + "rollback", site.dir());
+  ASSERT_EQ(rb.rc, 0) << rb.err << d.log();
+  EXPECT_NE(rb.out.find("v1 is production again"), std::string::npos) << rb.out;
+  EXPECT_EQ(status()["production"]["version"], "v1");
+  EXPECT_EQ(state_of("v2"), "rejected: rolled back: by an operator");
+  const CliResult again = run_deepclean(ctl + "rollback", site.dir());
+  EXPECT_EQ(again.rc, 1);  // refused, with the reason
+  EXPECT_NE(again.err.find("deepclean ctl rollback: "), std::string::npos) << again.err;
+
+  // A broken version: rejected with the loader's reason, production unaffected.
+  fs::create_directories(repo / ".v3.tmp");
+  fs::copy(fixture_bundle / "bundle.yaml", repo / ".v3.tmp" / "bundle.yaml");
+  write_file(repo / ".v3.tmp" / "model.pt", "this is not a TorchScript archive");
+  fs::rename(repo / ".v3.tmp", repo / "v3");
+  ASSERT_TRUE(feed_until([&] { return state_of("v3").rfind("rejected", 0) == 0; }, 30)) << state_of("v3") << d.log();
+  EXPECT_NE(state_of("v3").find("does not load"), std::string::npos) << state_of("v3");
+  EXPECT_EQ(status()["production"]["version"], "v1");
+  // NaN weights (the fixture network with one NaN parameter): rejected by the load's checks.
+  fs::copy(fixture_bundle, repo / ".v4.tmp", fs::copy_options::recursive);
+  fs::copy_file(fixture_bundle.parent_path() / "bad_nan/model.pt", repo / ".v4.tmp" / "model.pt",
+                fs::copy_options::overwrite_existing);
+  fs::rename(repo / ".v4.tmp", repo / "v4");
+  ASSERT_TRUE(feed_until([&] { return state_of("v4").rfind("rejected", 0) == 0; }, 30)) << state_of("v4") << d.log();
+  EXPECT_NE(state_of("v4").find("non-finite"), std::string::npos) << state_of("v4");
+  EXPECT_EQ(status()["production"]["version"], "v1");
+
+  // The repository disappears for a while: production keeps cleaning, the error is logged once.
+  fs::rename(repo, site.dir() / "models.away");
+  feed_until([&] { return d.logged("cannot list the model repository"); }, 20);
+  EXPECT_TRUE(d.logged("production v1 keeps running")) << d.log();
+  feed_until([] { return false; }, 2);
+  fs::rename(site.dir() / "models.away", repo);
+  EXPECT_TRUE(feed_until([&] { return d.logged("can be read again"); }, 20)) << d.log();
+
+  // Another user cannot even reach the owner-only socket.
+  if (::geteuid() == 0 && run_shell("command -v setpriv > /dev/null") == 0) {
+    std::string out;
+    const int rc = run_shell("setpriv --reuid=65534 --regid=65534 --clear-groups " + sh_quote(DEEPCLEAN_BINARY) +
+                                 " ctl --socket " + sh_quote((site.dir() / "ctl.sock").string()) + " status 2>&1",
+                             &out);
+    EXPECT_EQ(rc, 2) << out;
+    EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+  }
+  feed_until([] { return false; }, 3);
+  const std::uint64_t last = next - 1;
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, last - 1); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+
+  // Every second written exactly once, one segment throughout: the promotion and the rollback
+  // ended none, and every second around them is fully cleaned with a validated model.
+  EXPECT_EQ(site.outputs().size(), last - kG + 1);
+  EXPECT_EQ(site.seconds("in"), static_cast<double>(last - kG + 1));
+  EXPECT_EQ(site.seconds("out"), static_cast<double>(last - kG + 1));
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1) << read_file(site.metrics_file());
+  for (std::uint64_t g = kG + 1; g + 1 < last; ++g) {
+    EXPECT_TRUE(all_bits(site.state(g), kCleanedBit | kModelOkBit)) << g;
+  }
+  EXPECT_EQ(site.metric("deepclean_model_decisions_total{action=\"promoted\"}"), 1) << read_file(site.metrics_file());
+  EXPECT_EQ(site.metric("deepclean_model_decisions_total{action=\"rolled back\"}"), 1);
+  int production_slots = 0;
+  for (const auto& [key, value] : site.metrics()) {
+    if (key.rfind("deepclean_model_slot_info{", 0) == 0 && key.find("role=\"production\"") != std::string::npos) {
+      ++production_slots;
+      EXPECT_NE(key.find("version=\"v1\""), std::string::npos) << key;
+    }
+  }
+  EXPECT_EQ(production_slots, 1) << read_file(site.metrics_file());
+
+  // A restart takes production from the record.
+  NotifyListener notify2(site.dir() / "notify2.sock");
+  Daemon d2(site.config(), site.dir() / "daemon2.log", notify2.path());
+  ASSERT_TRUE(eventually([&] { return notify2.count("READY=1") >= 1 || !d2.running(); }, 120)) << d2.log();
+  EXPECT_TRUE(d2.logged("production version v1 (since")) << d2.log();
+  EXPECT_EQ(status()["production"]["version"], "v1");
+  d2.signal(SIGTERM);
+  EXPECT_EQ(d2.wait_exit(10), 0) << d2.log();
+}
+
+// Issue 15's valid but worse models, as real LibTorch networks on the simulated detector of the
+// demo: production is the committed demo bundle (trained on the simulator's coupling); the canaries
+// are the same network with random weights (`deepclean train` for one epoch at learning rate 1e-12: the
+// initial weights with the data's scalers) and one trained on other data (the simulator with the
+// coupling's sign flipped). Each is loaded, run in the shadow and rejected on the live stream, never
+// promoted; production's output is bit for bit that of `deepclean clean` with the demo bundle alone.
+TEST(RunService, RealCanariesWithRandomWeightsOrTrainedOnOtherDataAreNeverPromoted) {
+  constexpr std::uint64_t kS = 1300040000, kOther = 1300050000;
+  constexpr int kSeconds = 72;
+  const fs::path dir = fs::temp_directory_path() / ("dcrun-" + std::to_string(::getpid()) + "-realcanaries");
+  fs::remove_all(dir);
+  for (const char* d : {"in/kafka/H1", "in/lldetchar/H1", "out-run", "out-clean", "models"}) fs::create_directories(dir / d);
+  const std::string dc = sh_quote(DEEPCLEAN_BINARY);
+  const std::string sim = dc + " simulate --unrelated 0 --compress raw --quiet ";
+  std::string out;
+  ASSERT_EQ(run_shell(sim + "--out " + sh_quote((dir / "sim").string()) + " --seed 2026 --start " +
+                          std::to_string(kS) + " --duration " + std::to_string(kSeconds) + " 2>&1",
+                      &out),
+            0)
+      << out;
+  ASSERT_EQ(run_shell(sim + "--out " + sh_quote((dir / "other").string()) + " --seed 99 --start " +
+                          std::to_string(kOther) + " --duration 96 --scenario coupling-scale@0:-1 2>&1",
+                      &out),
+            0)
+      << out;
+  // demo/train.yaml's channels and model; a short run of its training settings.
+  auto train = [&](const std::string& data, std::uint64_t start, int seconds, const std::string& training,
+                   const std::string& name) {
+    const fs::path config = dir / (name + ".train.yaml");
+    write_file(config,
+               "data:\n"
+               "  strain:  {directory: " + data + "/kafka/H1, frame_type: H1_llhoft}\n"
+               "  witness: {directory: " + data + "/lldetchar/H1, frame_type: H1_lldetchar}\n"
+               "  start: " + std::to_string(start) + "\n  end: " + std::to_string(start + static_cast<std::uint64_t>(seconds)) + "\n"
+               "  state: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+               "channels:\n"
+               "  strain: H1:GDS-CALIB_STRAIN\n"
+               "  witnesses: [H1:PEM-CS_MAINSMON_EBAY_1_DQ, H1:ASC-CHARD_P_OUT_DQ, H1:ASC-DHARD_Y_OUT_DQ,\n"
+               "              H1:ASC-PRC2_P_OUT_DQ, H1:ASC-SRC1_Y_OUT_DQ, H1:ASC-MICH_P_OUT_DQ]\n"
+               "model: {sample_rate: 512, bands: [[55, 65]], filter_order: 8}\n"
+               "training: {kernel_seconds: 4, kernel_stride_seconds: 0.5, fftlength_seconds: 1, batch_size: 16,\n"
+               "           validation_fraction: 0.2, patience: 6, seed: 7, threads: 2, " + training + "}\n"
+               "output: {bundle: " + name + ", version: " + name + ", force: true}\n");
+    std::string log;
+    const int rc = run_shell(dc + " train --config " + sh_quote(config.string()) + " 2>&1", &log);
+    EXPECT_EQ(rc, 0) << log;
+    return rc == 0;
+  };
+  ASSERT_TRUE(train("sim", kS, 48, "learning_rate: 1e-12, epochs: 1", "random-weights"));
+  ASSERT_TRUE(train("other", kOther, 96, "learning_rate: 0.05, epochs: 8", "flipped-coupling"));
+  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models/v1", fs::copy_options::recursive);
+
+  // demo/run.yaml's inference, band-pass and subtraction, the gate's defaults.
+  const std::string common =
+      "output: {directory: OUT, compression: raw}\n"
+      "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
+      "bandpass: {method: fir, look_ahead_seconds: 0.4375, bands: [[54, 66]]}\n"
+      "subtraction: {taper_seconds: 1}\n"
+      "logging: {level: info}\n";
+  auto config = [&](const std::string& input, const std::string& output, const std::string& rest) {
+    std::string c = "ifo: H1\ninput:\n"
+                    "  strain: {directory: " + input + "/kafka/H1, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+                    "  witness: {directory: " + input + "/lldetchar/H1, frame_type: H1_lldetchar}\n"
+                    "  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n" + common + rest;
+    c.replace(c.find("OUT"), 3, output);
+    return c;
+  };
+  write_file(dir / "run.yaml", config("in", "out-run",
+                                      "  timeout_seconds: 10\n  start: " + std::to_string(kS) + "\n"
+                                      "model: {threads: 1, batch_size: 64}\n"
+                                      "metrics: {path: metrics.prom}\n"
+                                      "models: {repository: models, validation_seconds: 8, scan_interval_seconds: 0.5}\n"
+                                      "control: {socket: ctl.sock}\n"));
+  {  // `input:` keys must stay under input: move the two lines written after the common part.
+    std::string y = read_file(dir / "run.yaml");
+    const std::string keys = "  timeout_seconds: 10\n  start: " + std::to_string(kS) + "\n";
+    y.erase(y.find(keys), keys.size());
+    y.insert(y.find("output:"), keys);
+    write_file(dir / "run.yaml", y);
+  }
+  write_file(dir / "clean.yaml", config("sim", "out-clean",
+                                        "model: {bundle: " + (dir / "models/v1").string() + ", threads: 1, batch_size: 64}\n"));
+
+  const std::string ctl = "ctl --config " + sh_quote((dir / "run.yaml").string()) + " --json models";
+  auto state_of = [&](const std::string& version) {
+    const CliResult r = run_deepclean(ctl, dir);
+    if (r.rc != 0) return std::string("ctl failed: ") + r.err;
+    const auto reply = nlohmann::json::parse(r.out);  // (a named value: the loop must not outlive it)
+    for (const auto& v : reply["versions"]) {
+      if (v["name"] == version) return v["state"].get<std::string>() + ": " + v["reason"].get<std::string>();
+    }
+    return std::string("absent");
+  };
+  std::uint64_t next = kS;
+  auto feed_until = [&](const std::function<bool()>& done) {
+    while (!done() && next < kS + kSeconds) {
+      for (const char* s : {"lldetchar/H1/H-H1_lldetchar-", "kafka/H1/H-H1_llhoft-"}) {
+        const std::string name = std::string(s) + std::to_string(next) + "-1.gwf";
+        const fs::path to = dir / "in" / name;
+        fs::copy_file(dir / "sim" / name, to.parent_path() / ("." + to.filename().string()));
+        fs::rename(to.parent_path() / ("." + to.filename().string()), to);
+      }
+      ++next;
+      pause_ms(150);
+    }
+    return done();
+  };
+  auto publish = [&](const std::string& bundle, const std::string& version) {
+    fs::copy(dir / bundle, dir / "models" / ("." + version), fs::copy_options::recursive);
+    fs::rename(dir / "models" / ("." + version), dir / "models" / version);
+  };
+
+  NotifyListener notify(dir / "notify.sock");
+  Daemon d(dir / "run.yaml", dir / "daemon.log", notify.path());
+  ASSERT_TRUE(eventually([&] { return notify.count("READY=1") >= 1 || !d.running(); }, 120)) << d.log();
+  ASSERT_TRUE(d.running()) << d.log();
+  const std::uint64_t first_canary = kS + 4;
+  feed_until([&] { return next == first_canary; });
+
+  // Random weights: loaded, run in the shadow, rejected.
+  publish("random-weights", "v2");
+  ASSERT_TRUE(feed_until([&] { return state_of("v2").rfind("rejected", 0) == 0; })) << state_of("v2") << d.log();
+  const std::string v2 = state_of("v2");
+  std::cout << "random weights: " << v2 << "\n";
+  // Worse in the band than production by far, or gated at once for adding noise: either way named.
+  EXPECT_TRUE(v2.find("worse than production") != std::string::npos || v2.find("gate closed") != std::string::npos)
+      << v2;
+  const auto report = nlohmann::json::parse(read_file(dir / "models/v2/validation.json"));
+  EXPECT_EQ(report["decision"], "rejected") << report.dump();
+  EXPECT_EQ(report["production"]["version"], "v1") << report.dump();
+
+  // Trained on other data (the coupling flipped): rejected as well.
+  publish("flipped-coupling", "v3");
+  ASSERT_TRUE(feed_until([&] { return state_of("v3").rfind("rejected", 0) == 0; })) << state_of("v3") << d.log();
+  const std::string v3 = state_of("v3");
+  std::cout << "trained on other data: " << v3 << "\n";
+  EXPECT_TRUE(v3.find("worse than production") != std::string::npos || v3.find("gate closed") != std::string::npos)
+      << v3;
+  feed_until([] { return false; });  // the rest of the simulated seconds
+  const std::uint64_t last = kS + kSeconds - 1;
+  ASSERT_TRUE(eventually([&] {
+    return fs::exists(dir / "out-run" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(last - 1) + "-1.gwf"));
+  })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  const auto metrics = parse_metrics(dir / "metrics.prom");
+  EXPECT_EQ(metrics.at("deepclean_model_decisions_total{action=\"rejected\"}"), 2);
+  const auto promoted = metrics.find("deepclean_model_decisions_total{action=\"promoted\"}");
+  EXPECT_TRUE(promoted == metrics.end() || promoted->second == 0);
+  EXPECT_EQ(metrics.at("deepclean_segments_started_total"), 1);
+  EXPECT_TRUE(d.logged("model v2 rejected")) << d.log();
+
+  // Production untouched: every output second equals that of the demo bundle alone, bit for bit.
+  const CliResult clean = run_deepclean("clean --config " + sh_quote((dir / "clean.yaml").string()) + " --start " +
+                                            std::to_string(kS) + " --end " + std::to_string(kS + kSeconds),
+                                        dir);
+  ASSERT_EQ(clean.rc, 0) << clean.err;
+  int fully_cleaned = 0;
+  for (std::uint64_t g = kS; g <= last; ++g) {
+    const std::string name = "H-H1_llhoft_DEEPCLEAN-" + std::to_string(g) + "-1.gwf";
+    ASSERT_TRUE(fs::exists(dir / "out-run" / name)) << name;
+    const auto a = gwf::FrameFile::open((dir / "out-run" / name).string());
+    const auto b = gwf::FrameFile::open((dir / "out-clean" / name).string());
+    for (const char* ch : {"H1:GDS-CALIB_STRAIN_DEEPCLEAN", "H1:DEEPCLEAN-STATE_VECTOR"}) {
+      EXPECT_EQ(a.read_channel(0, ch).data.to_double(), b.read_channel(0, ch).data.to_double()) << name << " " << ch;
+    }
+    std::vector<std::uint32_t> sv;
+    for (double v : a.read_channel(0, "H1:DEEPCLEAN-STATE_VECTOR").data.to_double()) sv.push_back(static_cast<std::uint32_t>(v));
+    fully_cleaned += all_bits(sv, kCleanedBit | kModelOkBit) ? 1 : 0;
+  }
+  EXPECT_GE(fully_cleaned, kSeconds - 3);  // all but the segment's ends
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}

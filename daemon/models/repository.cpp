@@ -1,0 +1,158 @@
+#include "daemon/models/repository.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/bundle/bundle.hpp"
+
+namespace deepclean::daemon::models {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::runtime_error io_error(const fs::path& path, const std::string& what) {
+  return std::runtime_error(path.string() + ": " + what);
+}
+
+}  // namespace
+
+Repository::Repository(fs::path directory, fs::path archive, std::chrono::seconds settle)
+    : dir_(std::move(directory)), archive_(archive.empty() ? dir_ / ".archive" : std::move(archive)), settle_(settle) {}
+
+std::vector<Entry> Repository::scan() const {
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) throw io_error(dir_, "cannot list the model repository: " + ec.message());
+  std::vector<Entry> out;
+  const auto now = fs::file_time_type::clock::now();
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) throw io_error(dir_, "cannot list the model repository: " + ec.message());
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code e2;
+    if (!it->is_directory(e2)) continue;
+    Entry entry;
+    entry.name = name;
+    entry.path = it->path();
+    // The newest modification among the directory and its two files decides whether it settled.
+    auto newest = fs::last_write_time(entry.path, e2);
+    Hashed h;
+    for (const char* f : {bundle::kBundleFile, bundle::kModelFile}) {
+      const fs::path p = entry.path / f;
+      std::error_code e3;
+      if (!fs::is_regular_file(p, e3)) {
+        if (entry.problem.empty()) entry.problem = std::string(f) + " is missing";
+        continue;
+      }
+      const auto t = fs::last_write_time(p, e3);
+      const auto size = fs::file_size(p, e3);
+      if (!e3 && t > newest) newest = t;
+      (f == std::string(bundle::kModelFile) ? h.model_time : h.yaml_time) = t;
+      (f == std::string(bundle::kModelFile) ? h.model_size : h.yaml_size) = size;
+    }
+    entry.settled = !e2 && now - newest >= settle_;
+    if (entry.problem.empty()) {
+      const auto cached = ids_.find(name);
+      if (cached != ids_.end() && cached->second.model_time == h.model_time && cached->second.yaml_time == h.yaml_time &&
+          cached->second.model_size == h.model_size && cached->second.yaml_size == h.yaml_size) {
+        entry.id = cached->second.id;
+      } else {
+        try {
+          entry.id = bundle::compute_bundle_id(entry.path);
+          h.id = entry.id;
+          ids_[name] = h;
+        } catch (const std::exception& e) {
+          entry.problem = e.what();
+        }
+      }
+    }
+    out.push_back(std::move(entry));
+  }
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return out;
+}
+
+Record Repository::read_record() const {
+  const fs::path path = dir_ / kRecordFile;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return {};
+  std::ifstream in(path);
+  if (!in) throw io_error(path, std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream s;
+  s << in.rdbuf();
+  try {
+    return Record::from_json(s.str());
+  } catch (const std::exception& e) {
+    throw io_error(path, e.what());
+  }
+}
+
+void Repository::write_record(const Record& record) const { write_file_atomically(dir_ / kRecordFile, record.to_json()); }
+
+void Repository::write_report(const std::string& name, const std::string& json) const {
+  write_file_atomically(path_of(name) / kReportFile, json);
+}
+
+fs::path Repository::archive(const std::string& name) const {
+  const fs::path from = path_of(name);
+  std::error_code ec;
+  fs::create_directories(archive_, ec);
+  if (ec) throw io_error(archive_, "cannot create the archive directory: " + ec.message());
+  fs::path to = archive_ / name;
+  for (int i = 1; fs::exists(to, ec); ++i) to = archive_ / (name + "." + std::to_string(i));
+  fs::rename(from, to, ec);
+  if (ec == std::errc::cross_device_link) {
+    // Another file system: copy, then remove the original.
+    fs::copy(from, to, fs::copy_options::recursive, ec);
+    if (!ec) fs::remove_all(from, ec);
+  }
+  if (ec) throw io_error(from, "cannot move it to " + to.string() + ": " + ec.message());
+  return to;
+}
+
+void write_file_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw io_error(tmp, std::string("cannot write: ") + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw io_error(tmp, std::string("cannot write: ") + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw io_error(tmp, std::string("cannot write: ") + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw io_error(path, std::string("cannot rename the new file in: ") + std::strerror(err));
+  }
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace deepclean::daemon::models
