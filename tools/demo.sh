@@ -13,7 +13,8 @@
 # Everything goes to $DEMO_DIR (default: demo-output/ in the repository, git-ignored), printed at the
 # end. Exit status 0 when the demo ran and the ASD targets are met, 1 otherwise.
 # Settings: DEMO_SECONDS (65), JOBS (build jobs, nproc), DEMO_SKIP_DEPS=1 (skip step 1); for
-# benchmarks built on the demo (tools/bench-canary.sh): DEMO_CONFIG_EXTRA (YAML appended to the
+# benchmarks built on the demo (tools/bench-canary.sh): DEMO_BUNDLE (the model bundle, default
+# demo/bundle), DEMO_LOG_LEVEL (info), DEMO_CONFIG_EXTRA (YAML appended to the
 # effective configuration) and DEMO_DURING (a shell command run in the background from the
 # simulator's start, in $DEMO_DIR).
 set -euo pipefail
@@ -51,8 +52,9 @@ mkdir -p "$DEMO_DIR/sim/kafka/H1" "$DEMO_DIR/sim/lldetchar/H1" "$DEMO_DIR/cleane
 # and the daemon is told to start at that second, so no second is skipped however long it loads.
 START=$(( $(date +%s) - 315964800 + 18 + 3 ))
 # The effective configuration: demo/run.yaml with its paths made absolute (under $DEMO_DIR).
-sed -e "s#\.\./demo-output#$DEMO_DIR#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo/bundle #" \
-  -e "s#^\(  start: \)newest #\1$START #" demo/run.yaml > "$DEMO_DIR/run.yaml"
+sed -e "s#\.\./demo-output#$DEMO_DIR#" -e "s#^\(  bundle: \)bundle #\1${DEMO_BUNDLE:-$REPO/demo/bundle} #" \
+  -e "s#^\(  start: \)newest #\1$START #" -e "s#^\(  level: \)info#\1${DEMO_LOG_LEVEL:-info}#" \
+  demo/run.yaml > "$DEMO_DIR/run.yaml"
 if [ -n "${DEMO_CONFIG_EXTRA:-}" ]; then printf '%s\n' "$DEMO_CONFIG_EXTRA" >> "$DEMO_DIR/run.yaml"; fi
 "$DC" check-config "$DEMO_DIR/run.yaml" | tee "$DEMO_DIR/check-config.log"
 

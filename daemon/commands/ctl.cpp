@@ -52,7 +52,9 @@ void print_status(const nlohmann::json& j) {
   if (j.contains("decisions")) {
     std::cout << "last decisions:\n";
     for (const auto& d : j["decisions"]) {
-      std::cout << "  " << text(d, "time") << "  GPS " << text(d, "gps") << "  " << text(d, "version") << "  "
+      // GPS 0: decided outside the stream (at start-up, when a version was loaded).
+      const std::string gps = d.value("gps", 0ull) == 0 ? std::string("-") : text(d, "gps");
+      std::cout << "  " << text(d, "time") << "  GPS " << gps << "  " << text(d, "version") << "  "
                 << text(d, "action") << ": " << text(d, "reason") << "\n";
     }
   }

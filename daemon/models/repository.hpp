@@ -35,6 +35,7 @@ class Repository {
   const std::filesystem::path& directory() const { return dir_; }
   const std::filesystem::path& archive_directory() const { return archive_; }
   std::filesystem::path path_of(const std::string& name) const { return dir_ / name; }
+  std::chrono::seconds settle() const { return settle_; }
 
   // The versions present, by name. Throws std::runtime_error naming the directory when it cannot be
   // listed (gone, unreadable): the caller keeps running what it has.

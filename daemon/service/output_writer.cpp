@@ -148,7 +148,7 @@ void OutputWriter::published(const Queued& q, SteadyTime renamed) {
   const double latency = secs(renamed - q.arrival);
   const auto lag = static_cast<std::int64_t>(q.by.input_gps) - static_cast<std::int64_t>(q.out.gps);
   metrics_.output_written(q.out.gps, latency, completion_name(q.by.kind), lag);
-  spdlog::debug("GPS {}: output written, completed by {} (input GPS {}, g{:+d}), {:.3f} s after that input arrived",
+  spdlog::debug("GPS {}: output written, completed by {} (input GPS {}, g{:+d}), {:.4f} s after that input arrived",
                 q.out.gps, completion_text(q.by.kind), q.by.input_gps, lag, latency);
 }
 

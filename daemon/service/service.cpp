@@ -940,6 +940,11 @@ void Service::scan_repository() {
       repo_problem_.clear();
     }
     life_->scanned(entries);
+    // A version still being copied in place: look again once it can have settled (no event may come).
+    if (std::any_of(entries.begin(), entries.end(), [](const models::Entry& e) { return !e.settled; })) {
+      repo_watch_->call_again_after(std::chrono::duration_cast<std::chrono::milliseconds>(life_->repository()->settle()) +
+                                    std::chrono::milliseconds(250));
+    }
   } catch (const std::exception& e) {
     if (repo_problem_ != e.what()) {
       repo_problem_ = e.what();

@@ -21,7 +21,8 @@ DirectoryWatcher::DirectoryWatcher(boost::asio::io_context& io, std::string dire
       debounce_(debounce),
       changed_(std::move(changed)),
       periodic_(io),
-      debounced_(io) {}
+      debounced_(io),
+      later_(io) {}
 
 DirectoryWatcher::~DirectoryWatcher() { stop(); }
 
@@ -41,6 +42,8 @@ void DirectoryWatcher::stop() {
   stopped_ = true;
   periodic_.cancel();
   debounced_.cancel();
+  later_.cancel();
+  later_armed_ = false;
   if (inotify_) {
     boost::system::error_code ec;
     inotify_->close(ec);
@@ -84,6 +87,20 @@ void DirectoryWatcher::arm_debounce() {
   debounced_.async_wait([this](const boost::system::error_code& ec) {
     debounce_armed_ = false;
     if (ec || stopped_) return;
+    changed_();
+  });
+}
+
+void DirectoryWatcher::call_again_after(std::chrono::milliseconds delay) {
+  if (stopped_) return;
+  const auto at = boost::asio::steady_timer::clock_type::now() + delay;
+  if (later_armed_ && later_.expiry() <= at) return;
+  later_armed_ = true;
+  later_.expires_at(at);  // a wait already pending ends with operation_aborted
+  later_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    later_armed_ = false;
+    if (stopped_) return;
     changed_();
   });
 }

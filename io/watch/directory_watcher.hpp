@@ -27,6 +27,9 @@ class DirectoryWatcher {
 
   void start();
   void stop();
+  // One more call `delay` from now, without an event (a copy seen in progress, to look at once it
+  // has settled); the earliest of several requests wins.
+  void call_again_after(std::chrono::milliseconds delay);
   bool using_inotify() const { return wd_ >= 0; }
 
  private:
@@ -42,8 +45,9 @@ class DirectoryWatcher {
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
   int wd_ = -1;
   bool debounce_armed_ = false;
+  bool later_armed_ = false;
   bool stopped_ = false;
-  boost::asio::steady_timer periodic_, debounced_;
+  boost::asio::steady_timer periodic_, debounced_, later_;
   alignas(8) char buf_[8192];
 };
 

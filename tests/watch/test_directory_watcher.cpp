@@ -66,5 +66,26 @@ TEST(DirectoryWatcher, ARepositoryMadeLaterIsWatchedFromThen) {
   w.stop();
 }
 
+// A copy seen in progress is looked at again once it has settled, with no event and long before
+// the periodic call; the earliest of two requests wins.
+TEST(DirectoryWatcher, CallAgainAfterADelayWithoutAnEvent) {
+  deepclean::testing::TempDir tmp;
+  boost::asio::io_context io;
+  int calls = 0;
+  DirectoryWatcher w(io, tmp.path.string(), std::chrono::hours(1), [&] { ++calls; }, 50ms);
+  w.start();
+  ASSERT_EQ(calls, 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  w.call_again_after(900ms);
+  w.call_again_after(300ms);
+  ASSERT_TRUE(run_until(io, [&] { return calls >= 2; }, 3000ms));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 300ms);
+  EXPECT_LT(took, 850ms);
+  run_until(io, [] { return false; }, 900ms);
+  EXPECT_EQ(calls, 2);  // the later request was replaced by the earlier one
+  w.stop();
+}
+
 }  // namespace
 }  // namespace deepclean::watch
