@@ -533,6 +533,28 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     ctl.finish();
   }
 
+  {
+    Section ta = top.section("training_archive");
+    TrainingArchiveSettings& x = c.training_archive;
+    x.directory = resolve_path(ta.str("directory", ""), base_dir);
+    x.frame_type = ta.str("frame_type", c.ifo + "_DEEPCLEAN_ARCHIVE");
+    require(!x.frame_type.empty() && x.frame_type.find('-') == std::string::npos, ta, ta.child("frame_type"),
+            "`training_archive.frame_type` must not be empty or contain '-' (T050017 names are split on it)");
+    auto whole = [&ta](const char* key, double& v, double lo, double hi) {
+      v = ta.number(key, v);
+      require(v >= lo && v <= hi && v == std::floor(v), ta, ta.child(key),
+              std::string("`training_archive.") + key + "` must be a whole number of seconds in [" +
+                  std::to_string(static_cast<long long>(lo)) + ", " + std::to_string(static_cast<long long>(hi)) + "]");
+    };
+    whole("span_seconds", x.span_seconds, 1, 31 * 86400.0);
+    whole("chunk_seconds", x.chunk_seconds, 1, 3600);
+    x.max_megabytes = ta.number("max_megabytes", x.max_megabytes);
+    require(x.max_megabytes >= 0, ta, ta.child("max_megabytes"), "`training_archive.max_megabytes` must be >= 0 (0: no budget)");
+    require(x.directory.empty() || x.directory != c.output.directory || x.frame_type != c.output.frame_type, ta,
+            ta.child("directory"), "the training archive would share the output's directory and frame type");
+    ta.finish();
+  }
+
   top.finish();
   return c;
 }
@@ -614,11 +636,13 @@ DC_COMPARED_AS_A_WHOLE(GateSettings, x.enabled, x.window_seconds, x.segment_seco
 DC_COMPARED_AS_A_WHOLE(LoggingSettings, x.level)
 DC_COMPARED_AS_A_WHOLE(MetricsSettings, x.path)
 DC_COMPARED_AS_A_WHOLE(ControlSettings, x.socket)
+DC_COMPARED_AS_A_WHOLE(TrainingArchiveSettings, x.directory, x.frame_type, x.span_seconds, x.chunk_seconds,
+                       x.max_megabytes)
 #undef DC_COMPARED_AS_A_WHOLE
 
-// source_file, locations, ifo and the eleven sections below: a new top-level member must be added to
+// source_file, locations, ifo and the twelve sections below: a new top-level member must be added to
 // sections() (and to docs/configuration.md) before this compiles again.
-static_assert(member_count<Config>() == 14, "Config: a new member needs a place in sections() below");
+static_assert(member_count<Config>() == 15, "Config: a new member needs a place in sections() below");
 
 namespace {
 
@@ -640,6 +664,7 @@ const std::vector<WholeSection>& sections() {
       {"logging", [](const Config& a, const Config& b) { return a.logging == b.logging; }},
       {"metrics", [](const Config& a, const Config& b) { return a.metrics == b.metrics; }},
       {"control", [](const Config& a, const Config& b) { return a.control == b.control; }},
+      {"training_archive", [](const Config& a, const Config& b) { return a.training_archive == b.training_archive; }},
   };
   return s;
 }
@@ -734,6 +759,11 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(logging.level, false),
       DC_SAME(metrics.path, false),
       DC_SAME(control.socket, false),
+      DC_SAME(training_archive.directory, false),
+      DC_SAME(training_archive.frame_type, false),
+      DC_SAME(training_archive.span_seconds, false),
+      DC_SAME(training_archive.chunk_seconds, false),
+      DC_SAME(training_archive.max_megabytes, false),
   };
   return t;
 }

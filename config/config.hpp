@@ -104,7 +104,7 @@ struct ModelsSettings {
   std::string candidate_directory;       // the canary's cleaned frames; empty: not written
   std::string candidate_frame_type;      // default: <output frame type>_CANARY
   double validation_seconds = 300;       // fully cleaned seconds the canary is compared over
-  double margin = 0.02;                  // a band passes when canary ratio <= production ratio + margin
+  double margin = 0.02;                  // a band passes when canary ratio <= production ratio * (1 + margin)
   double max_compute_seconds = 0.5;      // the canary's mean compute per second of data
   double probation_seconds = 600;        // the previous production stays loaded this long
   double crossfade_seconds = 1.0;        // the switch's half-Hann crossfade; 0: at the boundary
@@ -143,6 +143,15 @@ struct ControlSettings {
   std::string socket;  // the operator's Unix socket (`deepclean ctl`); empty: none
 };
 
+// The training archive (docs/retraining.md): the good input seconds kept for retraining.
+struct TrainingArchiveSettings {
+  std::string directory;      // empty: no archive
+  std::string frame_type;     // default: <ifo>_DEEPCLEAN_ARCHIVE
+  double span_seconds = 8192;  // kept back from the newest archived second
+  double chunk_seconds = 64;   // seconds per file
+  double max_megabytes = 0;    // byte budget of the archive; 0: none
+};
+
 bool operator==(const FrameSource& a, const FrameSource& b);
 inline bool operator!=(const FrameSource& a, const FrameSource& b) { return !(a == b); }
 bool operator==(const StateMask& a, const StateMask& b);
@@ -169,6 +178,8 @@ bool operator==(const MetricsSettings& a, const MetricsSettings& b);
 inline bool operator!=(const MetricsSettings& a, const MetricsSettings& b) { return !(a == b); }
 bool operator==(const ControlSettings& a, const ControlSettings& b);
 inline bool operator!=(const ControlSettings& a, const ControlSettings& b) { return !(a == b); }
+bool operator==(const TrainingArchiveSettings& a, const TrainingArchiveSettings& b);
+inline bool operator!=(const TrainingArchiveSettings& a, const TrainingArchiveSettings& b) { return !(a == b); }
 
 struct Config {
   std::string source_file;  // the YAML file this came from
@@ -190,6 +201,7 @@ struct Config {
   LoggingSettings logging;
   MetricsSettings metrics;
   ControlSettings control;
+  TrainingArchiveSettings training_archive;
 };
 
 // A configuration problem: `where` is "file:line:column" (or just "file").

@@ -154,8 +154,17 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   Map top(root, "", file);
 
   Map data = top.map("data");
-  c.strain_frames = frame_dir(data.map("strain"), base_dir);
-  c.witness_frames = frame_dir(data.map("witness"), base_dir);
+  if (data.get("archive") && !data.get("archive").IsNull()) {
+    // The service's training archive holds both, and only seconds that passed its state mask.
+    for (const char* k : {"strain", "witness", "state"}) {
+      if (data.get(k)) fail(file, data.get(k), std::string("`data.") + k + "` cannot be given with `data.archive` "
+                                                   "(the archive holds the strain and the witnesses of good seconds)");
+    }
+    c.archive = frame_dir(data.map("archive"), base_dir);
+  } else {
+    c.strain_frames = frame_dir(data.map("strain"), base_dir);
+    c.witness_frames = frame_dir(data.map("witness"), base_dir);
+  }
   c.start = static_cast<std::uint64_t>(data.integer("start", 0, 0, 9999999999LL, true));
   c.end = static_cast<std::uint64_t>(data.integer("end", 0, 0, 9999999999LL, true));
   if (c.end <= c.start) fail(file, data.get("end"), "`data.end` must be after `data.start`");
@@ -181,7 +190,7 @@ TrainConfig parse_train_config(const std::string& yaml_text, const std::string& 
   c.sort_witnesses = ch.boolean("sort_witnesses", true);
   if (c.sort_witnesses) std::sort(c.witnesses.begin(), c.witnesses.end());
   ch.finish();
-  for (FrameDir* f : {&c.strain_frames, &c.witness_frames}) {
+  for (FrameDir* f : {&c.strain_frames, &c.witness_frames, &c.archive}) {
     if (f->observatory.empty()) f->observatory = c.strain_channel.substr(0, 1);
   }
 

@@ -41,6 +41,8 @@ struct TrainConfig {
   // data
   FrameDir strain_frames;
   FrameDir witness_frames;
+  // Or the live service's training archive (data.archive, docs/retraining.md): directory empty: none.
+  FrameDir archive;
   std::uint64_t start = 0;  // GPS, inclusive
   std::uint64_t end = 0;    // GPS, exclusive
   std::string state_channel;  // empty: no state-vector check

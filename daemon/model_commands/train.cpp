@@ -7,17 +7,38 @@
 #include <filesystem>
 #include <stdexcept>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "daemon/model_commands/model_commands.hpp"
 #include "daemon/pipeline/input.hpp"
 #include "train/config.hpp"
+#include "daemon/archive/training_archive.hpp"
 #include "train/trainer.hpp"
 
 namespace deepclean::cli {
 namespace {
 
 train::SecondReader frame_reader(const train::TrainConfig& cfg) {
+  if (!cfg.archive.directory.empty()) {
+    daemon::archive::Settings a;
+    a.directory = cfg.archive.directory;
+    a.ifo = cfg.archive.observatory;  // only its first letter names the files
+    a.frame_type = cfg.archive.frame_type;
+    auto reader = std::make_shared<daemon::archive::Reader>(a);
+    return [reader, strain = cfg.strain_channel, witnesses = cfg.witnesses](std::uint64_t gps) {
+      daemon::archive::ReadSecond r = reader->read(gps, strain, witnesses);
+      train::RawSecond s;
+      s.good = r.good;
+      s.reason = r.reason;
+      s.detail = r.detail;
+      s.strain = std::move(r.strain);
+      s.strain_rate = r.strain_rate;
+      s.witnesses = std::move(r.witnesses);
+      s.witness_rates = std::move(r.witness_rates);
+      return s;
+    };
+  }
   daemon::InputSpec spec;
   spec.strain_source = {cfg.strain_frames.directory, cfg.strain_frames.frame_type, cfg.strain_frames.observatory};
   spec.witness_source = {cfg.witness_frames.directory, cfg.witness_frames.frame_type, cfg.witness_frames.observatory};

@@ -565,15 +565,8 @@ std::string Lifecycle::command(const std::vector<std::string>& words) {
   }
   if (verb == "status") return status_json();
   if (verb == "models") {
-    nlohmann::json j{{"ok", true}, {"versions", nlohmann::json::array()}};
-    for (const Version& v : record_.versions()) {
-      j["versions"].push_back({{"name", v.name},
-                               {"id", v.id},
-                               {"state", state_name(v.state)},
-                               {"reason", v.reason},
-                               {"since", v.since},
-                               {"since_gps", v.since_gps}});
-    }
+    // The record's own serialisation of its versions (one format for the file and the reply).
+    nlohmann::json j{{"ok", true}, {"versions", nlohmann::json::parse(record_.to_json())["versions"]}};
     return j.dump();
   }
   if (!repo_) return error_json("no model repository is configured (models.repository): nothing to " + verb);

@@ -50,6 +50,10 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>* canary_ratio = nullptr;
   std::vector<prometheus::Gauge*> canary_ratio_gauges;
   prometheus::Family<prometheus::Counter>* decisions = nullptr;
+  prometheus::Gauge* archive_bytes = nullptr;  // registered on the first training_archive() call
+  prometheus::Gauge* archive_seconds = nullptr;
+  prometheus::Family<prometheus::Counter>* archive_chunks = nullptr;
+  std::uint64_t archive_written = 0, archive_removed = 0, archive_dropped = 0;
   std::string version, device;
 };
 
@@ -278,6 +282,35 @@ void Metrics::gpu_memory(double bytes) {
                           .Add({});
   }
   f_->gpu_memory->Set(bytes);
+}
+void Metrics::training_archive(const ArchiveFigures& a) {
+  if (f_->archive_bytes == nullptr) {
+    f_->archive_bytes = &BuildGauge()
+                             .Name("deepclean_training_archive_bytes")
+                             .Help("Bytes of the training archive's chunk files")
+                             .Register(*registry_)
+                             .Add({});
+    f_->archive_seconds = &BuildGauge()
+                               .Name("deepclean_training_archive_seconds")
+                               .Help("GPS seconds the training archive spans, oldest to newest (holes included)")
+                               .Register(*registry_)
+                               .Add({});
+    f_->archive_chunks = &BuildCounter()
+                              .Name("deepclean_training_archive_chunks_total")
+                              .Help("Training archive chunk files by result: written, removed (retention), "
+                                    "dropped (not written: no space, I/O error)")
+                              .Register(*registry_);
+    for (const char* r : {"written", "removed", "dropped"}) f_->archive_chunks->Add({{"result", r}});
+  }
+  f_->archive_bytes->Set(a.bytes);
+  f_->archive_seconds->Set(a.seconds_held);
+  auto advance = [this](const char* result, std::uint64_t now, std::uint64_t& seen) {
+    if (now > seen) f_->archive_chunks->Add({{"result", result}}).Increment(static_cast<double>(now - seen));
+    seen = now;
+  };
+  advance("written", a.written, f_->archive_written);
+  advance("removed", a.removed, f_->archive_removed);
+  advance("dropped", a.dropped, f_->archive_dropped);
 }
 void Metrics::inotify_overflow() { f_->overflows->Increment(); }
 void Metrics::output_errors(std::uint64_t n) { f_->output_errors->Increment(static_cast<double>(n)); }

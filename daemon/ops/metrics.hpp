@@ -45,6 +45,12 @@ class Metrics {
   // Device memory held by the model's tensors. The gauge exists only once this was called: the
   // service calls it on CUDA only, so a CPU service has no deepclean_gpu_memory_bytes at all.
   void gpu_memory(double bytes);
+  // The training archive (docs/retraining.md), from its writer's totals; absent without an archive.
+  struct ArchiveFigures {
+    double bytes = 0, seconds_held = 0;  // seconds held: newest - oldest + 1 (holes included)
+    std::uint64_t written = 0, removed = 0, dropped = 0;  // chunks, since the start
+  };
+  void training_archive(const ArchiveFigures& a);
   void inotify_overflow();  // the input watch lost events and rescanned the directories
   void output_errors(std::uint64_t n = 1);
   void reload(bool ok);

@@ -25,6 +25,7 @@
 #include "config/config.hpp"
 #include "core/model/device.hpp"
 #include "core/model/load.hpp"
+#include "daemon/archive/training_archive.hpp"
 #include "daemon/control/control.hpp"
 #include "daemon/model_setup/model_setup.hpp"
 #include "daemon/models/lifecycle.hpp"
@@ -133,6 +134,7 @@ class Service {
   bool choose_production(models::Repository& repo, models::Record& record, std::string& version);
   void shadow(const SecondInput& in, SteadyTime arrival, Completion by);
   void scan_repository();
+  void archive_second(SecondInput in);
   void maybe_load_canary();
   void finish_canary_load(const std::shared_ptr<CanaryLoad>& r);
   void write_canary_frames();
@@ -172,6 +174,7 @@ class Service {
   std::unique_ptr<OutputWriter> output_;
   std::unique_ptr<watch::DirectoryWatcher> repo_watch_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<archive::Writer> archive_;  // the training archive (docs/retraining.md); null: none
   std::string repo_problem_;  // the repository's last scan error, logged once
 
   bool wait_first_ = false;       // start at the first file that arrives
@@ -336,6 +339,27 @@ bool Service::start_up() {
       return false;
     }
   }
+  if (!cfg_.training_archive.directory.empty()) {
+    try {
+      archive::Settings a;
+      a.directory = cfg_.training_archive.directory;
+      a.ifo = cfg_.ifo;
+      a.frame_type = cfg_.training_archive.frame_type;
+      a.span_seconds = static_cast<std::uint64_t>(cfg_.training_archive.span_seconds);
+      a.chunk_seconds = static_cast<std::uint64_t>(cfg_.training_archive.chunk_seconds);
+      a.max_bytes = static_cast<std::uint64_t>(cfg_.training_archive.max_megabytes * 1e6);
+      archive_ = std::make_unique<archive::Writer>(a);
+      const archive::WriterStats st = archive_->stats();
+      spdlog::info("training archive {}: {} s kept in chunks of {} s{}; {}", a.directory.string(), a.span_seconds,
+                   a.chunk_seconds, a.max_bytes ? fmt::format(", at most {} MB", cfg_.training_archive.max_megabytes) : "",
+                   st.newest_gps ? fmt::format("holds GPS {} to {} ({:.1f} MB)", st.oldest_gps, st.newest_gps,
+                                               static_cast<double>(st.bytes) / 1e6)
+                                 : std::string("empty"));
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: {}", e.what());
+      return false;
+    }
+  }
   const bundle::BundleInfo& info = pipeline().bundle();
   spec_ = input_spec(cfg_, info);
   const double latency = pipeline().latency_seconds();
@@ -382,9 +406,9 @@ bool Service::start_up() {
     repo_watch_->start();
   }
   lifecycle_metrics();
+  write_metrics();  // before READY=1: whoever waits for it finds the metrics file there
   notify_.ready(wait_first_ ? "ready, waiting for the first input frame"
                             : "ready, starting at GPS " + std::to_string(sched_->next()));
-  write_metrics();
   post_step();
   return true;
 }
@@ -665,6 +689,13 @@ void Service::process(SecondInput in, double read_s) {
                  catch_up_->first, took, took > 0 ? static_cast<double>(catch_up_->first) / took : 0.0);
     catch_up_.reset();
   }
+  if (archive_ && in.good() && in.strain) archive_second(std::move(in));
+  if (archive_) {
+    const archive::WriterStats st = archive_->stats();
+    metrics_->training_archive({static_cast<double>(st.bytes),
+                                st.newest_gps ? static_cast<double>(st.newest_gps - st.oldest_gps + 1) : 0.0,
+                                st.chunks_written, st.chunks_removed, st.chunks_dropped});
+  }
   write_metrics();
   status("cleaning: last input GPS " + std::to_string(gps) +
          (output_->last_written() ? ", last output GPS " + std::to_string(*output_->last_written()) : "") +
@@ -821,6 +852,10 @@ void Service::request_reload() {
         throw std::invalid_argument("models.repository, models.archive and control.socket cannot change on reload; "
                                     "restart the service for that");
       }
+      if (c.training_archive != running.training_archive) {
+        throw std::invalid_argument("the training_archive section cannot change on reload; restart the service for "
+                                    "that");
+      }
       if (!production_bundle.empty()) c.model.bundle = production_bundle;
       r->model = load_configured_model(c, false);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
@@ -862,8 +897,8 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} and cleaning settings unchanged{}, the segment continues", config_path_,
                    bundle_version, changed.empty() ? std::string() : " (changed: " + key_list(changed) + ")");
-      notify_.ready("reload done, model " + bundle_version);
       write_metrics();
+      notify_.ready("reload done, model " + bundle_version);
       if (reload_again_) {
         reload_again_ = false;
         request_reload();
@@ -903,8 +938,8 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     account(outs.production, 0, output_->take_write_seconds());
     lifecycle_metrics();
   }
-  notify_.ready("reload done, model " + pipeline().bundle().version);
   write_metrics();
+  notify_.ready("reload done, model " + pipeline().bundle().version);
   if (reload_again_) {
     reload_again_ = false;
     request_reload();
@@ -929,6 +964,19 @@ void Service::shadow(const SecondInput& in, SteadyTime arrival, Completion by) {
   spec_ = life_->production_spec();  // a promotion may bring other witness channels
   lifecycle_metrics();
   maybe_load_canary();
+}
+
+// ---- training archive (docs/retraining.md) ----
+
+// A good second, for retraining: the strain as read and production's witnesses (moved: `in` is done).
+void Service::archive_second(SecondInput in) {
+  archive::Second a;
+  a.gps = in.gps;
+  a.strain = std::move(*in.strain);
+  a.witness_names = spec_.witness_channels;
+  a.witnesses = std::move(in.witnesses);
+  a.witness_rates = std::move(in.witness_rates);
+  archive_->add(std::move(a));
 }
 
 void Service::scan_repository() {
@@ -1060,6 +1108,7 @@ void Service::shutdown(int signal) {
   hup_.cancel(ec);
   if (repo_watch_) repo_watch_->stop();
   control_.reset();
+  if (archive_) archive_->flush();  // the chunk being filled: a restart continues after it
   try {
     models::Published r = life_->finish();
     write_canary_frames();

@@ -83,6 +83,8 @@ gate: {enabled: true, window_seconds: 4, segment_seconds: 0.25, guard_segment_se
 logging: {level: info}
 metrics: {path: /run/deepclean/H1.prom}
 control: {socket: /run/deepclean/H1.sock}
+training_archive: {directory: /archive/H1, frame_type: H1_DEEPCLEAN_ARCHIVE, span_seconds: 8192, chunk_seconds: 64,
+                   max_megabytes: 0}
 )";
 
 // Another valid value for each key (YAML).
@@ -159,6 +161,11 @@ const std::map<std::string, std::string> kOther = {
     {"models.crossfade_seconds", "0"},
     {"models.scan_interval_seconds", "1"},
     {"control.socket", "/run/deepclean/other.sock"},
+    {"training_archive.directory", "/archive/other"},
+    {"training_archive.frame_type", "H1_TRAINING"},
+    {"training_archive.span_seconds", "4096"},
+    {"training_archive.chunk_seconds", "32"},
+    {"training_archive.max_megabytes", "2048"},
 };
 
 std::string with(const std::string& key, const std::string& value) {
@@ -216,6 +223,7 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
         {"logging", changed.logging == base.logging},
         {"control", changed.control == base.control},
         {"metrics", changed.metrics == base.metrics},
+        {"training_archive", changed.training_archive == base.training_archive},
     };
     ASSERT_EQ(same.count(section), 1u) << k.key << ": a key of no known section";
     for (const auto& [name, equal] : same) EXPECT_EQ(equal, name != section) << k.key << " vs section " << name;

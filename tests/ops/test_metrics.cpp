@@ -155,6 +155,7 @@ TEST(Metrics, EveryMetricIsDocumented) {
   m->gate(true, "", 0, false, {{"55-65", 0.06}}, {false});  // the gate's ratio gauge has series
   m->model_slots({{"production", "v1", "id1"}, {"canary", "v2", "id2"}}, 3, 300, {{"55-65", false, 0.06, 0.05}});
   m->model_decision("canary");  // the model lifecycle's families have series
+  m->training_archive({1e6, 64, 1, 0, 0});  // the training archive's, registered on the first call
   std::set<std::string> families;
   std::istringstream lines(m->render());
   for (std::string line; std::getline(lines, line);) {
@@ -164,7 +165,7 @@ TEST(Metrics, EveryMetricIsDocumented) {
     f >> name;
     families.insert(name);
   }
-  EXPECT_EQ(families.size(), 25u) << "the rows of the table in docs/operations.md#metrics";
+  EXPECT_EQ(families.size(), 28u) << "the rows of the table in docs/operations.md#metrics";
   const auto read = [](const std::string& rel) {
     std::ifstream in(std::string(DEEPCLEAN_SOURCE_DIR) + "/" + rel);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -216,4 +217,18 @@ TEST(Metrics, ModelSlotsReplaceTheLoadedSetAndDecisionsCountByAction) {
   EXPECT_NE(r.find("deepclean_canary_validation_seconds 0\n"), std::string::npos) << r;
   EXPECT_NE(r.find("deepclean_model_decisions_total{action=\"promoted\"} 1\n"), std::string::npos) << r;
   EXPECT_NE(r.find("deepclean_model_decisions_total{action=\"canary\"} 2\n"), std::string::npos) << r;
+}
+
+// The training archive's figures: absent until the first call; counters follow the writer's totals.
+TEST(Metrics, TrainingArchiveAppearsOnlyWithAnArchiveAndCountsChunksByResult) {
+  Metrics m("0.1.0", "cpu", "abc", "v1", 0.5);
+  EXPECT_EQ(m.render().find("deepclean_training_archive"), std::string::npos);
+  m.training_archive({2.5e6, 128, 2, 0, 0});
+  m.training_archive({3.5e6, 192, 5, 2, 1});
+  const std::string r = m.render();
+  EXPECT_NE(r.find("deepclean_training_archive_bytes 3500000\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_training_archive_seconds 192\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_training_archive_chunks_total{result=\"written\"} 5\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_training_archive_chunks_total{result=\"removed\"} 2\n"), std::string::npos) << r;
+  EXPECT_NE(r.find("deepclean_training_archive_chunks_total{result=\"dropped\"} 1\n"), std::string::npos) << r;
 }

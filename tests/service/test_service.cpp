@@ -35,6 +35,7 @@
 
 #include "common/test_support.hpp"
 #include "common/model_fixtures.hpp"
+#include "daemon/archive/training_archive.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
 
@@ -338,6 +339,18 @@ double count_fully_cleaned(const Site& site) {
   double n = 0;
   for (std::uint64_t g : site.outputs()) n += all_bits(site.state(g), kCleanedBit) ? 1 : 0;
   return n;
+}
+
+// "state: reason" of a version of the running service's model repository (`deepclean ctl models`),
+// "absent" when the record does not have it.
+std::string model_state(const fs::path& config, const std::string& version, const fs::path& scratch) {
+  const CliResult r = run_deepclean("ctl --config " + sh_quote(config.string()) + " --json models", scratch);
+  if (r.rc != 0) return "ctl failed: " + r.err;
+  const auto reply = nlohmann::json::parse(r.out);  // (a named value: the loop must not outlive it)
+  for (const auto& v : reply["versions"]) {
+    if (v["name"] == version) return v["state"].get<std::string>() + ": " + v["reason"].get<std::string>();
+  }
+  return "absent";
 }
 
 #define REQUIRE_MODEL(bundle)                              \
@@ -1193,15 +1206,7 @@ TEST(RunService, ModelRepositoryCanaryPromotionRollbackAndCtl) {
     const CliResult r = run_deepclean(ctl + "--json status", site.dir());
     return r.rc == 0 ? nlohmann::json::parse(r.out) : nlohmann::json{{"rc", r.rc}, {"err", r.err}};
   };
-  auto state_of = [&](const std::string& version) {
-    const CliResult r = run_deepclean(ctl + "--json models", site.dir());
-    if (r.rc != 0) return std::string("ctl failed: ") + r.err;
-    const auto reply = nlohmann::json::parse(r.out);  // (a named value: the loop must not outlive it)
-    for (const auto& v : reply["versions"]) {
-      if (v["name"] == version) return v["state"].get<std::string>() + ": " + v["reason"].get<std::string>();
-    }
-    return std::string("absent");
-  };
+  auto state_of = [&](const std::string& version) { return model_state(site.config(), version, site.dir()); };
   std::uint64_t next = kG;
   // Feeds one second at a time (150 ms apart) until `done`, at most `most` seconds.
   auto feed_until = [&](const std::function<bool()>& done, int most) {
@@ -1404,16 +1409,7 @@ TEST(RunService, RealCanariesWithRandomWeightsOrTrainedOnOtherDataAreNeverPromot
   write_file(dir / "clean.yaml", config("sim", "out-clean",
                                         "model: {bundle: " + (dir / "models/v1").string() + ", threads: 1, batch_size: 64}\n"));
 
-  const std::string ctl = "ctl --config " + sh_quote((dir / "run.yaml").string()) + " --json models";
-  auto state_of = [&](const std::string& version) {
-    const CliResult r = run_deepclean(ctl, dir);
-    if (r.rc != 0) return std::string("ctl failed: ") + r.err;
-    const auto reply = nlohmann::json::parse(r.out);  // (a named value: the loop must not outlive it)
-    for (const auto& v : reply["versions"]) {
-      if (v["name"] == version) return v["state"].get<std::string>() + ": " + v["reason"].get<std::string>();
-    }
-    return std::string("absent");
-  };
+  auto state_of = [&](const std::string& version) { return model_state(dir / "run.yaml", version, dir); };
   std::uint64_t next = kS;
   auto feed_until = [&](const std::function<bool()>& done) {
     while (!done() && next < kS + kSeconds) {
@@ -1493,4 +1489,94 @@ TEST(RunService, RealCanariesWithRandomWeightsOrTrainedOnOtherDataAreNeverPromot
   }
   EXPECT_GE(fully_cleaned, kSeconds - 3);  // all but the segment's ends
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+// The training archive (docs/retraining.md) filled by the live service: every good second in 4-s
+// chunks, a second with a NaN witness a hole, the chunk being filled written at stop; read back bit
+// for bit (the strain as written by the site, the witnesses as float32 of their values).
+TEST(RunService, TrainingArchiveKeepsTheGoodSeconds) {
+  REQUIRE_MODEL(bundle);
+  Site site("archive");
+  site.extra = "training_archive: {directory: archive, chunk_seconds: 4, span_seconds: 1000}\n";
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 7; ++k) {
+    site.write(kG + k, k == 2 ? Fault::NanWitness : Fault::None);
+    pause_ms(100);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 5); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_TRUE(d.logged("training archive " + (site.dir() / "archive").string() + ": 1000 s kept in chunks of 4 s; empty"))
+      << d.log();
+
+  namespace ar = deepclean::daemon::archive;
+  ar::Settings s;
+  s.directory = site.dir() / "archive";
+  s.ifo = "H1";
+  s.frame_type = "H1_DEEPCLEAN_ARCHIVE";
+  std::vector<std::string> chunks;
+  for (const auto& c : ar::list_chunks(s)) chunks.push_back(c.path.filename().string());
+  EXPECT_EQ(chunks, (std::vector<std::string>{"H-H1_DEEPCLEAN_ARCHIVE-" + std::to_string(kG) + "-4.gwf",
+                                              "H-H1_DEEPCLEAN_ARCHIVE-" + std::to_string(kG + 4) + "-3.gwf"}));
+  const ar::Reader r(s);
+  for (std::uint64_t g = kG; g < kG + 7; ++g) {
+    const ar::ReadSecond x =
+        r.read(g, "H1:GDS-CALIB_STRAIN", {kWitnessNames[0], kWitnessNames[1], kWitnessNames[2]});
+    if (g == kG + 2) {
+      EXPECT_EQ(x.reason, "hole") << x.detail;
+      continue;
+    }
+    ASSERT_TRUE(x.good) << g << ": " << x.detail;
+    EXPECT_EQ(x.strain, site.strain_values(g)) << g;
+    const gwf::Frame w = site.witness_frame(g, Fault::None);
+    for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(x.witnesses[c], w.channels[c].data.to_double()) << g << " " << c;
+  }
+  EXPECT_GE(site.metric("deepclean_training_archive_chunks_total{result=\"written\"}"), 1);
+  EXPECT_GT(site.metric("deepclean_training_archive_bytes"), 0);
+}
+
+// The training archive on a full file system (a 1-MiB tmpfs, about ten 2-s chunks): the oldest
+// chunks make room for the newest, every second is still cleaned and written, nothing waits.
+TEST(RunService, TrainingArchiveOnAFullDiskDropsTheOldestAndNeverBlocksCleaning) {
+  REQUIRE_MODEL(bundle);
+  Site site("archivefull");
+  const fs::path archive = site.dir() / "archive";
+  fs::create_directories(archive);
+  if (const std::string why = enter_private_mount_namespace(); !why.empty()) {
+    GTEST_SKIP() << "cannot make a private tmpfs here (" << why << ")";
+  }
+  if (::mount("tmpfs", archive.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs on " << archive << ": " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{archive};
+  site.extra = "training_archive: {directory: archive, chunk_seconds: 2, span_seconds: 100000}\n";
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  constexpr std::uint64_t kSeconds = 40;
+  for (std::uint64_t k = 0; k < kSeconds; ++k) {
+    site.write(kG + k);
+    pause_ms(60);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + kSeconds - 2); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), kSeconds);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  EXPECT_TRUE(d.logged("training archive: no space left for")) << d.log();
+  EXPECT_GE(site.metric("deepclean_training_archive_chunks_total{result=\"removed\"}"), 1);
+  // What is left is the newest stretch, up to the last second.
+  deepclean::daemon::archive::Settings s;
+  s.directory = archive;
+  s.ifo = "H1";
+  s.frame_type = "H1_DEEPCLEAN_ARCHIVE";
+  const auto chunks = deepclean::daemon::archive::list_chunks(s);
+  ASSERT_FALSE(chunks.empty());
+  EXPECT_GT(chunks.front().first, kG) << "the oldest chunks were removed";
+  EXPECT_EQ(chunks.back().first + chunks.back().span, kG + kSeconds);
 }
