@@ -555,6 +555,27 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     ta.finish();
   }
 
+  {
+    Section rs = top.section("retrain");
+    RetrainSettings& x = c.retrain;
+    auto in_range = [&rs](const char* key, double& v, double lo, double hi, bool whole, bool lo_open) {
+      v = rs.number(key, v);
+      const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi && (!whole || v == std::floor(v));
+      std::ostringstream what;
+      what << "`retrain." << key << "` must be " << (whole ? "a whole number " : "") << "in " << (lo_open ? "(" : "[")
+           << lo << ", " << hi << "]";
+      require(ok, rs, rs.child(key), what.str());
+    };
+    in_range("span_seconds", x.span_seconds, 16, 31 * 86400.0, true, false);
+    in_range("held_out_fraction", x.held_out_fraction, 0, 0.5, false, true);
+    in_range("min_good_fraction", x.min_good_fraction, 0, 1, false, false);
+    in_range("cadence_seconds", x.cadence_seconds, 1, 31 * 86400.0, false, false);
+    in_range("learning_rate", x.learning_rate, 0, 10, false, true);
+    in_range("epochs", x.epochs, 1, 100000, true, false);
+    in_range("threads", x.threads, 1, 256, true, false);
+    rs.finish();
+  }
+
   top.finish();
   return c;
 }
@@ -638,11 +659,13 @@ DC_COMPARED_AS_A_WHOLE(MetricsSettings, x.path)
 DC_COMPARED_AS_A_WHOLE(ControlSettings, x.socket)
 DC_COMPARED_AS_A_WHOLE(TrainingArchiveSettings, x.directory, x.frame_type, x.span_seconds, x.chunk_seconds,
                        x.max_megabytes)
+DC_COMPARED_AS_A_WHOLE(RetrainSettings, x.span_seconds, x.held_out_fraction, x.min_good_fraction, x.cadence_seconds,
+                       x.learning_rate, x.epochs, x.threads)
 #undef DC_COMPARED_AS_A_WHOLE
 
-// source_file, locations, ifo and the twelve sections below: a new top-level member must be added to
+// source_file, locations, ifo and the thirteen sections below: a new top-level member must be added to
 // sections() (and to docs/configuration.md) before this compiles again.
-static_assert(member_count<Config>() == 15, "Config: a new member needs a place in sections() below");
+static_assert(member_count<Config>() == 16, "Config: a new member needs a place in sections() below");
 
 namespace {
 
@@ -665,6 +688,7 @@ const std::vector<WholeSection>& sections() {
       {"metrics", [](const Config& a, const Config& b) { return a.metrics == b.metrics; }},
       {"control", [](const Config& a, const Config& b) { return a.control == b.control; }},
       {"training_archive", [](const Config& a, const Config& b) { return a.training_archive == b.training_archive; }},
+      {"retrain", [](const Config& a, const Config& b) { return a.retrain == b.retrain; }},
   };
   return s;
 }
@@ -764,6 +788,13 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(training_archive.span_seconds, false),
       DC_SAME(training_archive.chunk_seconds, false),
       DC_SAME(training_archive.max_megabytes, false),
+      DC_SAME(retrain.span_seconds, false),
+      DC_SAME(retrain.held_out_fraction, false),
+      DC_SAME(retrain.min_good_fraction, false),
+      DC_SAME(retrain.cadence_seconds, false),
+      DC_SAME(retrain.learning_rate, false),
+      DC_SAME(retrain.epochs, false),
+      DC_SAME(retrain.threads, false),
   };
   return t;
 }

@@ -152,6 +152,17 @@ struct TrainingArchiveSettings {
   double max_megabytes = 0;    // byte budget of the archive; 0: none
 };
 
+// `deepclean retrain` (docs/retraining.md): fine-tuning production on the archive's newest span.
+struct RetrainSettings {
+  double span_seconds = 4096;       // the archive's newest seconds a cycle uses
+  double held_out_fraction = 0.1;   // the newest part of the span: never trained on, both models judged on it
+  double min_good_fraction = 0.5;   // fewer good seconds in the span: the cycle is skipped
+  double cadence_seconds = 2048;    // a cycle this often
+  double learning_rate = 0.005;     // a tenth of the demo's first stage (the reference: a tenth of training's)
+  double epochs = 10;
+  double threads = 2;
+};
+
 bool operator==(const FrameSource& a, const FrameSource& b);
 inline bool operator!=(const FrameSource& a, const FrameSource& b) { return !(a == b); }
 bool operator==(const StateMask& a, const StateMask& b);
@@ -180,6 +191,8 @@ bool operator==(const ControlSettings& a, const ControlSettings& b);
 inline bool operator!=(const ControlSettings& a, const ControlSettings& b) { return !(a == b); }
 bool operator==(const TrainingArchiveSettings& a, const TrainingArchiveSettings& b);
 inline bool operator!=(const TrainingArchiveSettings& a, const TrainingArchiveSettings& b) { return !(a == b); }
+bool operator==(const RetrainSettings& a, const RetrainSettings& b);
+inline bool operator!=(const RetrainSettings& a, const RetrainSettings& b) { return !(a == b); }
 
 struct Config {
   std::string source_file;  // the YAML file this came from
@@ -202,6 +215,7 @@ struct Config {
   MetricsSettings metrics;
   ControlSettings control;
   TrainingArchiveSettings training_archive;
+  RetrainSettings retrain;
 };
 
 // A configuration problem: `where` is "file:line:column" (or just "file").

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   deepclean::cli::register_clean_commands(app, exit_code);
   deepclean::cli::register_run_command(app, exit_code);
   deepclean::cli::register_train_command(app, exit_code);
+  deepclean::cli::register_retrain_command(app, exit_code);
 #endif
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package deepclean needs to build, test, benchmark and run its demo.
-# Idempotent: packages already present are left alone. Needs root (or sudo).
+# Idempotent: packages already present are left alone. Needs root (or sudo) to install; promtool and
+# node_exporter are only unpacked, into build-tools/prometheus (see the end).
 set -euo pipefail
 
 PACKAGES=(
@@ -36,18 +37,39 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    # A Debian 12 installed with a root password has no sudo: say so instead of "sudo: command not found".
+    command -v sudo > /dev/null || {
+      echo "install-deps: missing ${missing[*]}; not root and sudo is absent: run this as root (su -) or install sudo" >&2
+      exit 1
+    }
+    SUDO="sudo"
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  # A Debian 12 installed with a root password has no sudo: say so instead of "sudo: command not found".
-  command -v sudo > /dev/null || {
-    echo "install-deps: missing ${missing[*]}; not root and sudo is absent: run this as root (su -) or install sudo" >&2
-    exit 1
-  }
-  SUDO="sudo"
+
+# promtool and node_exporter check the metrics file as Prometheus reads it (tests/service): unpacked
+# from Debian's packages into build-tools/prometheus, not installed (installing them would start a
+# Prometheus server and a node exporter as services on this machine). Tests skip without them.
+TOOLS=$(cd "$(dirname "$0")/.." && pwd)/build-tools/prometheus
+if [ ! -x "$TOOLS/usr/bin/promtool" ] || [ ! -x "$TOOLS/usr/bin/prometheus-node-exporter" ]; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && apt-get download -qq prometheus prometheus-node-exporter 2> /dev/null); then
+    mkdir -p "$TOOLS"
+    ok=1
+    for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$TOOLS" || ok=0; done
+    if [ "$ok" = 1 ]; then
+      echo "install-deps: promtool and prometheus-node-exporter unpacked into $TOOLS"
+    else
+      echo "install-deps: cannot unpack the prometheus packages into $TOOLS; the tests that need them skip"
+    fi
+  else
+    echo "install-deps: cannot download the prometheus packages (apt-get download); the tests that need them skip"
+  fi
+  rm -rf "$tmp"
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

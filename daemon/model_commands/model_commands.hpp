@@ -16,5 +16,7 @@ void register_clean_commands(CLI::App& app, int& exit_code);
 void register_train_command(CLI::App& app, int& exit_code);
 // `deepclean run` (run.cpp): the site service, daemon/service.
 void register_run_command(CLI::App& app, int& exit_code);
+// `deepclean retrain` (retrain.cpp): fine-tuning production on the training archive.
+void register_retrain_command(CLI::App& app, int& exit_code);
 
 }  // namespace deepclean::cli

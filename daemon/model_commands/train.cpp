@@ -10,16 +10,16 @@
 #include <memory>
 #include <sstream>
 
+#include "daemon/archive/training_archive.hpp"
 #include "daemon/model_commands/model_commands.hpp"
+#include "daemon/model_commands/training_frames.hpp"
 #include "daemon/pipeline/input.hpp"
 #include "train/config.hpp"
-#include "daemon/archive/training_archive.hpp"
 #include "train/trainer.hpp"
 
 namespace deepclean::cli {
-namespace {
 
-train::SecondReader frame_reader(const train::TrainConfig& cfg) {
+train::SecondReader training_frames(const train::TrainConfig& cfg) {
   if (!cfg.archive.directory.empty()) {
     daemon::archive::Settings a;
     a.directory = cfg.archive.directory;
@@ -62,6 +62,8 @@ train::SecondReader frame_reader(const train::TrainConfig& cfg) {
   };
 }
 
+namespace {
+
 std::string describe(const train::StreamSettings& s) {
   std::ostringstream o;
   o << "the daemon's cleaning: K " << s.kernel_seconds << " s, " << s.sampling_rate << " kernels/s, aggregation "
@@ -91,7 +93,7 @@ void register_train_command(CLI::App& app, int& exit_code) {
         throw std::runtime_error(cfg.bundle + ": already exists (set output.force: true to replace it)");
       }
       std::cerr << "reading " << cfg.end - cfg.start << " s of frames (GPS " << cfg.start << "-" << cfg.end << ")\n";
-      const train::Dataset data = train::load_dataset(cfg, frame_reader(cfg), std::cerr);
+      const train::Dataset data = train::load_dataset(cfg, training_frames(cfg), std::cerr);
       if (!evaluate.empty()) {
         const auto r = train::evaluate_bundle(evaluate, data);
         std::vector<train::BandFigures> streamed;

@@ -117,9 +117,11 @@ inline bool eventually(const std::function<bool()>& cond, double seconds = 30) {
 // Killed (SIGKILL) at scope exit if still running.
 class DeepcleanProcess {
  public:
+  // `program`: another program to run instead, its whole command line (then `args` is ignored).
   DeepcleanProcess(const std::vector<std::string>& args, const std::filesystem::path& log,
                    const std::vector<std::string>& extra_env = {},
-                   const std::vector<std::string>& unset = {})
+                   const std::vector<std::string>& unset = {},
+                   const std::vector<std::string>& program = {})
       : log_(log) {
     // Everything the child needs is prepared before fork(): other threads may run meanwhile.
     std::vector<std::string> env_text;
@@ -133,8 +135,10 @@ class DeepcleanProcess {
     std::vector<char*> envp;
     for (auto& v : env_text) envp.push_back(v.data());
     envp.push_back(nullptr);
-    std::string bin = DEEPCLEAN_BINARY, arg0 = "deepclean";
-    std::vector<std::string> arg_text = args;
+    std::string bin = program.empty() ? std::string(DEEPCLEAN_BINARY) : program[0];
+    std::string arg0 = program.empty() ? std::string("deepclean") : program[0];
+    std::vector<std::string> arg_text =
+        program.empty() ? args : std::vector<std::string>(program.begin() + 1, program.end());
     std::vector<char*> argv = {arg0.data()};
     for (auto& a : arg_text) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -85,6 +85,8 @@ metrics: {path: /run/deepclean/H1.prom}
 control: {socket: /run/deepclean/H1.sock}
 training_archive: {directory: /archive/H1, frame_type: H1_DEEPCLEAN_ARCHIVE, span_seconds: 8192, chunk_seconds: 64,
                    max_megabytes: 0}
+retrain: {span_seconds: 4096, held_out_fraction: 0.1, min_good_fraction: 0.5, cadence_seconds: 2048,
+          learning_rate: 0.005, epochs: 10, threads: 2}
 )";
 
 // Another valid value for each key (YAML).
@@ -166,6 +168,13 @@ const std::map<std::string, std::string> kOther = {
     {"training_archive.span_seconds", "4096"},
     {"training_archive.chunk_seconds", "32"},
     {"training_archive.max_megabytes", "2048"},
+    {"retrain.span_seconds", "2048"},
+    {"retrain.held_out_fraction", "0.2"},
+    {"retrain.min_good_fraction", "0.8"},
+    {"retrain.cadence_seconds", "600"},
+    {"retrain.learning_rate", "0.001"},
+    {"retrain.epochs", "3"},
+    {"retrain.threads", "4"},
 };
 
 std::string with(const std::string& key, const std::string& value) {
@@ -224,6 +233,7 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
         {"control", changed.control == base.control},
         {"metrics", changed.metrics == base.metrics},
         {"training_archive", changed.training_archive == base.training_archive},
+        {"retrain", changed.retrain == base.retrain},
     };
     ASSERT_EQ(same.count(section), 1u) << k.key << ": a key of no known section";
     for (const auto& [name, equal] : same) EXPECT_EQ(equal, name != section) << k.key << " vs section " << name;

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1579,4 +1581,182 @@ TEST(RunService, TrainingArchiveOnAFullDiskDropsTheOldestAndNeverBlocksCleaning)
   ASSERT_FALSE(chunks.empty());
   EXPECT_GT(chunks.front().first, kG) << "the oldest chunks were removed";
   EXPECT_EQ(chunks.back().first + chunks.back().span, kG + kSeconds);
+}
+
+// The metrics file as Prometheus reads it (README: node_exporter's textfile collector): after a real
+// run, `promtool check metrics` finds nothing to say, and node_exporter, started on the metrics
+// directory, serves every sample of the file with its value and reports no textfile error. The two
+// programs come from Debian's packages, unpacked by tools/install-deps.sh into build-tools/prometheus.
+TEST(RunService, MetricsFilePassesPromtoolAndNodeExporterServesIt) {
+  REQUIRE_MODEL(bundle);
+  const fs::path tools = fs::path(DEEPCLEAN_SOURCE_DIR) / "build-tools/prometheus/usr/bin";
+  const fs::path promtool = tools / "promtool", exporter = tools / "prometheus-node-exporter";
+  if (!fs::exists(promtool) || !fs::exists(exporter)) {
+    GTEST_SKIP() << "promtool and prometheus-node-exporter are not in " << tools << " (tools/install-deps.sh unpacks them)";
+  }
+  if (run_shell("command -v curl > /dev/null") != 0) GTEST_SKIP() << "curl is not installed";
+  Site site("promtool");
+  site.gate = true;  // the gate's families too
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 5; ++k) {
+    site.write(kG + k);
+    pause_ms(100);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+  d.signal(SIGTERM);
+  ASSERT_EQ(d.wait_exit(10), 0) << d.log();
+
+  std::string lint;
+  EXPECT_EQ(run_shell(sh_quote(promtool.string()) + " check metrics < " + sh_quote(site.metrics_file().string()) + " 2>&1",
+                      &lint),
+            0)
+      << lint;
+  EXPECT_EQ(lint, "") << "promtool's lint findings";
+
+  // A free port: bound, read back, released (node_exporter binds it a moment later).
+  int port = 0;
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n), 0);
+    port = ntohs(a.sin_port);
+    ::close(fd);
+  }
+  DeepcleanProcess ne({}, site.dir() / "node_exporter.log", {}, {},
+                      {exporter.string(), "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                       "--collector.disable-defaults", "--collector.textfile",
+                       "--collector.textfile.directory=" + (site.dir() / "metrics").string()});
+  std::string scraped;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  ASSERT_TRUE(eventually([&] { return run_shell("curl -sf " + url, &scraped) == 0; }, 20)) << ne.log();
+  ne.signal(SIGTERM);
+  ne.wait_exit(10);
+  const auto served = parse_prometheus_text(scraped);
+  EXPECT_EQ(served.at("node_textfile_scrape_error"), 0) << scraped;
+  const auto file = site.metrics();
+  int samples = 0;
+  for (const auto& [key, value] : file) {
+    if (key.rfind("deepclean_", 0) != 0) continue;
+    ++samples;
+    ASSERT_EQ(served.count(key), 1u) << key << " is not served\n" << scraped;
+    if (std::isnan(value)) {
+      EXPECT_TRUE(std::isnan(served.at(key))) << key;
+    } else {
+      EXPECT_EQ(served.at(key), value) << key;
+    }
+  }
+  EXPECT_GT(samples, 40);
+}
+
+// `deepclean retrain` end to end (docs/retraining.md): `deepclean run` fills the training archive
+// from simulated frames of the demo's detector, then one retrain cycle per case:
+//   - production is the demo bundle with its strain scale three times too large: fine-tuning (which
+//     takes its scalers from the data) cleans again, the candidate is published into the repository
+//     with its provenance and figures;
+//   - production is the trained demo bundle and the fine-tuning's learning rate is absurd (0.5): the
+//     candidate is worse on the held-out part and is not published, nothing is left behind;
+//   - a span longer than the archive: the cycle is skipped, saying why.
+TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPart) {
+  constexpr std::uint64_t kS = 1300060000;
+  constexpr int kSeconds = 112;
+  const fs::path dir = fs::temp_directory_path() / ("dcrun-" + std::to_string(::getpid()) + "-retrain");
+  fs::remove_all(dir);
+  fs::create_directories(dir / "models");
+  const std::string dc = sh_quote(DEEPCLEAN_BINARY);
+  std::string out;
+  ASSERT_EQ(run_shell(dc + " simulate --unrelated 0 --compress raw --quiet --out " + sh_quote((dir / "sim").string()) +
+                          " --seed 2026 --start " + std::to_string(kS) + " --duration " + std::to_string(kSeconds) +
+                          " 2>&1",
+                      &out),
+            0)
+      << out;
+  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models/v1", fs::copy_options::recursive);
+  const std::string common =
+      "ifo: H1\ninput:\n"
+      "  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+      "  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}\n"
+      "  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+      "  timeout_seconds: 2\n  start: " + std::to_string(kS) + "\n"
+      "output: {directory: out, compression: raw}\n"
+      "model: {threads: 1}\n"
+      "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
+      "bandpass: {method: fir, look_ahead_seconds: 0.4375, bands: [[54, 66]]}\n"
+      "subtraction: {taper_seconds: 1}\n"
+      "training_archive: {directory: archive, chunk_seconds: 16}\n";
+  write_file(dir / "run.yaml", common + "models: {repository: models}\n");
+  {
+    NotifyListener notify(dir / "notify.sock");
+    Daemon d(dir / "run.yaml", dir / "daemon.log", notify.path());
+    ASSERT_TRUE(eventually([&] {
+      return fs::exists(dir / "out" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(kS + kSeconds - 2) + "-1.gwf")) ||
+             !d.running();
+    }, 120)) << d.log();
+    d.signal(SIGTERM);
+    ASSERT_EQ(d.wait_exit(10), 0) << d.log();
+  }
+  // A mis-scaled production: the demo bundle whose strain scale (bundle.yaml `strain.std`) is three
+  // times too large, so that it subtracts three times the noise (band ratio about 2), in a repository
+  // of its own. Fine-tuning takes its scalers from the data: the candidate cleans again.
+  fs::create_directories(dir / "models-scaled");
+  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models-scaled/v1", fs::copy_options::recursive);
+  {
+    std::string y = read_file(dir / "models-scaled/v1/bundle.yaml");
+    const std::string key = "  std: 5.9971242012325974e-21";
+    ASSERT_NE(y.find(key), std::string::npos) << y;
+    y.replace(y.find(key), key.size(), "  std: 1.7991372603697792e-20");
+    write_file(dir / "models-scaled/v1/bundle.yaml", y);
+  }
+  fs::copy_file(dir / "models/.record.json", dir / "models-scaled/.record.json");
+
+  const std::string cycle = "retrain --once --config ";
+  // The mis-scaled production: published.
+  write_file(dir / "scaled.yaml", common + "models: {repository: models-scaled}\n"
+                                           "retrain: {span_seconds: 96, held_out_fraction: 0.25, epochs: 2}\n");
+  CliResult r = run_deepclean(cycle + sh_quote((dir / "scaled.yaml").string()), dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("retrain: published: published retrain-" + std::to_string(kS + kSeconds)), std::string::npos)
+      << r.out << r.err;
+  const fs::path published = dir / "models-scaled" / ("retrain-" + std::to_string(kS + kSeconds));
+  ASSERT_TRUE(fs::exists(published / "model.pt")) << r.out;
+  const auto p = nlohmann::json::parse(read_file(published / "provenance.json"));
+  EXPECT_EQ(p["parent"]["version"], "v1");
+  EXPECT_EQ(p["training"]["gps"][0].get<std::uint64_t>(), kS + kSeconds - 96);
+  EXPECT_EQ(p["held_out"]["gps"][0].get<std::uint64_t>(), kS + kSeconds - 24);
+  EXPECT_EQ(p["held_out"]["gps"][1].get<std::uint64_t>(), kS + kSeconds);
+  const auto& band = p["held_out"]["bands"][0];
+  EXPECT_LT(band["candidate"].get<double>(), band["production"].get<double>()) << p.dump();
+  EXPECT_LT(band["candidate"].get<double>(), 0.2) << p.dump();
+  EXPECT_GT(band["production"].get<double>(), 1.5) << p.dump();
+  std::cout << "mis-scaled production: " << r.out;
+
+  // The trained demo bundle in production, an absurd learning rate: not published, nothing left.
+  write_file(dir / "good.yaml", common + "models: {repository: models}\n"
+                                         "retrain: {span_seconds: 96, held_out_fraction: 0.25, epochs: 1, "
+                                         "learning_rate: 0.5}\n");
+  r = run_deepclean(cycle + sh_quote((dir / "good.yaml").string()), dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("retrain: not published: candidate retrain-" + std::to_string(kS + kSeconds) +
+                       " does not beat production"),
+            std::string::npos)
+      << r.out << r.err;
+  std::cout << "demo-bundle production: " << r.out;
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir / "models")) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{".record.json", "v1"}));
+
+  // A span the archive does not hold: skipped.
+  write_file(dir / "long.yaml", common + "models: {repository: models}\nretrain: {span_seconds: 100000}\n");
+  r = run_deepclean(cycle + sh_quote((dir / "long.yaml").string()), dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("retrain: skipped: the training archive holds " + std::to_string(kSeconds) + " s"),
+            std::string::npos)
+      << r.out;
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
