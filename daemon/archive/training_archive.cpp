@@ -162,8 +162,8 @@ void Writer::write(Pending& p) {
       return;
     } catch (const std::system_error& e) {
       const bool full = e.code() == std::errc::no_space_on_device;
-      auto present = list_chunks(s_);
-      if (full && attempt == 0 && !present.empty()) {
+      const std::vector<Chunk> present = full && attempt == 0 ? list_chunks(s_) : std::vector<Chunk>{};
+      if (!present.empty()) {
         spdlog::warn("training archive: no space left for {}: removing the oldest chunk {} and trying again",
                      path.string(), present.front().path.string());
         std::error_code ec;

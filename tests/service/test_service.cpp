@@ -735,6 +735,28 @@ std::string enter_private_mount_namespace() {
   return "";
 }
 
+// A tmpfs of `options` ("size=4m") on `at`, in a private mount namespace, unmounted when this goes;
+// `why` says why not when it could not be made (the test then skips).
+class PrivateTmpfs {
+ public:
+  PrivateTmpfs(fs::path at, const char* options) : at_(std::move(at)) {
+    if (const std::string ns = enter_private_mount_namespace(); !ns.empty()) {
+      why = "cannot make a private tmpfs here (" + ns + ")";
+    } else if (::mount("tmpfs", at_.c_str(), "tmpfs", 0, options) != 0) {
+      why = "cannot mount a tmpfs on " + at_.string() + ": " + std::strerror(errno);
+    }
+  }
+  ~PrivateTmpfs() {
+    if (why.empty()) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  PrivateTmpfs(const PrivateTmpfs&) = delete;
+  PrivateTmpfs& operator=(const PrivateTmpfs&) = delete;
+  std::string why;
+
+ private:
+  fs::path at_;
+};
+
 }  // namespace
 
 // The output file system full (ENOSPC), then space again: each failed second is logged with the
@@ -744,16 +766,8 @@ TEST(RunService, OutputFileSystemFullThenSpaceAgain) {
   REQUIRE_MODEL(bundle);
   Site site("outfull");
   const fs::path out = site.dir() / "out";
-  if (const std::string why = enter_private_mount_namespace(); !why.empty()) {
-    GTEST_SKIP() << "cannot make a private tmpfs here (" << why << ")";
-  }
-  if (::mount("tmpfs", out.c_str(), "tmpfs", 0, "size=4m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs on " << out << ": " << std::strerror(errno);
-  }
-  struct Unmount {
-    fs::path at;
-    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
-  } unmount{out};
+  const PrivateTmpfs tmpfs(out, "size=4m");
+  if (!tmpfs.why.empty()) GTEST_SKIP() << tmpfs.why;
   // Fill it: write until the file system says ENOSPC.
   const fs::path filler = out / "filler.bin";
   {
@@ -1546,16 +1560,8 @@ TEST(RunService, TrainingArchiveOnAFullDiskDropsTheOldestAndNeverBlocksCleaning)
   Site site("archivefull");
   const fs::path archive = site.dir() / "archive";
   fs::create_directories(archive);
-  if (const std::string why = enter_private_mount_namespace(); !why.empty()) {
-    GTEST_SKIP() << "cannot make a private tmpfs here (" << why << ")";
-  }
-  if (::mount("tmpfs", archive.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs on " << archive << ": " << std::strerror(errno);
-  }
-  struct Unmount {
-    fs::path at;
-    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
-  } unmount{archive};
+  const PrivateTmpfs tmpfs(archive, "size=1m");
+  if (!tmpfs.why.empty()) GTEST_SKIP() << tmpfs.why;
   site.extra = "training_archive: {directory: archive, chunk_seconds: 2, span_seconds: 100000}\n";
   site.write_config(bundle, "  start: " + std::to_string(kG) + "\n");
   NotifyListener notify(site.notify());
