@@ -570,8 +570,14 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     in_range("held_out_fraction", x.held_out_fraction, 0, 0.5, false, true);
     in_range("min_good_fraction", x.min_good_fraction, 0, 1, false, false);
     in_range("cadence_seconds", x.cadence_seconds, 1, 31 * 86400.0, false, false);
+    in_range("min_span_seconds", x.min_span_seconds, 16, 31 * 86400.0, true, false);
+    require(x.min_span_seconds <= x.span_seconds, rs, rs.child("min_span_seconds"),
+            "`retrain.min_span_seconds` must not exceed `retrain.span_seconds`");
+    in_range("relock_gap_seconds", x.relock_gap_seconds, 1, 31 * 86400.0, true, false);
+    in_range("poll_seconds", x.poll_seconds, 0, 86400, false, true);
     in_range("learning_rate", x.learning_rate, 0, 10, false, true);
     in_range("epochs", x.epochs, 1, 100000, true, false);
+    in_range("kernel_stride_seconds", x.kernel_stride_seconds, 0, 64, false, true);
     in_range("threads", x.threads, 1, 256, true, false);
     rs.finish();
   }
@@ -660,7 +666,8 @@ DC_COMPARED_AS_A_WHOLE(ControlSettings, x.socket)
 DC_COMPARED_AS_A_WHOLE(TrainingArchiveSettings, x.directory, x.frame_type, x.span_seconds, x.chunk_seconds,
                        x.max_megabytes)
 DC_COMPARED_AS_A_WHOLE(RetrainSettings, x.span_seconds, x.held_out_fraction, x.min_good_fraction, x.cadence_seconds,
-                       x.learning_rate, x.epochs, x.threads)
+                       x.min_span_seconds, x.relock_gap_seconds, x.poll_seconds,
+                       x.learning_rate, x.epochs, x.kernel_stride_seconds, x.threads)
 #undef DC_COMPARED_AS_A_WHOLE
 
 // source_file, locations, ifo and the thirteen sections below: a new top-level member must be added to
@@ -792,8 +799,12 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(retrain.held_out_fraction, false),
       DC_SAME(retrain.min_good_fraction, false),
       DC_SAME(retrain.cadence_seconds, false),
+      DC_SAME(retrain.min_span_seconds, false),
+      DC_SAME(retrain.relock_gap_seconds, false),
+      DC_SAME(retrain.poll_seconds, false),
       DC_SAME(retrain.learning_rate, false),
       DC_SAME(retrain.epochs, false),
+      DC_SAME(retrain.kernel_stride_seconds, false),
       DC_SAME(retrain.threads, false),
   };
   return t;

@@ -157,9 +157,13 @@ struct RetrainSettings {
   double span_seconds = 4096;       // the archive's newest seconds a cycle uses
   double held_out_fraction = 0.1;   // the newest part of the span: never trained on, both models judged on it
   double min_good_fraction = 0.5;   // fewer good seconds in the span: the cycle is skipped
-  double cadence_seconds = 2048;    // a cycle this often
+  double cadence_seconds = 2048;    // a cycle when the archive has grown this much since the last one
+  double min_span_seconds = 1024;   // the least observing time a cycle trains on
+  double relock_gap_seconds = 120;  // a hole this long ends an observing segment (a lock loss)
+  double poll_seconds = 30;         // how often the archive is looked at for a trigger
   double learning_rate = 0.005;     // a tenth of the demo's first stage (the reference: a tenth of training's)
-  double epochs = 10;
+  double epochs = 6;
+  double kernel_stride_seconds = 1;  // kernels per epoch: one per this many seconds (random offsets)
   double threads = 2;
 };
 

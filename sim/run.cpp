@@ -105,6 +105,7 @@ void publish_bytes(const std::string& dir, const std::string& name, const std::v
 RunStats run_simulation(const RunOptions& o) {
   if (o.duration < 0) throw std::invalid_argument("--duration must be >= 0");
   if (o.duration == 0 && !o.realtime) throw std::invalid_argument("--duration 0 (endless) needs --realtime");
+  if (o.speed < 0 || (o.speed > 0 && o.realtime)) throw std::invalid_argument("--speed must be > 0, without --realtime");
   if (o.start < 0 || o.start + o.duration > 0xFFFFFFFFLL) throw std::invalid_argument("--start out of range");
   Simulator sim(o.sim);
   const std::string ifo = o.sim.ifo;
@@ -185,6 +186,10 @@ RunStats run_simulation(const RunOptions& o) {
   std::int64_t gps = o.start;
   if (!o.realtime) {
     for (; gps < end && !stopped(); ++gps) {
+      if (o.speed > 0) {  // paced: second gps no earlier than (gps - start) / speed after the start
+        std::this_thread::sleep_until(wall0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                  std::chrono::duration<double>(static_cast<double>(gps - o.start) / o.speed)));
+      }
       generate(gps);
       while (!queue.empty() && queue.top().due <= static_cast<double>(gps)) {
         const double c0 = cpu_now();

@@ -18,6 +18,7 @@ struct RunOptions {
   std::int64_t start = 0;
   std::int64_t duration = 0;     // seconds; 0 with `realtime`: until *stop
   bool realtime = false;
+  double speed = 0;              // without `realtime`: simulated seconds per wall second (0: as fast as possible)
   SimOptions sim;
   FaultSpec faults;
   gwf::Compression compression = gwf::Compression::Zlib;

@@ -63,13 +63,32 @@ Scenario Scenario::parse(const std::string& text) {
       c.kind = ChangeKind::MainsShift;
       c.value = need("HZ");
       if (std::abs(c.value) > 30) throw std::invalid_argument("scenario change '" + change + "': |HZ| must be <= 30");
+    } else if (kind == "coupling-wander" || kind == "phase-wander" || kind == "mains-drift") {
+      c.kind = kind == "coupling-wander" ? ChangeKind::CouplingWander
+               : kind == "phase-wander"  ? ChangeKind::PhaseWander
+                                         : ChangeKind::MainsDrift;
+      const auto slash = arg.find('/');
+      c.period = kind == "mains-drift" ? 7200 : 1800;
+      if (slash != std::string::npos) {
+        c.period = number(arg.substr(slash + 1), change, kind == "mains-drift" ? "PERIOD" : "KNOT");
+        arg = arg.substr(0, slash);
+        if (!(c.period >= 1)) throw std::invalid_argument("scenario change '" + change + "': the period must be >= 1 s");
+      }
+      c.value = need(kind == "coupling-wander" ? "DEPTH" : kind == "phase-wander" ? "DEGREES" : "HZ");
+      if (kind == "mains-drift" && std::abs(c.value) > 5) {
+        throw std::invalid_argument("scenario change '" + change + "': |HZ| must be <= 5");
+      }
+    } else if (kind == "relock") {
+      c.kind = ChangeKind::Relock;
+      c.value = need("FACTOR");
+      if (!std::isfinite(c.to)) throw std::invalid_argument("scenario change '" + change + "': relock needs FROM-TO");
     } else if (kind == "witness-flat" || kind == "witness-zero") {
       c.kind = kind == "witness-flat" ? ChangeKind::WitnessFlat : ChangeKind::WitnessZero;
       c.channel = arg;
     } else {
       throw std::invalid_argument("scenario change '" + change + "': unknown kind '" + kind +
                                   "' (coupling-scale, coupling-off, coupling-phase, mains-shift, witness-flat, "
-                                  "witness-zero)");
+                                  "witness-zero, coupling-wander, phase-wander, mains-drift, relock)");
     }
     sc.changes.push_back(std::move(c));
   }

@@ -10,7 +10,7 @@ namespace {
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 // Purposes keep the streams of one channel apart.
-enum : std::uint64_t { kSensorNoise = 2, kAmpKnots = 3, kPhaseKnots = 4, kPhases = 5, kUnrelated = 6 };
+enum : std::uint64_t { kSensorNoise = 2, kAmpKnots = 3, kPhaseKnots = 4, kPhases = 5, kUnrelated = 6, kWander = 7 };
 
 const char* const kLoops[] = {"INP1", "MICH", "PRC1", "PRC2", "SRC1", "SRC2", "DHARD", "CHARD", "DSOFT", "CSOFT"};
 
@@ -178,6 +178,14 @@ Simulator::Simulator(SimOptions options) : opt_(std::move(options)) {
   up_256_ = std::make_unique<dsp::Resampler>(256, kStrainRate);
   up_512_ = std::make_unique<dsp::Resampler>(512, kStrainRate);
   unrelated_ = unrelated_channels(opt_.ifo, opt_.unrelated);
+  for (std::size_t i = 0; i < opt_.scenario.changes.size(); ++i) {
+    const ScenarioChange& c = opt_.scenario.changes[i];
+    const bool wanders = c.kind == ChangeKind::CouplingWander || c.kind == ChangeKind::PhaseWander;
+    // Keyed by the change's place in the scenario: two wanders of one run are independent.
+    wander_.push_back(wanders ? std::make_unique<SplineProcess>(seed, name_key(strain_channel()) + i, kWander,
+                                                                std::llround(c.period * kStrainRate))
+                              : nullptr);
+  }
   for (const auto& c : opt_.scenario.changes) {
     if (c.channel.empty() || c.channel == mains_channel()) continue;
     bool found = false;
@@ -209,12 +217,8 @@ const Simulator::Witnesses& Simulator::witnesses(std::int64_t gps) {
       std::int64_t cyc = (60 * (tick % kMainsRate)) % kMainsRate;
       if (cyc < 0) cyc += kMainsRate;
       double carrier = kTwoPi * static_cast<double>(cyc) / kMainsRate + kMainsPhaseWander * mains_phase_->at(tick);
-      // mains-shift: the frequency moves by HZ from FROM to TO (phase continuous at both ends).
-      for (const auto& c : opt_.scenario.changes) {
-        if (c.kind != ChangeKind::MainsShift) continue;
-        const double t = static_cast<double>(tick) / kMainsRate;
-        if (t > c.from) carrier += kTwoPi * c.value * (std::min(t, c.to) - c.from);
-      }
+      // mains-shift and mains-drift: the frequency moves (phase continuous).
+      carrier += mains_phase_added(static_cast<double>(tick) / kMainsRate);
       const double amp = kMainsAmp * (1 + kMainsAmpWander * mains_amp_->at(tick));
       double v = 0;
       for (std::size_t h = 0; h < std::size(kHarmonics); ++h) {
@@ -310,6 +314,62 @@ float Simulator::witness_value(const std::string& channel, double t) {
   throw std::invalid_argument("scenario: no witness channel '" + channel + "'");
 }
 
+double Simulator::wander(std::size_t change, double t) const {
+  const ScenarioChange& c = opt_.scenario.changes[change];
+  if (t < c.from) return 0;
+  const auto tick = [](double x) { return static_cast<std::int64_t>(std::llround(x * model::kStrainRate)); };
+  return wander_[change]->at(tick(std::min(t, c.to))) - wander_[change]->at(tick(c.from));
+}
+
+double Simulator::coupling_scale(double t) const {
+  double scale = 1;
+  for (std::size_t i = 0; i < opt_.scenario.changes.size(); ++i) {
+    const ScenarioChange& c = opt_.scenario.changes[i];
+    if (c.kind == ChangeKind::CouplingScale && c.active(t)) scale *= c.value;
+    if (c.kind == ChangeKind::CouplingWander) scale *= 1 + c.value * wander(i, t);
+    if (c.kind == ChangeKind::Relock && t >= c.to) scale *= c.value;
+  }
+  return scale;
+}
+
+double Simulator::coupling_degrees(double t) const {
+  double degrees = 0;
+  for (std::size_t i = 0; i < opt_.scenario.changes.size(); ++i) {
+    const ScenarioChange& c = opt_.scenario.changes[i];
+    if (c.kind == ChangeKind::CouplingPhase && c.active(t)) degrees += c.value;
+    if (c.kind == ChangeKind::PhaseWander) degrees += c.value * wander(i, t);
+  }
+  return degrees;
+}
+
+double Simulator::mains_offset_hz(double t) const {
+  double hz = 0;
+  for (const auto& c : opt_.scenario.changes) {
+    if (c.kind == ChangeKind::MainsShift && c.active(t)) hz += c.value;
+    if (c.kind == ChangeKind::MainsDrift && c.active(t)) hz += c.value * std::sin(kTwoPi * (t - c.from) / c.period);
+  }
+  return hz;
+}
+
+double Simulator::mains_phase_added(double t) const {
+  double phase = 0;
+  for (const auto& c : opt_.scenario.changes) {
+    if (t <= c.from) continue;
+    const double u = std::min(t, c.to) - c.from;  // held from TO on: the frequency is back, the phase stays
+    if (c.kind == ChangeKind::MainsShift) phase += kTwoPi * c.value * u;
+    // The integral of 2 pi HZ sin(2 pi u / P): HZ P (1 - cos(2 pi u / P)).
+    if (c.kind == ChangeKind::MainsDrift) phase += c.value * c.period * (1 - std::cos(kTwoPi * u / c.period));
+  }
+  return phase;
+}
+
+bool Simulator::locked(double t) const {
+  for (const auto& c : opt_.scenario.changes) {
+    if (c.kind == ChangeKind::Relock && c.active(t)) return false;
+  }
+  return true;
+}
+
 SecondFrames Simulator::generate(std::int64_t gps) {
   if (gps < 0 || gps > 0xFFFFFFFELL) throw std::invalid_argument("simulator: GPS second out of range");
   using namespace model;
@@ -356,12 +416,7 @@ SecondFrames Simulator::generate(std::int64_t gps) {
     std::vector<double> before, after;  // seconds gps -+ 1, only when a delay reaches into them
     for (std::size_t i = 0; i < h.size(); ++i) {
       const double t = static_cast<double>(gps) + static_cast<double>(i) / kStrainRate;
-      double scale = 1, degrees = 0;
-      for (const auto& ch : opt_.scenario.changes) {
-        if (!ch.active(t)) continue;
-        if (ch.kind == ChangeKind::CouplingScale) scale *= ch.value;
-        if (ch.kind == ChangeKind::CouplingPhase) degrees += ch.value;
-      }
+      const double scale = coupling_scale(t), degrees = coupling_degrees(t);
       if (scale == 0) continue;
       const auto j = static_cast<std::int64_t>(i) -
                      static_cast<std::int64_t>(std::llround(degrees / 360.0 / kMainsHz * kStrainRate));
@@ -391,7 +446,11 @@ SecondFrames Simulator::generate(std::int64_t gps) {
   sv.kind = gwf::ChannelKind::Proc;
   sv.sample_rate = kStateRate;
   sv.proc.t_range = 1.0;
-  sv.data = gwf::Vect::make(sv.name, std::vector<std::uint32_t>(kStateRate, kStateGood), kStateRate);
+  std::vector<std::uint32_t> state(kStateRate, kStateGood);
+  for (int i = 0; i < kStateRate; ++i) {
+    if (!locked(static_cast<double>(gps) + static_cast<double>(i) / kStateRate)) state[static_cast<std::size_t>(i)] = 0;
+  }
+  sv.data = gwf::Vect::make(sv.name, std::move(state), kStateRate);
   out.strain.channels.push_back(std::move(sv));
   return out;
 }

@@ -83,6 +83,16 @@ class Simulator {
   std::string state_channel() const { return opt_.ifo + ":GDS-CALIB_STATE_VECTOR"; }
   std::string mains_channel() const { return opt_.ifo + ":PEM-CS_MAINSMON_EBAY_1_DQ"; }
   const std::vector<AscChannel>& asc_channels() const { return asc_; }
+
+  // The scenario at GPS time t (docs/simulator.md, "Scenarios"): the factor on the coupling into the
+  // strain, the coupling's delay in degrees at 60 Hz, the mains frequency's offset (Hz) and the
+  // carrier phase the offsets have added since they began (rad), and whether the detector is locked
+  // (observing). Without a scenario: 1, 0, 0, 0, true.
+  double coupling_scale(double t) const;
+  double coupling_degrees(double t) const;
+  double mains_offset_hz(double t) const;
+  double mains_phase_added(double t) const;
+  bool locked(double t) const;
   // Names and rates of the unrelated channels (fixed list; the first `unrelated` are used).
   static std::vector<std::pair<std::string, int>> unrelated_channels(const std::string& ifo, std::size_t n);
 
@@ -103,6 +113,8 @@ class Simulator {
   std::unique_ptr<ColouredNoise> strain_noise_;
   std::vector<std::unique_ptr<ColouredNoise>> asc_noise_;
   std::unique_ptr<SplineProcess> mains_amp_, mains_phase_;
+  std::vector<std::unique_ptr<SplineProcess>> wander_;  // per scenario change: its S(t) (wander kinds)
+  double wander(std::size_t change, double t) const;     // S(min(t, TO)) - S(FROM), 0 before FROM
   std::vector<double> harmonic_phase_;
   std::vector<double> line_phase_;
   std::map<std::int64_t, Witnesses> cache_;

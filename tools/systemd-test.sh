@@ -415,6 +415,46 @@ wait_for 30 has_frames /dev/shm/deepclean/H1 3 || fail "deepclean@H1 cleans noth
 ok "reboot: the input appeared, deepclean@H1 active and cleaning, no restart ($(gps_list /dev/shm/deepclean/H1 | wc -l) frames)"
 ct systemctl is-system-running --wait > /dev/null 2>&1 || true
 
+# ---- retraining: deepclean-retrain@H1 beside deepclean@H1, at low priority, publishes a cycle's result ----
+# H1 with a model repository (its first production is model.bundle) and a training archive of 8-s
+# chunks; the retrain unit fine-tunes on the first 40 s archived (1 epoch, 1 thread) and then waits
+# for the cadence. Either outcome of the judgement is a working unit; both go to the journal.
+ct systemctl stop deepclean@H1
+ct sh -c 'cat >> /etc/deepclean/H1.yaml <<YAML
+models: {repository: /var/lib/deepclean/models/H1}
+training_archive: {directory: /var/lib/deepclean/archive/H1, chunk_seconds: 8}
+retrain: {span_seconds: 40, min_span_seconds: 32, held_out_fraction: 0.25, epochs: 1, cadence_seconds: 100000,
+          poll_seconds: 2, threads: 1}
+YAML'
+ct install -d -o deepclean -g deepclean /var/lib/deepclean/models/H1
+cmp -s "$root/lib/systemd/system/deepclean-retrain@.service" "$here/systemd/deepclean-retrain@.service" \
+  || fail "the installed retrain unit differs from systemd/deepclean-retrain@.service"
+verify=$(ct systemd-analyze verify --man=no deepclean-retrain@H1.service 2>&1) || fail "systemd-analyze verify deepclean-retrain@H1: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify deepclean-retrain@H1 is not silent: $verify"
+cursor "$work/c9"
+ct systemctl start deepclean@H1 || fail "deepclean@H1 did not start with a repository and a training archive"
+ct systemctl start deepclean-retrain@H1 || fail "deepclean-retrain@H1 did not start"
+wait_for 20 journal_has deepclean-retrain@H1 "$work/c9" '^retrain: waiting: ' \
+  || fail "deepclean-retrain@H1 does not say what it waits for: $(journal_since deepclean-retrain@H1 "$work/c9")"
+rpid=$(prop deepclean-retrain@H1 MainPID)
+[ "$(ct cat "/proc/$rpid/stat" | awk '{print $19}')" = 15 ] || fail "the retrain process does not run at nice 15"
+prop_is deepclean-retrain@H1 CPUWeight 10 && prop_is deepclean-retrain@H1 IOSchedulingClass 3 \
+  || fail "deepclean-retrain@H1: CPUWeight $(prop deepclean-retrain@H1 CPUWeight), I/O class $(prop deepclean-retrain@H1 IOSchedulingClass)"
+cycle_done() { journal_has deepclean-retrain@H1 "$work/c9" '^retrain: \(published\|not published\): '; }
+wait_for 240 cycle_done || fail "no retrain cycle ended within 240 s: $(journal_since deepclean-retrain@H1 "$work/c9" | tail -20)"
+journal_since deepclean-retrain@H1 "$work/c9" | contains '^retrain: cycle (cadence: no cycle yet) on GPS ' \
+  || fail "the cycle's trigger is not in the journal"
+[ "$(prop deepclean-retrain@H1 ActiveState)/$(prop deepclean@H1 ActiveState)" = active/active ] \
+  || fail "after the cycle: retrain $(prop deepclean-retrain@H1 ActiveState), cleaner $(prop deepclean@H1 ActiveState)"
+outcome=$(journal_since deepclean-retrain@H1 "$work/c9" | grep -E '^retrain: (published|not published): ' | head -1)
+if echo "$outcome" | contains '^retrain: published'; then
+  ct test -f "/var/lib/deepclean/models/H1/$(echo "$outcome" | sed -n 's/^retrain: published: published \(retrain-[0-9]*\).*/\1/p')/provenance.json" \
+    || fail "published, but no provenance.json in the repository: $outcome"
+fi
+ct systemctl stop deepclean-retrain@H1
+[ "$(prop deepclean-retrain@H1 Result)" = success ] || fail "deepclean-retrain@H1 did not stop cleanly: $(prop deepclean-retrain@H1 Result)"
+ok "deepclean-retrain@H1: nice 15, CPUWeight 10, idle I/O; waited, then a cycle beside the cleaner: ${outcome:0:160}"
+
 # ---- remove and purge: running instances stopped, what the package made goes, output data stays -----
 ct systemctl stop sim-H1
 sleep 4   # the stall rule writes the seconds held back for look-ahead
@@ -426,7 +466,7 @@ ct journalctl --no-pager -o cat -u deepclean@H1 | contains '^Stopped deepclean@H
 n_out=$(gps_list /dev/shm/deepclean/H1 | wc -l)
 [ "$n_out" -ge "$n_before" ] && [ "$n_out" -ge 3 ] || fail "$n_out output frames after the purge, $n_before before"
 # (/etc/deepclean/T1.yaml is the administrator's own file, not the package's: dpkg leaves it.)
-for f in /usr/bin/deepclean /lib/systemd/system/deepclean@.service /etc/deepclean/H1.yaml /etc/deepclean/L1.yaml \
+for f in /usr/bin/deepclean /lib/systemd/system/deepclean@.service /lib/systemd/system/deepclean-retrain@.service /etc/deepclean/H1.yaml /etc/deepclean/L1.yaml \
   /var/lib/deepclean /usr/lib/tmpfiles.d/deepclean.conf /var/lib/prometheus/node-exporter/deepclean_H1.prom; do
   if ct test -e "$f"; then fail "purge left $f"; fi
 done

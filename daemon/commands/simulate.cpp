@@ -25,6 +25,7 @@ struct SimArgs {
   std::uint64_t seed = 1;
   std::size_t unrelated = 300;
   bool realtime = false, quiet = false;
+  double speed = 0;
 };
 
 int run_simulate(const SimArgs& a) {
@@ -32,6 +33,7 @@ int run_simulate(const SimArgs& a) {
     sim::RunOptions o;
     o.out_dir = a.out;
     o.realtime = a.realtime;
+    o.speed = a.speed;
     if (a.start == "now") {
       // The first second that has not begun yet, so that its frame is complete one second later.
       o.start = static_cast<std::int64_t>(sim::gps_now()) + 1;
@@ -82,6 +84,10 @@ void register_simulate_commands(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::NonNegativeNumber);
   s->add_flag("--realtime", args->realtime, "publish each second when the GPS clock has passed it");
+  s->add_option("--speed", args->speed,
+                "without --realtime: publish at this many simulated seconds per wall second (default: as fast as "
+                "possible)")
+      ->check(CLI::PositiveNumber);
   s->add_option("--seed", args->seed, "random seed (default 1)");
   s->add_option("--faults", args->faults, "fault injection spec, e.g. missing@12,late@20:3,corrupt:0.01");
   s->add_option("--scenario", args->scenario,

@@ -3,15 +3,18 @@
 // into the repository, for the live service's canary validation, only when it beats production on
 // the span's held-out newest part, both cleaned there as the service cleans. One cycle:
 //   1. production: the repository record's production version (its bundle is the parent);
-//   2. the span: the archive's newest `retrain.span_seconds`, split into a training part and the
-//      held-out newest `retrain.held_out_fraction`; too few good seconds skip the cycle;
+//   2. the span (the trigger's: the newest observing segment's newest `retrain.span_seconds`), split
+//      into a training part and the held-out newest `retrain.held_out_fraction`; too few good
+//      seconds skip the cycle;
 //   3. training: `deepclean train`'s trainer, from the parent's weights, with the parent's channels,
 //      rate and bands, the service's inference and band-pass as the streamed settings;
 //   4. judgement: both bundles cleaned over the held-out part the way the service cleans (the
 //      streamed figure); published only when the candidate's band ASD ratio is lower in every band;
 //   5. publication: `<repository>/retrain-<end GPS>` renamed in with `provenance.json` beside the
 //      bundle (parent, span, settings, both figures). A candidate that is not published is removed.
-// Without --once it repeats every `retrain.cadence_seconds`.
+// Without --once it watches the archive and runs a cycle on the triggers of
+// daemon/archive/retrain_trigger.hpp: every `retrain.cadence_seconds` of archive time, and after a
+// lock loss once the new lock holds `retrain.min_span_seconds`.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,11 +24,13 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "config/config.hpp"
 #include "core/bundle/bundle.hpp"
+#include "daemon/archive/retrain_trigger.hpp"
 #include "daemon/archive/training_archive.hpp"
 #include "daemon/model_commands/model_commands.hpp"
 #include "daemon/model_commands/training_frames.hpp"
@@ -59,6 +64,36 @@ train::StreamSettings stream_settings(const config::Config& c) {
   return s;
 }
 
+daemon::archive::Settings archive_settings(const config::Config& c) {
+  if (c.training_archive.directory.empty()) throw std::runtime_error("no training archive (training_archive.directory)");
+  if (c.models.repository.empty()) throw std::runtime_error("no model repository (models.repository)");
+  daemon::archive::Settings as;
+  as.directory = c.training_archive.directory;
+  as.ifo = c.ifo;
+  as.frame_type = c.training_archive.frame_type;
+  return as;
+}
+
+// The end GPS of the newest published cycle (`retrain-<end GPS>`), the last cycle a restart knows
+// of; staging directories a killed cycle left behind are removed.
+std::optional<std::uint64_t> last_published_end(const fs::path& repository) {
+  std::optional<std::uint64_t> last;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(repository, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".retrain-", 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      fs::remove_all(e.path(), ec);
+      continue;
+    }
+    if (name.rfind("retrain-", 0) != 0 || name.size() == 8) continue;
+    const std::string digits = name.substr(8);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12) continue;
+    const std::uint64_t g = std::stoull(digits);
+    if (!last || g > *last) last = g;
+  }
+  return last;
+}
+
 std::string production_of(const daemon::models::Repository& repo) {
   const daemon::models::Record record = repo.read_record();
   for (const auto& v : record.versions()) {
@@ -68,29 +103,24 @@ std::string production_of(const daemon::models::Repository& repo) {
                            " has no production version yet (start `deepclean run` on it first)");
 }
 
-Cycle run_cycle(const config::Config& c, std::ostream& log) {
-  if (c.training_archive.directory.empty()) throw std::runtime_error("no training archive (training_archive.directory)");
-  if (c.models.repository.empty()) throw std::runtime_error("no model repository (models.repository)");
+Cycle run_cycle(const config::Config& c, const daemon::archive::Decision& d, std::ostream& log) {
   const daemon::models::Repository repo(c.models.repository, c.models.archive);
   const std::string parent_version = production_of(repo);
-  const fs::path parent_dir = repo.path_of(parent_version);
-  const bundle::BundleInfo parent = bundle::read_bundle_info(parent_dir);
-
-  daemon::archive::Settings as;
-  as.directory = c.training_archive.directory;
-  as.ifo = c.ifo;
-  as.frame_type = c.training_archive.frame_type;
-  const daemon::archive::Reader reader(as);
-  const auto extent = reader.extent();
-  if (!extent) return {Outcome::Skipped, "the training archive " + as.directory.string() + " is empty"};
-  const auto span = static_cast<std::uint64_t>(c.retrain.span_seconds);
-  const std::uint64_t end = extent->second;
-  const std::uint64_t start = end - std::min(span, end - extent->first);
-  const auto held = static_cast<std::uint64_t>(std::ceil(static_cast<double>(span) * c.retrain.held_out_fraction));
-  if (end - start < span) {
-    return {Outcome::Skipped, fmt::format("the training archive holds {} s (GPS {} to {}), the span needs {} s",
-                                          end - start, start, end, span)};
+  fs::path parent_dir = repo.path_of(parent_version);
+  if (!fs::is_directory(parent_dir)) {
+    // The repository's first production can be model.bundle outside it, named by its directory.
+    const fs::path b = fs::path(c.model.bundle).lexically_normal();
+    const fs::path named = b.filename().empty() ? b.parent_path() : b;
+    if (c.model.bundle.empty() || named.filename() != parent_version || !fs::is_directory(named)) {
+      throw std::runtime_error("production version " + parent_version + " is neither in the model repository " +
+                               repo.directory().string() + " nor the configuration's model.bundle");
+    }
+    parent_dir = named;
   }
+  const bundle::BundleInfo parent = bundle::read_bundle_info(parent_dir);
+  const daemon::archive::Settings as = archive_settings(c);
+  const std::uint64_t start = d.start, end = d.end;
+  const auto held = static_cast<std::uint64_t>(std::ceil(static_cast<double>(end - start) * c.retrain.held_out_fraction));
   const std::uint64_t split = end - held;
 
   train::TrainConfig tc;
@@ -105,7 +135,7 @@ Cycle run_cycle(const config::Config& c, std::ostream& log) {
   tc.filter_order = parent.filter_order;
   // demo/finetune.yaml's settings (docs/training.md), with the retrain section's rate and epochs.
   tc.kernel_seconds = 4;
-  tc.kernel_stride_seconds = 0.5;
+  tc.kernel_stride_seconds = c.retrain.kernel_stride_seconds;
   tc.fftlength_seconds = 1;
   tc.batch_size = 16;
   tc.learning_rate = c.retrain.learning_rate;
@@ -145,14 +175,21 @@ Cycle run_cycle(const config::Config& c, std::ostream& log) {
   if (held_out.good_samples() == 0) return {Outcome::Skipped, fmt::format("no good second in the held-out GPS {}-{}", split, end)};
 
   // 3. training.
-  const train::TrainResult r = train::train(tc, data, log);
   auto discard = [&staging] {
     std::error_code ec;
     fs::remove_all(staging, ec);
   };
+  train::TrainResult r;
+  try {
+    r = train::train(tc, data, log);
+  } catch (const std::exception& e) {  // a diverged run (non-finite loss) among them
+    discard();
+    return {Outcome::NotPublished, "candidate " + version + ": " + e.what() + ": nothing published"};
+  }
   if (!std::isfinite(r.best_valid_loss)) {
     discard();
-    return {Outcome::NotPublished, "the training diverged (validation loss not finite): nothing published"};
+    return {Outcome::NotPublished, "candidate " + version + ": the training diverged (validation loss not finite): "
+                                                            "nothing published"};
   }
   // 4. judgement on the held-out part, as the service cleans.
   const auto cand = train::evaluate_bundle_streamed(staging, held_out, *tc.stream);
@@ -201,15 +238,46 @@ void register_retrain_command(CLI::App& app, int& exit_code) {
   cmd->callback([&exit_code]() {
     try {
       const config::Config c = config::load_config(config_path);
+      const daemon::archive::TriggerSettings ts{static_cast<std::uint64_t>(c.retrain.cadence_seconds),
+                                                static_cast<std::uint64_t>(c.retrain.span_seconds),
+                                                static_cast<std::uint64_t>(c.retrain.min_span_seconds),
+                                                static_cast<std::uint64_t>(c.retrain.relock_gap_seconds)};
+      daemon::archive::SecondsIndex index(archive_settings(c));
+      std::optional<std::uint64_t> last_end = last_published_end(c.models.repository);
+      std::cerr << "retrain: archive " << c.training_archive.directory << ", repository " << c.models.repository
+                << "; " << (last_end ? "the newest published cycle ended at GPS " + std::to_string(*last_end)
+                                     : std::string("no cycle published yet"))
+                << "\n";
+      std::string waiting;
       for (;;) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const Cycle r = run_cycle(c, std::cerr);
+        const auto segments = daemon::archive::observing_segments(index.update(), ts.relock_gap);
+        for (const std::string& e : index.errors()) std::cerr << "retrain: unreadable archive chunk " << e << "\n";
+        const daemon::archive::Decision d = daemon::archive::next_cycle(ts, segments, last_end, once);
+        if (d.trigger == daemon::archive::Trigger::None) {
+          if (once) {
+            std::cout << "retrain: skipped: " << d.why << "\n" << std::flush;
+            break;
+          }
+          if (d.why != waiting) std::cerr << "retrain: waiting: " << d.why << "\n";
+          waiting = d.why;
+          std::this_thread::sleep_for(std::chrono::duration<double>(c.retrain.poll_seconds));
+          continue;
+        }
+        waiting.clear();
+        std::cout << "retrain: cycle (" << daemon::archive::trigger_name(d.trigger) << ": " << d.why << ") on GPS "
+                  << d.start << "-" << d.end << "\n" << std::flush;
+        Cycle r;
+        try {
+          r = run_cycle(c, d, std::cerr);
+        } catch (const std::exception& e) {  // a bad archive, an unreadable production: this cycle only
+          r = {Outcome::Skipped, e.what()};
+        }
         const char* what = r.outcome == Outcome::Published ? "published" : r.outcome == Outcome::NotPublished
                                                                                ? "not published"
                                                                                : "skipped";
         std::cout << "retrain: " << what << ": " << r.message << "\n" << std::flush;
+        last_end = d.end;
         if (once) break;
-        std::this_thread::sleep_until(t0 + std::chrono::duration<double>(c.retrain.cadence_seconds));
       }
       exit_code = 0;
     } catch (const std::exception& e) {

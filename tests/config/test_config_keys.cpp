@@ -86,7 +86,8 @@ control: {socket: /run/deepclean/H1.sock}
 training_archive: {directory: /archive/H1, frame_type: H1_DEEPCLEAN_ARCHIVE, span_seconds: 8192, chunk_seconds: 64,
                    max_megabytes: 0}
 retrain: {span_seconds: 4096, held_out_fraction: 0.1, min_good_fraction: 0.5, cadence_seconds: 2048,
-          learning_rate: 0.005, epochs: 10, threads: 2}
+          min_span_seconds: 1024, relock_gap_seconds: 120, poll_seconds: 30, learning_rate: 0.005, epochs: 6,
+          kernel_stride_seconds: 1, threads: 2}
 )";
 
 // Another valid value for each key (YAML).
@@ -172,8 +173,12 @@ const std::map<std::string, std::string> kOther = {
     {"retrain.held_out_fraction", "0.2"},
     {"retrain.min_good_fraction", "0.8"},
     {"retrain.cadence_seconds", "600"},
+    {"retrain.min_span_seconds", "512"},
+    {"retrain.relock_gap_seconds", "600"},
+    {"retrain.poll_seconds", "5"},
     {"retrain.learning_rate", "0.001"},
     {"retrain.epochs", "3"},
+    {"retrain.kernel_stride_seconds", "0.5"},
     {"retrain.threads", "4"},
 };
 

@@ -1667,7 +1667,8 @@ TEST(RunService, MetricsFilePassesPromtoolAndNodeExporterServesIt) {
 //     with its provenance and figures;
 //   - production is the trained demo bundle and the fine-tuning's learning rate is absurd (0.5): the
 //     candidate is worse on the held-out part and is not published, nothing is left behind;
-//   - a span longer than the archive: the cycle is skipped, saying why.
+//   - production's weights hold a NaN, so the training's loss is NaN (diverged): not published;
+//   - less observing time than retrain.min_span_seconds: the cycle is skipped, saying why.
 TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPart) {
   constexpr std::uint64_t kS = 1300060000;
   constexpr int kSeconds = 112;
@@ -1723,7 +1724,8 @@ TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPa
   const std::string cycle = "retrain --once --config ";
   // The mis-scaled production: published.
   write_file(dir / "scaled.yaml", common + "models: {repository: models-scaled}\n"
-                                           "retrain: {span_seconds: 96, held_out_fraction: 0.25, epochs: 2}\n");
+                                           "retrain: {span_seconds: 96, min_span_seconds: 64, held_out_fraction: 0.25, "
+                                           "epochs: 2, kernel_stride_seconds: 0.5}\n");
   CliResult r = run_deepclean(cycle + sh_quote((dir / "scaled.yaml").string()), dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("retrain: published: published retrain-" + std::to_string(kS + kSeconds)), std::string::npos)
@@ -1743,8 +1745,8 @@ TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPa
 
   // The trained demo bundle in production, an absurd learning rate: not published, nothing left.
   write_file(dir / "good.yaml", common + "models: {repository: models}\n"
-                                         "retrain: {span_seconds: 96, held_out_fraction: 0.25, epochs: 1, "
-                                         "learning_rate: 0.5}\n");
+                                         "retrain: {span_seconds: 96, min_span_seconds: 64, held_out_fraction: 0.25, "
+                                         "epochs: 1, kernel_stride_seconds: 0.5, learning_rate: 0.5}\n");
   r = run_deepclean(cycle + sh_quote((dir / "good.yaml").string()), dir);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("retrain: not published: candidate retrain-" + std::to_string(kS + kSeconds) +
@@ -1757,12 +1759,125 @@ TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPa
   std::sort(left.begin(), left.end());
   EXPECT_EQ(left, (std::vector<std::string>{".record.json", "v1"}));
 
-  // A span the archive does not hold: skipped.
-  write_file(dir / "long.yaml", common + "models: {repository: models}\nretrain: {span_seconds: 100000}\n");
+  // A training that diverges: a production whose first weight is NaN (made with torch), so that the
+  // fine-tuning's loss is NaN from its first batch: nothing published, nothing left behind.
+  fs::create_directories(dir / "models-nan");
+  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models-nan/v1", fs::copy_options::recursive);
+  fs::copy_file(dir / "models/.record.json", dir / "models-nan/.record.json");
+  const std::string edit = std::string(DEEPCLEAN_PYTHON) + " -c " +
+                           sh_quote("import sys, torch; m = torch.jit.load(sys.argv[1]); "
+                                    "p = next(m.parameters()); p.data.view(-1)[0] = float('nan'); m.save(sys.argv[1])") +
+                           " " + sh_quote((dir / "models-nan/v1/model.pt").string()) + " 2>&1";
+  if (run_shell(edit, &out) != 0) {
+    std::cout << "no torch in " << DEEPCLEAN_PYTHON << " (" << out << "): the diverging case is not run\n";
+  } else {
+    write_file(dir / "nan.yaml", common + "models: {repository: models-nan}\n"
+                                          "retrain: {span_seconds: 96, min_span_seconds: 64, held_out_fraction: 0.25, "
+                                          "epochs: 1, kernel_stride_seconds: 0.5}\n");
+    r = run_deepclean(cycle + sh_quote((dir / "nan.yaml").string()), dir);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("retrain: not published: candidate retrain-" + std::to_string(kS + kSeconds) +
+                         ": training diverged (non-finite loss): nothing published"),
+              std::string::npos)
+        << r.out << r.err;
+    std::vector<std::string> nan_left;
+    for (const auto& e : fs::directory_iterator(dir / "models-nan")) nan_left.push_back(e.path().filename().string());
+    std::sort(nan_left.begin(), nan_left.end());
+    EXPECT_EQ(nan_left, (std::vector<std::string>{".record.json", "v1"}));
+  }
+
+  // Less observing time than a cycle needs: skipped.
+  write_file(dir / "long.yaml", common + "models: {repository: models}\nretrain: {span_seconds: 100000, "
+                                         "min_span_seconds: 1024}\n");
   r = run_deepclean(cycle + sh_quote((dir / "long.yaml").string()), dir);
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("retrain: skipped: the training archive holds " + std::to_string(kSeconds) + " s"),
+  EXPECT_NE(r.out.find("retrain: skipped: the newest observing segment (GPS " + std::to_string(kS) + "-" +
+                       std::to_string(kS + kSeconds) + ") holds " + std::to_string(kSeconds) +
+                       " s; a cycle needs 1024 s"),
             std::string::npos)
       << r.out;
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+// `deepclean retrain` watching the archive (no --once), its triggers driven by a real service's
+// archive: the simulator loses lock for 30 s at +100 s (relock@100-130: the state vector reads 0),
+// the service cleans and archives up to +190 s and stops. The retrain process, started then, sees two
+// observing segments separated by the 30-s hole (retrain.relock_gap_seconds 20) and runs a relock
+// cycle on the new lock only, GPS +130 to +190; then it waits for more (the cadence: 40 s past +190). The
+// service is started again over +190 to +260 (the retrain process stopped meanwhile, SIGSTOP, to see
+// the archive whole): the archive reaches +260 and a cadence cycle follows on
+// the newest 64 s (span_seconds) of the lock, +196 to +260, never reaching back across the lock loss.
+TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
+  constexpr std::uint64_t kS = 1300070000;
+  const fs::path dir = fs::temp_directory_path() / ("dcrun-" + std::to_string(::getpid()) + "-retrain-loop");
+  fs::remove_all(dir);
+  fs::create_directories(dir / "models");
+  const std::string dc = sh_quote(DEEPCLEAN_BINARY);
+  auto simulate = [&](std::uint64_t start, int seconds) {
+    std::string out;
+    return run_shell(dc + " simulate --unrelated 0 --compress raw --quiet --out " + sh_quote((dir / "sim").string()) +
+                         " --seed 2027 --start " + std::to_string(start) + " --duration " + std::to_string(seconds) +
+                         " --scenario relock@" + std::to_string(kS + 100) + "-" + std::to_string(kS + 130) +
+                         ":1.0 2>&1",
+                     &out) == 0;
+  };
+  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models/v1", fs::copy_options::recursive);
+  write_file(dir / "run.yaml",
+             "ifo: H1\ninput:\n"
+             "  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
+             "  witness: {directory: sim/lldetchar/H1, frame_type: H1_lldetchar}\n"
+             "  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
+             "  timeout_seconds: 1\n  start: " + std::to_string(kS) + "\n"
+             "output: {directory: out, compression: raw}\n"
+             "model: {threads: 1}\n"
+             "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
+             "bandpass: {method: fir, look_ahead_seconds: 0.4375, bands: [[54, 66]]}\n"
+             "subtraction: {taper_seconds: 1}\n"
+             "models: {repository: models}\n"
+             "training_archive: {directory: archive, chunk_seconds: 16}\n"
+             "retrain: {span_seconds: 64, min_span_seconds: 48, relock_gap_seconds: 20, cadence_seconds: 40, "
+             "held_out_fraction: 0.25, epochs: 1, poll_seconds: 0.2, threads: 1}\n");
+  auto clean_until = [&](std::uint64_t last) {
+    NotifyListener notify(dir / "notify.sock");
+    Daemon d(dir / "run.yaml", dir / "daemon.log", notify.path());
+    const bool done = eventually([&] {
+      return fs::exists(dir / "out" / ("H-H1_llhoft_DEEPCLEAN-" + std::to_string(last) + "-1.gwf")) || !d.running();
+    }, 120);
+    d.signal(SIGTERM);
+    return done && d.wait_exit(10) == 0;
+  };
+  ASSERT_TRUE(simulate(kS, 190));
+  ASSERT_TRUE(clean_until(kS + 189)) << read_file(dir / "daemon.log");
+
+  DeepcleanProcess retrain({"retrain", "--config", (dir / "run.yaml").string()}, dir / "retrain.log");
+  const std::string relock = "retrain: cycle (relock: a new observing segment began at GPS " + std::to_string(kS + 130) +
+                             " after a lock loss of 30 s) on GPS " + std::to_string(kS + 130) + "-" +
+                             std::to_string(kS + 190);
+  const std::string waiting =
+      "retrain: waiting: nothing archived since the last cycle's end (GPS " + std::to_string(kS + 190) + ")";
+  ASSERT_TRUE(eventually([&] { return retrain.logged(waiting) || !retrain.running(); }, 120)) << retrain.log();
+  EXPECT_TRUE(retrain.logged(relock)) << retrain.log();
+  EXPECT_TRUE(retrain.logged("retrain: published: ") || retrain.logged("retrain: not published: ")) << retrain.log();
+
+  // Paused while the service archives the rest, so that it looks at the archive once it is whole.
+  retrain.signal(SIGSTOP);
+  ASSERT_TRUE(simulate(kS + 190, 70));
+  ASSERT_TRUE(clean_until(kS + 259)) << read_file(dir / "daemon.log");
+  retrain.signal(SIGCONT);
+  const std::string cadence = "retrain: cycle (cadence: the archive reached GPS " + std::to_string(kS + 260) +
+                              ", 70 s after the last cycle's end) on GPS " + std::to_string(kS + 196) + "-" +
+                              std::to_string(kS + 260);
+  ASSERT_TRUE(eventually([&] {
+    const std::string log = retrain.log();
+    const auto at = log.find(cadence);
+    return (at != std::string::npos && log.find("published: ", at) != std::string::npos) || !retrain.running();
+  }, 120)) << retrain.log();
+  retrain.signal(SIGTERM);
+  EXPECT_EQ(retrain.wait_exit(10), 128 + SIGTERM);
+  // Two cycles, no other: the relock and the cadence.
+  const std::string log = retrain.log();
+  std::size_t cycles = 0;
+  for (auto at = log.find("retrain: cycle ("); at != std::string::npos; at = log.find("retrain: cycle (", at + 1)) ++cycles;
+  EXPECT_EQ(cycles, 2u) << log;
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }

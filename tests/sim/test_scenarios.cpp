@@ -86,7 +86,7 @@ TEST(Scenario, ParsesChangesAndRejectsBadOnesByName) {
   EXPECT_EQ(error("coupling-scale@30"), "scenario change 'coupling-scale@30': coupling-scale needs :FACTOR");
   EXPECT_EQ(error("coupling-flip@30"),
             "scenario change 'coupling-flip@30': unknown kind 'coupling-flip' (coupling-scale, coupling-off, "
-            "coupling-phase, mains-shift, witness-flat, witness-zero)");
+            "coupling-phase, mains-shift, witness-flat, witness-zero, coupling-wander, phase-wander, mains-drift, relock)");
   EXPECT_EQ(error("coupling-off@x"), "scenario change 'coupling-off@x': FROM 'x' is not a number");
   EXPECT_EQ(error("coupling-off@50-40"), "scenario change 'coupling-off@50-40': TO must be after FROM");
   EXPECT_EQ(error("coupling-off"), "scenario change 'coupling-off': expected KIND@FROM[-TO][:ARG]");
@@ -160,4 +160,122 @@ TEST(Scenario, MainsShiftMovesTheLineInWitnessAndStrainAlike) {
   EXPECT_NEAR(centroid(c0), 60.0, 0.5);
   // A second whose interpolation filter does not reach FROM (2 s) is unchanged.
   EXPECT_EQ(strain(shifted, kT0), strain(plain, kT0));
+}
+
+// ---- slow drift (issue 16) --------------------------------------------------------------------------
+
+// The coupled noise of seconds gps-1 .. gps+1 laid end to end: the strain with the coupling less the
+// strain without it (the same detector noise, bit for bit).
+std::vector<double> coupled3(sim::Simulator& with, sim::Simulator& without, std::int64_t gps) {
+  std::vector<double> c;
+  for (std::int64_t g = gps - 1; g <= gps + 1; ++g) {
+    const auto a = strain(with, g), b = strain(without, g);
+    for (std::size_t i = 0; i < a.size(); ++i) c.push_back(a[i] - b[i]);
+  }
+  return c;
+}
+
+TEST(Scenario, DriftingCouplingIsTheSimulatorsOwnScaleAndDelaySampleBySample) {
+  // Short knots so that a test sees the drift; a second far from FROM and one before it.
+  sim::Simulator drift(opts("coupling-wander@100:0.5/60,phase-wander@100:40/60"));
+  sim::Simulator plain(opts("")), none(opts("", sim::Coupling::None));
+  EXPECT_EQ(drift.coupling_scale(kT0 + 100), 1.0);  // continuous at FROM
+  EXPECT_EQ(drift.coupling_degrees(kT0 + 100), 0.0);
+  EXPECT_EQ(strain(drift, kT0 + 50), strain(plain, kT0 + 50));
+  for (const std::int64_t g : {kT0 + 171, kT0 + 433}) {
+    const auto c = coupled3(plain, none, g);
+    const auto h = strain(drift, g), n = strain(none, g);
+    double worst = 0, size = 0;
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      const double t = static_cast<double>(g) + static_cast<double>(i) / kRate;
+      const auto delay = std::llround(drift.coupling_degrees(t) / 360.0 / 60.0 * kRate);
+      const double want = drift.coupling_scale(t) * c[static_cast<std::size_t>(static_cast<std::int64_t>(i) + kRate - delay)];
+      worst = std::max(worst, std::abs(h[i] - n[i] - want));
+      size = std::max(size, std::abs(want));
+    }
+    EXPECT_LT(worst, 1e-9 * size) << g;
+    // The drift is real: the factor and the delay have moved away from 1 and 0.
+    EXPECT_GT(std::abs(drift.coupling_scale(static_cast<double>(g)) - 1), 0.01) << g;
+    EXPECT_GT(std::abs(drift.coupling_degrees(static_cast<double>(g))), 0.5) << g;
+  }
+}
+
+TEST(Scenario, CouplingWanderHasItsDefinedSpreadAndTimescaleOverTwoHundredHours) {
+  // (scale - 1) / DEPTH = S(t) - S(FROM): S of unit variance, knots every 1800 s.
+  sim::Simulator s(opts("coupling-wander@0:0.4/1800"));
+  std::vector<double> w;
+  for (double t = 0; t < 200 * 3600.0; t += 60) w.push_back((s.coupling_scale(static_cast<double>(kT0) + t) - 1) / 0.4);
+  double mean = 0;
+  for (double v : w) mean += v;
+  mean /= static_cast<double>(w.size());
+  auto cov = [&](std::size_t lag) {
+    double a = 0;
+    for (std::size_t i = 0; i + lag < w.size(); ++i) a += (w[i] - mean) * (w[i + lag] - mean);
+    return a / static_cast<double>(w.size() - lag);
+  };
+  const double var = cov(0);
+  EXPECT_NEAR(std::sqrt(var), 1.0, 0.15);           // unit variance (400 knots: a few % of sampling error)
+  EXPECT_GT(cov(450 / 60) / var, 0.8);               // smooth over a quarter knot
+  EXPECT_LT(std::abs(cov(4 * 1800 / 60) / var), 0.15);  // independent four knots (2 h) apart
+}
+
+TEST(Scenario, MainsDriftMovesTheMonitorsFrequencyAsDefined) {
+  // HZ 0.5, PERIOD 400 s: +0.5 Hz at FROM + 100 s, -0.5 Hz at FROM + 300 s.
+  sim::Simulator s(opts("mains-drift@20:0.5/400"));
+  EXPECT_NEAR(s.mains_offset_hz(kT0 + 120), 0.5, 1e-12);
+  EXPECT_NEAR(s.mains_offset_hz(kT0 + 320), -0.5, 1e-12);
+  EXPECT_EQ(s.mains_phase_added(kT0 + 20), 0.0);
+  // The frequency measured from the monitor: the 60-Hz phase's slope over 6 s, in 0.25-s blocks.
+  auto measured = [&](std::int64_t from) {
+    std::vector<double> x;
+    for (std::int64_t g = from; g < from + 6; ++g) {
+      const auto v = data(s.generate(g).witness, "H1:PEM-CS_MAINSMON_EBAY_1_DQ");
+      x.insert(x.end(), v.begin(), v.end());
+    }
+    constexpr int kM = 1024, kBlock = kM / 4;
+    std::vector<double> phase;
+    for (std::size_t b = 0; b + kBlock <= x.size(); b += kBlock) {
+      double re = 0, im = 0;
+      for (std::size_t i = b; i < b + kBlock; ++i) {
+        const double t = static_cast<double>(i) / kM;
+        re += x[i] * std::cos(2 * M_PI * 60 * t);
+        im -= x[i] * std::sin(2 * M_PI * 60 * t);
+      }
+      double p = std::atan2(im, re);
+      while (!phase.empty() && p - phase.back() > M_PI) p -= 2 * M_PI;
+      while (!phase.empty() && p - phase.back() < -M_PI) p += 2 * M_PI;
+      phase.push_back(p);
+    }
+    return (phase.back() - phase.front()) / (0.25 * static_cast<double>(phase.size() - 1)) / (2 * M_PI);
+  };
+  EXPECT_NEAR(measured(kT0 + 2), 0.0, 0.03);     // before FROM
+  EXPECT_NEAR(measured(kT0 + 117), 0.5, 0.03);   // around the peak
+  EXPECT_NEAR(measured(kT0 + 317), -0.5, 0.03);  // around the trough
+}
+
+TEST(Scenario, RelockClearsTheStateVectorThenChangesTheCoupling) {
+  sim::Simulator s(opts("relock@30-90:1.7"));
+  sim::Simulator plain(opts("")), none(opts("", sim::Coupling::None));
+  auto state = [&](std::int64_t g) { return data(s.generate(g).strain, "H1:GDS-CALIB_STATE_VECTOR"); };
+  EXPECT_EQ(state(kT0 + 29), std::vector<double>(16, sim::model::kStateGood));
+  EXPECT_EQ(state(kT0 + 30), std::vector<double>(16, 0.0));
+  EXPECT_EQ(state(kT0 + 89), std::vector<double>(16, 0.0));
+  EXPECT_EQ(state(kT0 + 90), std::vector<double>(16, sim::model::kStateGood));
+  EXPECT_TRUE(s.locked(kT0 + 29.99));
+  EXPECT_FALSE(s.locked(kT0 + 30));
+  EXPECT_EQ(strain(s, kT0 + 60), strain(plain, kT0 + 60));  // the coupling changes at TO, not at FROM
+  const auto h = strain(s, kT0 + 95), p = strain(plain, kT0 + 95), n = strain(none, kT0 + 95);
+  double worst = 0, size = 0;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    worst = std::max(worst, std::abs((h[i] - n[i]) - 1.7 * (p[i] - n[i])));
+    size = std::max(size, std::abs(p[i] - n[i]));
+  }
+  EXPECT_LT(worst, 1e-9 * size);
+  EXPECT_THROW(sim::Scenario::parse("relock@30:1.5"), std::invalid_argument);  // needs TO
+  EXPECT_THROW(sim::Scenario::parse("mains-drift@0:9"), std::invalid_argument);
+  EXPECT_THROW(sim::Scenario::parse("coupling-wander@0:0.3/0"), std::invalid_argument);
+  const auto w = sim::Scenario::parse("coupling-wander@0:0.3,phase-wander@0:20/900,mains-drift@5:0.1");
+  EXPECT_EQ(w.changes[0].period, 1800);
+  EXPECT_EQ(w.changes[1].period, 900);
+  EXPECT_EQ(w.changes[2].period, 7200);
 }
