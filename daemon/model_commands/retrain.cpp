@@ -94,29 +94,17 @@ std::optional<std::uint64_t> last_published_end(const fs::path& repository) {
   return last;
 }
 
-std::string production_of(const daemon::models::Repository& repo) {
-  const daemon::models::Record record = repo.read_record();
-  for (const auto& v : record.versions()) {
-    if (v.state == daemon::models::State::Production) return v.name;
-  }
-  throw std::runtime_error("model repository " + repo.directory().string() +
-                           " has no production version yet (start `deepclean run` on it first)");
-}
-
 Cycle run_cycle(const config::Config& c, const daemon::archive::Decision& d, std::ostream& log) {
   const daemon::models::Repository repo(c.models.repository, c.models.archive);
-  const std::string parent_version = production_of(repo);
-  fs::path parent_dir = repo.path_of(parent_version);
-  if (!fs::is_directory(parent_dir)) {
-    // The repository's first production can be model.bundle outside it, named by its directory.
-    const fs::path b = fs::path(c.model.bundle).lexically_normal();
-    const fs::path named = b.filename().empty() ? b.parent_path() : b;
-    if (c.model.bundle.empty() || named.filename() != parent_version || !fs::is_directory(named)) {
-      throw std::runtime_error("production version " + parent_version + " is neither in the model repository " +
-                               repo.directory().string() + " nor the configuration's model.bundle");
-    }
-    parent_dir = named;
+  const daemon::models::Record record = repo.read_record();
+  if (!record.in_state(daemon::models::State::Production)) {
+    throw std::runtime_error("model repository " + repo.directory().string() +
+                             " has no production version yet (start `deepclean run` on it first)");
   }
+  const auto production = daemon::models::startup_production(repo, record, c.model.bundle);
+  if (!production.error.empty()) throw std::runtime_error(production.error);
+  const std::string parent_version = production.version;
+  const fs::path parent_dir = production.bundle;
   const bundle::BundleInfo parent = bundle::read_bundle_info(parent_dir);
   const daemon::archive::Settings as = archive_settings(c);
   const std::uint64_t start = d.start, end = d.end;

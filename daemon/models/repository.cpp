@@ -155,4 +155,49 @@ std::string utc_now() {
   return buf;
 }
 
+StartupProduction startup_production(const Repository& repo, const Record& record, const std::string& model_bundle) {
+  StartupProduction r;
+  std::error_code ec;
+  const fs::path given = fs::path(model_bundle).lexically_normal();
+  const fs::path bundle = given.filename().empty() ? given.parent_path() : given;  // "dir/" -> "dir"
+  if (const Version* p = record.in_state(State::Production)) {
+    r.version = p->name;
+    if (fs::is_directory(repo.path_of(p->name), ec)) {
+      r.bundle = repo.path_of(p->name);
+      r.how = "production version " + p->name + " (since " + p->since + ")";
+    } else if (!model_bundle.empty() && bundle.filename() == p->name && fs::is_directory(bundle, ec)) {
+      r.bundle = bundle;
+      r.how = "production version " + p->name + " (since " + p->since + "), model.bundle " + bundle.string();
+    } else {
+      r.error = "the production version " + p->name + " is not in the model repository " + repo.directory().string() +
+                (model_bundle.empty() ? "" : " and is not model.bundle") +
+                " any more; put it back, or promote another with `deepclean ctl` once started from it (edit " +
+                (repo.directory() / kRecordFile).string() + " to make it production)";
+    }
+    return r;
+  }
+  if (!model_bundle.empty()) {
+    r.version = bundle.filename().string();
+    r.bundle = bundle;
+    r.how = "no production version yet: model.bundle " + model_bundle + " is the first (version " + r.version + ")";
+    return r;
+  }
+  std::vector<Entry> entries;
+  try {
+    entries = repo.scan();
+  } catch (const std::exception& e) {
+    r.error = std::string(e.what()) + ", and model.bundle is not set";
+    return r;
+  }
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (!it->problem.empty()) continue;
+    r.version = it->name;
+    r.bundle = it->path;
+    r.how = "no production version yet: the newest version by name, " + it->name + ", is the first";
+    return r;
+  }
+  r.error = "the model repository " + repo.directory().string() + " holds no complete version and model.bundle is not set";
+  return r;
+}
+
 }  // namespace deepclean::daemon::models

@@ -65,6 +65,18 @@ class Repository {
   mutable std::map<std::string, Hashed> ids_;
 };
 
+// The production version a start of the service loads (docs/model-lifecycle.md, "Restarts"): the
+// record's production; without one, model.bundle (the repository's first production, which may live
+// outside it), else the newest complete version by name. The record's production may be model.bundle
+// outside the repository, named by its directory. Reads only; `error` says why there is none.
+struct StartupProduction {
+  std::string version;
+  std::filesystem::path bundle;
+  std::string how;    // for the log: where it came from
+  std::string error;  // non-empty: nothing to start from
+};
+StartupProduction startup_production(const Repository& repo, const Record& record, const std::string& model_bundle);
+
 // Writes `text` to `path` through `<path>.tmp` and a rename (readers never see half a file).
 // Throws std::runtime_error naming the file.
 void write_file_atomically(const std::filesystem::path& path, const std::string& text);

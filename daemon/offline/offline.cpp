@@ -23,6 +23,7 @@
 
 #include "core/model/load.hpp"
 #include "daemon/model_setup/model_setup.hpp"
+#include "daemon/models/repository.hpp"
 #include "daemon/pipeline/asd_monitor.hpp"
 #include "daemon/pipeline/input.hpp"
 #include "daemon/pipeline/output.hpp"
@@ -335,6 +336,19 @@ std::vector<std::string> check_config(const std::string& path, std::ostream& out
     problems.push_back(cfg.source_file + ": model.device: " + e.what());
   }
   bundle::BundleInfo info;
+  if (!cfg.models.repository.empty()) {
+    // The bundle a start would load: the repository's production, model.bundle or its newest version.
+    try {
+      const daemon::models::Repository repo(cfg.models.repository, cfg.models.archive);
+      const auto p = daemon::models::startup_production(repo, repo.read_record(), cfg.model.bundle);
+      if (!p.error.empty()) throw std::runtime_error(p.error);
+      out << "model repository: " << repo.directory().string() << ": " << p.how << "\n";
+      cfg.model.bundle = p.bundle.string();
+    } catch (const std::exception& e) {
+      problems.push_back(cfg.source_file + ": models.repository: " + e.what());
+      return problems;
+    }
+  }
   try {
     const int fs = bundle::read_bundle_info(cfg.model.bundle).sample_rate;
     info = model::check_bundle(cfg.model.bundle,

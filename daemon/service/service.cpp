@@ -434,46 +434,15 @@ bool Service::choose_production(models::Repository& repo, models::Record& record
       }
     }
   }
-  if (const models::Version* p = record.in_state(models::State::Production)) {
-    std::error_code ec;
-    if (!fs::is_directory(repo.path_of(p->name), ec)) {
-      spdlog::critical("cannot start: the production version {} is not in the model repository {} any more; put it "
-                       "back, or promote another with `deepclean ctl` once started from it (edit {} to make it "
-                       "production)",
-                       p->name, repo.directory().string(), (repo.directory() / models::kRecordFile).string());
-      return false;
-    }
-    version = p->name;
-    cfg_.model.bundle = repo.path_of(p->name).string();
-    spdlog::info("model repository {}: production version {} (since {})", repo.directory().string(), version,
-                 p->since);
-    return true;
-  }
-  if (!cfg_.model.bundle.empty()) {
-    fs::path b(cfg_.model.bundle);
-    version = (b.filename().empty() ? b.parent_path() : b).filename().string();
-    spdlog::info("model repository {} has no production version yet: model.bundle {} is the first (version {})",
-                 repo.directory().string(), cfg_.model.bundle, version);
-    return true;
-  }
-  std::vector<models::Entry> entries;
-  try {
-    entries = repo.scan();
-  } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {}, and model.bundle is not set", e.what());
+  const models::StartupProduction p = models::startup_production(repo, record, cfg_.model.bundle);
+  if (!p.error.empty()) {
+    spdlog::critical("cannot start: {}", p.error);
     return false;
   }
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    if (!it->problem.empty()) continue;
-    version = it->name;
-    cfg_.model.bundle = it->path.string();
-    spdlog::info("model repository {} has no production version yet: the newest version by name, {}, is the first",
-                 repo.directory().string(), version);
-    return true;
-  }
-  spdlog::critical("cannot start: the model repository {} holds no complete version and model.bundle is not set",
-                   repo.directory().string());
-  return false;
+  version = p.version;
+  cfg_.model.bundle = p.bundle.string();
+  spdlog::info("model repository {}: {}", repo.directory().string(), p.how);
+  return true;
 }
 
 void Service::choose_start(const std::vector<watch::FrameArrival>& present) {

@@ -100,5 +100,56 @@ TEST(Repository, ArchiveMovesTheVersionWithItsReportAndNeverOverwrites) {
   EXPECT_EQ(Repository(tmp.path / "repo").archive_directory(), tmp.path / "repo" / ".archive");
 }
 
+// What a start loads (startup_production): every rule of docs/model-lifecycle.md, "Restarts", on a
+// repository on disk, including a first production that lives outside the repository as model.bundle
+// (a restart, `deepclean check-config` and `deepclean retrain` find it there).
+TEST(Repository, TheStartUpProductionIsTheRecordsThenModelBundleThenTheNewestVersion) {
+  TempDir tmp("repo-startup");
+  const fs::path dir = tmp.path / "repo";
+  make_version(dir / "v1", "one");
+  make_version(dir / "v3", "three");
+  fs::create_directories(dir / "v4");  // incomplete: no bundle.yaml
+  write_file(dir / "v4" / "model.pt", "four");
+  make_version(tmp.path / "site" / "first", "outside");
+  const Repository repo(dir);
+  const std::string outside = (tmp.path / "site" / "first").string();
+
+  // No record: model.bundle, else the newest complete version by name (v3, not the incomplete v4).
+  Record none;
+  auto p = startup_production(repo, none, outside + "/");
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.version, "first");
+  EXPECT_EQ(p.bundle, tmp.path / "site" / "first");
+  p = startup_production(repo, none, "");
+  EXPECT_EQ(p.version, "v3");
+  EXPECT_EQ(p.bundle, dir / "v3");
+
+  // The record's production: in the repository, whatever model.bundle says.
+  Record r;
+  r.bootstrap("v1", "id1", "first", "2026-12-07T00:00:00Z");
+  p = startup_production(repo, r, outside);
+  EXPECT_EQ(p.version, "v1");
+  EXPECT_EQ(p.bundle, dir / "v1");
+  EXPECT_NE(p.how.find("production version v1 (since 2026-12-07T00:00:00Z)"), std::string::npos) << p.how;
+
+  // ... or model.bundle outside it, named by its directory.
+  Record f;
+  f.bootstrap("first", "idf", "first", "2026-12-07T00:00:00Z");
+  p = startup_production(repo, f, outside);
+  EXPECT_EQ(p.error, "");
+  EXPECT_EQ(p.bundle, tmp.path / "site" / "first");
+  // Neither: an error naming the version, the repository and the record.
+  p = startup_production(repo, f, "");
+  EXPECT_NE(p.error.find("the production version first is not in the model repository " + dir.string()),
+            std::string::npos)
+      << p.error;
+  EXPECT_NE(p.error.find(".record.json"), std::string::npos) << p.error;
+
+  // An empty repository without model.bundle.
+  fs::create_directories(tmp.path / "empty");
+  p = startup_production(Repository(tmp.path / "empty"), none, "");
+  EXPECT_NE(p.error.find("holds no complete version and model.bundle is not set"), std::string::npos) << p.error;
+}
+
 }  // namespace
 }  // namespace deepclean::daemon::models

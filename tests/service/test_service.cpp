@@ -1847,7 +1847,15 @@ TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
     return done && d.wait_exit(10) == 0;
   };
   ASSERT_TRUE(simulate(kS, 190));
+  // check-config of a configuration with a repository and no model.bundle: the bundle a start loads.
+  CliResult check = run_deepclean("check-config " + sh_quote((dir / "run.yaml").string()), dir);
+  EXPECT_EQ(check.rc, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("no production version yet: the newest version by name, v1, is the first"), std::string::npos)
+      << check.out;
   ASSERT_TRUE(clean_until(kS + 189)) << read_file(dir / "daemon.log");
+  check = run_deepclean("check-config " + sh_quote((dir / "run.yaml").string()), dir);
+  EXPECT_EQ(check.rc, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find(": production version v1 (since "), std::string::npos) << check.out;
 
   DeepcleanProcess retrain({"retrain", "--config", (dir / "run.yaml").string()}, dir / "retrain.log");
   const std::string relock = "retrain: cycle (relock: a new observing segment began at GPS " + std::to_string(kS + 130) +
