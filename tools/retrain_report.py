@@ -42,7 +42,7 @@ def decisions(daemon_log):
                           ("rolled back", r"model (\S+) rolled back at GPS (\d+)")):
             m = re.search(pat, line)
             if m:
-                out.append((int(m.group(2)), kind, m.group(1), line.split("] ", 2)[-1].strip()))
+                out.append((int(m.group(2)), kind, m.group(1), re.sub(r"^<\d>\S+ \S+ \w+: ", "", line).strip()))
         m = re.search(r"model (\S+) rejected: (.*)", line)
         if m and last is not None:
             out.append((last, "rejected", m.group(1), m.group(2).strip()))

@@ -1800,7 +1800,8 @@ TEST(RunService, RetrainPublishesOnlyACandidateThatBeatsProductionOnTheHeldOutPa
 }
 
 // `deepclean retrain` watching the archive (no --once), its triggers driven by a real service's
-// archive: the simulator loses lock for 30 s at +100 s (relock@100-130: the state vector reads 0),
+// archive (the repository's first production is model.bundle outside it, found again by check-config,
+// by the service's restart and by the retrain): the simulator loses lock for 30 s at +100 s (relock@100-130: the state vector reads 0),
 // the service cleans and archives up to +190 s and stops. The retrain process, started then, sees two
 // observing segments separated by the 30-s hole (retrain.relock_gap_seconds 20) and runs a relock
 // cycle on the new lock only, GPS +130 to +190; then it waits for more (the cadence: 40 s past +190). The
@@ -1821,7 +1822,6 @@ TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
                          ":1.0 2>&1",
                      &out) == 0;
   };
-  fs::copy(fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle", dir / "models/v1", fs::copy_options::recursive);
   write_file(dir / "run.yaml",
              "ifo: H1\ninput:\n"
              "  strain: {directory: sim/kafka/H1, frame_type: H1_llhoft, channel: H1:GDS-CALIB_STRAIN}\n"
@@ -1829,7 +1829,7 @@ TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
              "  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n"
              "  timeout_seconds: 1\n  start: " + std::to_string(kS) + "\n"
              "output: {directory: out, compression: raw}\n"
-             "model: {threads: 1}\n"
+             "model: {threads: 1, bundle: " + (fs::path(DEEPCLEAN_SOURCE_DIR) / "demo/bundle").string() + "}\n"
              "inference: {kernel_seconds: 1, sampling_rate: 32, aggregation_seconds: 0.5}\n"
              "bandpass: {method: fir, look_ahead_seconds: 0.4375, bands: [[54, 66]]}\n"
              "subtraction: {taper_seconds: 1}\n"
@@ -1850,12 +1850,14 @@ TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
   // check-config of a configuration with a repository and no model.bundle: the bundle a start loads.
   CliResult check = run_deepclean("check-config " + sh_quote((dir / "run.yaml").string()), dir);
   EXPECT_EQ(check.rc, 0) << check.out << check.err;
-  EXPECT_NE(check.out.find("no production version yet: the newest version by name, v1, is the first"), std::string::npos)
+  EXPECT_NE(check.out.find("no production version yet: model.bundle " + std::string(DEEPCLEAN_SOURCE_DIR) +
+                           "/demo/bundle is the first (version bundle)"),
+            std::string::npos)
       << check.out;
   ASSERT_TRUE(clean_until(kS + 189)) << read_file(dir / "daemon.log");
   check = run_deepclean("check-config " + sh_quote((dir / "run.yaml").string()), dir);
   EXPECT_EQ(check.rc, 0) << check.out << check.err;
-  EXPECT_NE(check.out.find(": production version v1 (since "), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find(": production version bundle (since "), std::string::npos) << check.out;
 
   DeepcleanProcess retrain({"retrain", "--config", (dir / "run.yaml").string()}, dir / "retrain.log");
   const std::string relock = "retrain: cycle (relock: a new observing segment began at GPS " + std::to_string(kS + 130) +
@@ -1871,6 +1873,8 @@ TEST(RunService, RetrainRunsOnARelockAndThenAtTheCadenceAsTheArchiveGrows) {
   retrain.signal(SIGSTOP);
   ASSERT_TRUE(simulate(kS + 190, 70));
   ASSERT_TRUE(clean_until(kS + 259)) << read_file(dir / "daemon.log");
+  // The restart found its production outside the repository again.
+  EXPECT_NE(read_file(dir / "daemon.log").find(": production version bundle (since "), std::string::npos);
   retrain.signal(SIGCONT);
   const std::string cadence = "retrain: cycle (cadence: the archive reached GPS " + std::to_string(kS + 260) +
                               ", 70 s after the last cycle's end) on GPS " + std::to_string(kS + 196) + "-" +
