@@ -12,7 +12,7 @@
 # Usage: tools/retrain-e2e.sh [BUILD_DIR]   (default build/; its daemon/deepclean is used)
 # Environment: OUT (/tmp/dc-retrain-e2e), HOURS (4.25), SPEED (simulated seconds per wall second, 10),
 #   SEED (11), START (GPS, 1300200000), DRIFT (scenario), REPORT (docs/retrain-e2e), RETRAIN (the
-#   retrain section, YAML flow map).
+#   retrain section, YAML flow map), VALIDATION (models.validation_seconds, 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -43,7 +43,7 @@ sed -e "s#\.\./demo-output#$OUT#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo/bund
 sed -i "s#$OUT/cleaned#$OUT/baseline#" "$OUT/baseline.yaml"
 sed -e "s#$OUT/baseline#$OUT/cleaned#" -e "/^  bundle: /d" "$OUT/baseline.yaml" > "$OUT/run.yaml"
 cat >> "$OUT/run.yaml" <<YAML
-models: {repository: $OUT/models, validation_seconds: 300}
+models: {repository: $OUT/models, validation_seconds: ${VALIDATION:-300}}
 training_archive: {directory: $OUT/archive, span_seconds: 4096}
 retrain: $RETRAIN
 YAML
@@ -75,5 +75,6 @@ say "cleaned with retraining: $(grep -c '^retrain: cycle' "$OUT/retrain.log" || 
 say "report"
 mkdir -p "$REPORT"
 "$PY" tools/retrain_report.py --dir "$OUT" --deepclean "$DC" --start "$START" --seconds "$DURATION" \
-  --drift "$DRIFT" --speed "$SPEED" --out "$REPORT"
+  --drift "$DRIFT" --speed "$SPEED" --settings "retrain: $RETRAIN; models.validation_seconds: ${VALIDATION:-300}" \
+  --out "$REPORT"
 say "done: $REPORT/report.md"

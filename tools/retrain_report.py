@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--seconds", type=int, required=True)
     ap.add_argument("--drift", default="")
     ap.add_argument("--speed", default="")
+    ap.add_argument("--settings", default="", help="the run's retrain and models settings, for the report")
     ap.add_argument("--band", nargs=2, type=float, default=[55, 65])
     ap.add_argument("--target", type=float, default=0.2)
     ap.add_argument("--out", required=True)
@@ -159,6 +160,8 @@ def main():
     L.append("Produced by `tools/retrain-e2e.sh` (%s s of simulated time from GPS %d at %sx, scenario `%s`); "
              "figures by `tools/retrain_report.py`. Method: the script's and the report's docstrings.\n"
              % (a.seconds, a.start, a.speed, a.drift))
+    if a.settings:
+        L.append("Settings: %s\n" % a.settings)
     L.append("![band ratio per minute](retrain-e2e.png)\n")
     L.append("| figure | with retraining | without (starting model alone) |")
     L.append("|---|---|---|")
