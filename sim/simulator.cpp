@@ -23,6 +23,9 @@ double coupling_of(const std::string& loop_dof) {
   return 0.0;
 }
 
+// The strain sample index nearest GPS time t.
+std::int64_t strain_tick(double t) { return static_cast<std::int64_t>(std::llround(t * model::kStrainRate)); }
+
 // Phase (radians, in [0, 2 pi)) of a line at q/64 Hz at sample `tick` of a `rate` stream, computed in
 // integers so it stays exact at GPS times of 1e9 s.
 double line_phase(std::int64_t q, std::int64_t tick, std::int64_t rate) {
@@ -185,6 +188,7 @@ Simulator::Simulator(SimOptions options) : opt_(std::move(options)) {
     wander_.push_back(wanders ? std::make_unique<SplineProcess>(seed, name_key(strain_channel()) + i, kWander,
                                                                 std::llround(c.period * kStrainRate))
                               : nullptr);
+    wander_origin_.push_back(wanders ? wander_.back()->at(strain_tick(c.from)) : 0.0);
   }
   for (const auto& c : opt_.scenario.changes) {
     if (c.channel.empty() || c.channel == mains_channel()) continue;
@@ -317,8 +321,7 @@ float Simulator::witness_value(const std::string& channel, double t) {
 double Simulator::wander(std::size_t change, double t) const {
   const ScenarioChange& c = opt_.scenario.changes[change];
   if (t < c.from) return 0;
-  const auto tick = [](double x) { return static_cast<std::int64_t>(std::llround(x * model::kStrainRate)); };
-  return wander_[change]->at(tick(std::min(t, c.to))) - wander_[change]->at(tick(c.from));
+  return wander_[change]->at(strain_tick(std::min(t, c.to))) - wander_origin_[change];
 }
 
 double Simulator::coupling_scale(double t) const {

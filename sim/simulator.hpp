@@ -114,6 +114,7 @@ class Simulator {
   std::vector<std::unique_ptr<ColouredNoise>> asc_noise_;
   std::unique_ptr<SplineProcess> mains_amp_, mains_phase_;
   std::vector<std::unique_ptr<SplineProcess>> wander_;  // per scenario change: its S(t) (wander kinds)
+  std::vector<double> wander_origin_;                   // per scenario change: S(FROM) (0 for other kinds)
   double wander(std::size_t change, double t) const;     // S(min(t, TO)) - S(FROM), 0 before FROM
   std::vector<double> harmonic_phase_;
   std::vector<double> line_phase_;

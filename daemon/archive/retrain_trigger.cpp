@@ -8,6 +8,7 @@
 
 #include "io/gwf/reader.hpp"
 
+
 namespace deepclean::daemon::archive {
 
 std::vector<Segment> observing_segments(const std::vector<std::uint64_t>& seconds, std::uint64_t gap) {
@@ -90,11 +91,9 @@ std::vector<std::uint64_t> SecondsIndex::update() {
     auto it = seconds_of_.find(c.path);
     if (it == seconds_of_.end()) {
       try {
-        const gwf::FrameFile f = gwf::FrameFile::open(c.path.string());
         std::vector<std::uint64_t> gps;
-        for (std::size_t i = 0; i < f.frame_count(); ++i) {
-          const gwf::Frame h = f.read_header(i);
-          if (h.start.sec >= c.first && h.start.sec < c.first + c.span) gps.push_back(h.start.sec);
+        for (const auto& [g, frame] : chunk_seconds(gwf::FrameFile::open(c.path.string()), c.path.string())) {
+          if (g >= c.first && g < c.first + c.span) gps.push_back(g);
         }
         it = seconds_of_.emplace(c.path, std::move(gps)).first;
       } catch (const std::exception& e) {

@@ -233,6 +233,18 @@ struct Reader::Open {
   std::map<std::uint64_t, std::size_t> frame_of;  // GPS -> frame index
 };
 
+std::map<std::uint64_t, std::size_t> chunk_seconds(const gwf::FrameFile& f, const std::string& file) {
+  std::map<std::uint64_t, std::size_t> out;
+  for (std::size_t i = 0; i < f.frame_count(); ++i) {
+    const gwf::Frame h = f.read_header(i);
+    if (h.start.nsec != 0 || h.dt != 1.0) {
+      throw gwf::FormatError(file, 0, "FrameH", "frame " + std::to_string(i) + " is not one whole GPS second");
+    }
+    out[h.start.sec] = i;
+  }
+  return out;
+}
+
 Reader::Reader(Settings s) : s_(std::move(s)), chunks_(list_chunks(s_)) {}
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> Reader::extent() const {
@@ -257,13 +269,7 @@ ReadSecond Reader::read(std::uint64_t gps, const std::string& strain_channel,
   try {
     if (!open_ || open_->path != c.path) {
       auto o = std::make_shared<Open>(Open{c.path, gwf::FrameFile::open(file), {}});
-      for (std::size_t i = 0; i < o->file.frame_count(); ++i) {
-        const gwf::Frame h = o->file.read_header(i);
-        if (h.start.nsec != 0 || h.dt != 1.0) {
-          throw gwf::FormatError(file, 0, "FrameH", "frame " + std::to_string(i) + " is not one whole GPS second");
-        }
-        o->frame_of[h.start.sec] = i;
-      }
+      o->frame_of = chunk_seconds(o->file, file);
       open_ = std::move(o);
     }
     const auto f = open_->frame_of.find(gps);

@@ -30,6 +30,10 @@
 
 #include "io/gwf/frame.hpp"
 
+namespace deepclean::gwf {
+class FrameFile;
+}
+
 namespace deepclean::daemon::archive {
 
 struct Settings {
@@ -105,6 +109,10 @@ class Writer {
   WriterStats stats_;
   std::thread thread_;
 };
+
+// The seconds a chunk file holds: GPS -> frame index. Throws gwf::FormatError naming `file` when a
+// frame is not one whole GPS second.
+std::map<std::uint64_t, std::size_t> chunk_seconds(const gwf::FrameFile& f, const std::string& file);
 
 // One second read back.
 struct ReadSecond {
