@@ -487,6 +487,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     num("close_above", g.close_above, 0, 1e6, true, "1.0: close as soon as cleaning makes the band worse");
     num("onset_close_above", g.onset_close_above, 0, 1e6, true,
         "the onset figure (two 0.25-s segments) only closes the gate; reacting within a quarter second");
+    num("onset_floor", g.onset_floor, 0, 1, false,
+        "the share of the window's mean raw power below which a pair's raw power does not count as less; 0: off");
     num("open_below", g.open_below, 0, 1e6, true, "");
     require(g.open_below < g.close_above, gs, gs.child("open_below"),
             "`gate.open_below` must be below `gate.close_above` (hysteresis)", "e.g. close_above 1.0, open_below 0.9");
@@ -657,7 +659,7 @@ DC_COMPARED_AS_A_WHOLE(BandpassSettings, x.method, x.memory_seconds, x.look_ahea
 DC_COMPARED_AS_A_WHOLE(SubtractionSettings, x.taper_seconds)
 DC_COMPARED_AS_A_WHOLE(GateSettings, x.enabled, x.window_seconds, x.segment_seconds, x.guard_hz,
                        x.guard_segment_seconds, x.guard_window_seconds, x.close_above, x.onset_close_above,
-                       x.open_below, x.guard_close_above, x.guard_open_below, x.guard_onset_close_above,
+                       x.onset_floor, x.open_below, x.guard_close_above, x.guard_open_below, x.guard_onset_close_above,
                        x.min_closed_seconds, x.recover_seconds, x.ramp_down_seconds, x.ramp_up_seconds, x.max_zscore,
                        x.flatline, x.saturation_fraction)
 DC_COMPARED_AS_A_WHOLE(LoggingSettings, x.level)
@@ -776,6 +778,7 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(gate.guard_hz, true),
       DC_SAME(gate.close_above, true),
       DC_SAME(gate.onset_close_above, true),
+      DC_SAME(gate.onset_floor, true),
       DC_SAME(gate.open_below, true),
       DC_SAME(gate.guard_close_above, true),
       DC_SAME(gate.guard_onset_close_above, true),

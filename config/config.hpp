@@ -41,6 +41,7 @@ struct GateSettings {
   // decision
   double close_above = 1.0;
   double onset_close_above = 1.25;
+  double onset_floor = 0.0625;
   double open_below = 0.9;
   double guard_close_above = 1.1;
   double guard_open_below = 1.05;

@@ -76,7 +76,7 @@ QualityGate::Step QualityGate::step(QualityMonitor& monitor, const std::string& 
     s.window = monitor.ratios();
     const std::vector<double>& window = s.window;
     const std::vector<std::size_t> counts = monitor.counts();
-    const std::vector<double> onset = monitor.onset_ratios(n);
+    const std::vector<double> onset = monitor.onset_ratios(n, config_.onset_floor);
     double worst = 1.0;
     for (std::size_t i = 0; i < window.size(); ++i) {
       const QualityRegion& reg = monitor.regions()[i];

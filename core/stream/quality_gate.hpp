@@ -23,6 +23,8 @@ namespace deepclean::stream {
 struct GateConfig {
   double close_above = 1.0;        // a cleaning band's window figure above this closes the gate
   double onset_close_above = 1.25;  // ... its onset figure (two 0.25-s segments) above this
+  double onset_floor = 0.0625;     // ... whose raw power counts as at least this share of the window's
+                                   // mean pair (0: as measured; docs/quality-gate.md)
   double open_below = 0.9;         // ... below this (all bands) counts towards reopening
   double guard_close_above = 1.1;  // the same for the guard bands
   double guard_onset_close_above = 2.5;  // ... their onset figure (the smaller of two 1-s segments)

@@ -167,7 +167,7 @@ std::vector<std::size_t> QualityMonitor::counts_over(std::size_t samples) const 
   return out;
 }
 
-std::vector<double> QualityMonitor::onset_ratios(std::size_t samples) const {
+std::vector<double> QualityMonitor::onset_ratios(std::size_t samples, double floor) const {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> out(regions_.size(), -1.0);
   const std::size_t end = samples_added();
@@ -177,6 +177,16 @@ std::vector<double> QualityMonitor::onset_ratios(std::size_t samples) const {
     for (std::size_t slot = 0; slot < p->regions.size(); ++slot) {
       double worst = -1;
       bool finite = true;
+      // A cleaning band's pair is measured against at least `floor` times the raw power of a mean
+      // pair of the window: a lull of the raw band (the coupled noise's envelope passing through
+      // zero) leaves almost nothing to harm, and a residual far below the band's usual level is not
+      // a harm in it.
+      double least = 0;
+      if (!guard && floor > 0 && !w.empty()) {
+        double sum = 0;
+        for (const Segment& s : w) sum += s.ph[slot];
+        least = floor * 2 * sum / static_cast<double>(w.size());
+      }
       for (std::size_t j = 1; j < w.size(); ++j) {
         if (w[j].end + samples <= end) continue;
         if (w[j].end - w[j - 1].end != p->hop) continue;  // not consecutive (a taper between them)
@@ -187,7 +197,8 @@ std::vector<double> QualityMonitor::onset_ratios(std::size_t samples) const {
         }
         // A band: the power of the pair. A guard band: the smaller of its two seconds, so that one
         // second of the network's bursts beside the band does not count, two bad seconds in a row do.
-        worst = std::max(worst, guard ? std::sqrt(std::min(c0 / h0, c1 / h1)) : std::sqrt((c0 + c1) / (h0 + h1)));
+        worst = std::max(worst, guard ? std::sqrt(std::min(c0 / h0, c1 / h1))
+                                        : std::sqrt((c0 + c1) / std::max(h0 + h1, least)));
       }
       if (!finite) {
         out[p->regions[slot]] = nan;

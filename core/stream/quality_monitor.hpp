@@ -93,8 +93,10 @@ class QualityMonitor {
   // A guard band: the smaller of the two 1-s segments' ratios. The network's prediction beside its
   // band comes in bursts of a second or two that a power sum would follow; a harm that stays (a
   // mains line that moved) shows in two seconds in a row.
+  // `floor` > 0: a cleaning band's pair is compared with at least `floor` times the raw power of the
+  // window's mean pair (a quiet moment of the raw band is not where a harm shows; GateConfig::onset_floor).
   // -1 where there is no figure (no pair yet); NaN for a non-finite one.
-  std::vector<double> onset_ratios(std::size_t samples) const;
+  std::vector<double> onset_ratios(std::size_t samples, double floor = 0) const;
   // Forgets the segments that end before the last `samples` samples (the gate, reopening after a
   // harm, keeps only the recovery period that proved good).
   void keep_last(std::size_t samples);

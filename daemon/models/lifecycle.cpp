@@ -166,9 +166,40 @@ Published Lifecycle::push_shadow(const SecondInput& in, const std::function<Seco
     push_slot(*standby_, in, &read);
     const StageTimes& now = standby_->pipeline->stages();
     shadow_compute_ += (now.clean - before.clean) + (now.model - before.model);
-    trim(*standby_);
+    judge_closure(false);
+    if (standby_) trim(*standby_);
   }
   return collect(false);
+}
+
+void Lifecycle::judge_closure(bool final) {
+  if (!closure_) return;
+  if (!standby_ || record_.pinned()) {
+    closure_.reset();
+    return;
+  }
+  const std::uint64_t g = closure_->gps;
+  const auto s = standby_->pending.find(g);
+  if (s == standby_->pending.end()) {
+    // The standby has not cleaned that second (yet): wait for it, unless it never will.
+    const bool never = final || (standby_->last_pushed && *standby_->last_pushed > g + 4);
+    if (!never) return;
+    const std::string why = std::move(closure_->reason);
+    closure_.reset();
+    rollback(why);
+    return;
+  }
+  const GateReport& sg = s->second.gate;
+  if (sg.enabled && !sg.open && sg.reason != "input") {
+    spdlog::info("model {}: its do-no-harm gate closed at GPS {} during probation, and so did the standby {}'s "
+                 "({}): a moment of the data, not of the model; no rollback",
+                 production_->version, g, standby_->version, sg.reason);
+    closure_.reset();
+    return;
+  }
+  const std::string why = std::move(closure_->reason) + "; the standby " + standby_->version + "'s stayed open";
+  closure_.reset();
+  rollback(why);
 }
 
 Published Lifecycle::finish() {
@@ -190,7 +221,8 @@ Published Lifecycle::finish() {
   }
   if (standby_) {
     drain(*standby_);
-    trim(*standby_);
+    judge_closure(true);
+    if (standby_) trim(*standby_);
   }
   Published more = collect(true);
   for (auto& o : more.outputs) p.outputs.push_back(std::move(o));
@@ -256,12 +288,16 @@ Published Lifecycle::collect(bool final) {
       }
       continue;
     }
-    if (standby_ && !record_.pinned() && gate.enabled && !gate.open && gate.reason != "input") {
-      rollback(fmt::format("its do-no-harm gate closed at GPS {} during probation ({}{})", g, gate.reason,
-                           gate.detail.empty() ? "" : ": " + gate.detail));
-      continue;
+    // The gate closing during probation is judged once the standby has cleaned the same second
+    // (judge_closure, after push_shadow): the closing second of each closure, not the seconds it
+    // stays closed.
+    const bool closed = gate.enabled && !gate.open;
+    if (standby_ && !record_.pinned() && closed && gate.reason != "input" && production_gate_open_ && !closure_) {
+      closure_ = Closure{g, fmt::format("its do-no-harm gate closed at GPS {} during probation ({}{})", g, gate.reason,
+                                        gate.detail.empty() ? "" : ": " + gate.detail)};
     }
-    if (standby_ && probation_end_ && g + 1 >= *probation_end_) {
+    production_gate_open_ = !closed;
+    if (standby_ && probation_end_ && g + 1 >= *probation_end_ && !closure_) {
       retire_standby(fmt::format("probation over: {} s without the gate closing", settings_.probation_seconds));
     }
   }
@@ -339,6 +375,8 @@ void Lifecycle::promote_canary(std::string reason) {  // by value: it may be the
   trim(*production_);  // what the old production already published
   switch_ = Switch{start, settings_.crossfade_seconds, nullptr, standby_.get()};
   probation_end_ = start + static_cast<std::uint64_t>(std::ceil(settings_.probation_seconds));
+  production_gate_open_ = true;
+  closure_.reset();
   record_.promote(version, reason, clock_(), start);
   decided("promoted");
   if (pin_when_promoted_) {
@@ -361,6 +399,7 @@ void Lifecycle::rollback(std::string reason) {
   production_ = std::move(standby_);
   standby_.reset();
   probation_end_.reset();
+  closure_.reset();
   trim(*production_);  // what the rolled-back version already published
   Slot* from = bad.get();
   const std::string bad_version = bad->version;
@@ -403,6 +442,7 @@ void Lifecycle::retire_standby(std::string reason) {
   const std::string version = standby_->version;
   standby_.reset();
   probation_end_.reset();
+  closure_.reset();
   const Version* v = record_.find(version);
   if (v && v->state == State::Standby) {
     record_.retire(version, reason, clock_());
@@ -512,6 +552,12 @@ std::optional<std::pair<std::string, std::filesystem::path>> Lifecycle::next_loa
     const Version* v = record_.next_candidate();
     if (!v) return std::nullopt;
     name = v->name;
+    for (const std::string& old : record_.candidates_before(name)) {
+      record_.reject(old, "superseded by the newer candidate " + name + " (the newest is validated first)", clock_(),
+                     last_published_.value_or(0));
+      decided("rejected");
+      spdlog::info("model {}: superseded by the newer candidate {}, which is validated instead", old, name);
+    }
   }
   record_.start_canary(name, clock_());
   decided("canary");

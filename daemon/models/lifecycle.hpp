@@ -125,6 +125,10 @@ class Lifecycle {
   void rollback(std::string reason);
   void reject_canary(std::string reason);
   void retire_standby(std::string reason);
+  // A gate closing of production's during probation: rolled back unless the standby's gate closed in
+  // that second too (both models failing on the same data is no reason to go back). `final`: no more
+  // input is coming (the standby will not clean that second later).
+  void judge_closure(bool final);
   void save();
   void decided(const std::string& action);
   std::uint64_t next_start() const;  // the first second not yet published
@@ -138,6 +142,13 @@ class Lifecycle {
   std::optional<Switch> switch_;
   std::optional<std::uint64_t> last_published_;
   std::optional<std::uint64_t> probation_end_;  // GPS: the standby is retired when it is published
+  struct Closure {
+    std::uint64_t gps = 0;
+    std::string reason;
+  };
+  std::optional<Closure> closure_;    // production's gate closed at this second of its probation: judged
+                                      // once the standby has cleaned it (judge_closure)
+  bool production_gate_open_ = true;  // production's gate in the last second published
   std::unique_ptr<Validation> validation_;
   std::map<std::uint64_t, OutputSecond> recent_production_;  // published, for the canary's comparison
   std::optional<std::string> loading_;

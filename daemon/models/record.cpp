@@ -44,7 +44,21 @@ const Version* Record::in_state(State s) const {
   return nullptr;
 }
 
-const Version* Record::next_candidate() const { return in_state(State::Candidate); }
+const Version* Record::next_candidate() const {
+  for (auto it = versions_.rbegin(); it != versions_.rend(); ++it) {
+    if (it->state == State::Candidate) return &*it;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Record::candidates_before(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const Version& v : versions_) {
+    if (v.name == name) break;
+    if (v.state == State::Candidate) out.push_back(v.name);
+  }
+  return out;
+}
 
 Version& Record::get(const std::string& name, std::initializer_list<State> from, const char* transition) {
   auto it = std::find_if(versions_.begin(), versions_.end(), [&](const Version& v) { return v.name == name; });

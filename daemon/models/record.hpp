@@ -61,8 +61,11 @@ class Record {
   Seen seen(const std::string& name, const std::string& id, const std::string& now);
   // Its directory is gone: a candidate or rejected version is forgotten; a loaded one is kept.
   void vanished(const std::string& name);
-  // The oldest candidate (first seen first), the next canary.
+  // The newest candidate (the last seen), the next canary: models go stale, so the newest is validated
+  // first (the lifecycle sets the older ones aside as superseded).
   const Version* next_candidate() const;
+  // The candidates seen before `name`, oldest first.
+  std::vector<std::string> candidates_before(const std::string& name) const;
 
   // Transitions; `now` is the UTC time, `gps` the second it takes effect at.
   void start_canary(const std::string& name, const std::string& now);

@@ -64,11 +64,26 @@ void Validation::add(const OutputSecond& production, const OutputSecond& canary)
     reject(fmt::format("non-finite output at GPS {}", canary.gps));
     return;
   }
-  if (canary.gate.enabled && !canary.gate.open && canary.gate.reason != "input") {
-    reject(fmt::format("its do-no-harm gate closed at GPS {} ({}{})", canary.gps, canary.gate.reason,
-                       canary.gate.detail.empty() ? "" : ": " + canary.gate.detail));
-    return;
+  // The canary's gate closing for a reason of its own while production's stays open rejects it: a
+  // second in which both close (a moment of the data both models clean badly) does not, nor do the
+  // seconds its gate stays closed after such a second, unless they outlast production's by
+  // kClosedAloneSeconds (a validation that would never end).
+  const auto own_closure = [](const OutputSecond& o) { return o.gate.enabled && !o.gate.open && o.gate.reason != "input"; };
+  const bool closed = own_closure(canary);
+  if (closed && !own_closure(production)) {
+    if (canary_gate_open_) {
+      reject(fmt::format("its do-no-harm gate closed at GPS {} while production's stayed open ({}{})", canary.gps,
+                         canary.gate.reason, canary.gate.detail.empty() ? "" : ": " + canary.gate.detail));
+      return;
+    }
+    if (++closed_alone_ >= kClosedAloneSeconds) {
+      reject(fmt::format("its do-no-harm gate stayed closed {} s longer than production's (until GPS {})",
+                         closed_alone_, canary.gps));
+      return;
+    }
   }
+  if (!closed) closed_alone_ = 0;
+  canary_gate_open_ = !closed;
   if (!fully_cleaned(production) || !fully_cleaned(canary)) return;
   const std::vector<double> h = production.raw_strain.data.to_double();
   if (h.size() != comparison_.samples_per_second() || production.cleaned.size() != h.size() ||
@@ -85,11 +100,15 @@ void Validation::add(const OutputSecond& production, const OutputSecond& canary)
 
 void Validation::decide() {
   for (const auto& r : comparison_.ratios()) {
-    const bool pass = std::isfinite(r.b) && (!std::isfinite(r.a) || r.b <= r.a * (1 + settings_.margin));
+    // A guard band is where cleaning must do no harm: removing less there than production does
+    // (a ratio below 1) is no reason to keep a model that cleans the band worse.
+    const double limit = (r.region.guard ? std::max(r.a, 1.0) : r.a) * (1 + settings_.margin);
+    const bool pass = std::isfinite(r.b) && (!std::isfinite(r.a) || r.b <= limit);
     if (!pass) {
-      reject(fmt::format("worse than production in the {} {} Hz: band ASD ratio {:.4f} against {:.4f} (margin {}: at most {:.4f})",
-                         r.region.guard ? "guard band" : "band", r.region.label, r.b, r.a, settings_.margin,
-                         r.a * (1 + settings_.margin)));
+      reject(fmt::format("worse than production in the {} {} Hz: band ASD ratio {:.4f} against {:.4f} ({}margin {}: "
+                         "at most {:.4f})",
+                         r.region.guard ? "guard band" : "band", r.region.label, r.b, r.a,
+                         r.region.guard ? "the larger of it and 1, " : "", settings_.margin, limit));
       return;
     }
   }
@@ -100,7 +119,7 @@ void Validation::decide() {
   }
   status_ = Status::Passed;
   reason_ = fmt::format("validated over {} fully cleaned seconds (GPS {} to {}): matches or beats production in every "
-                        "band and guard band",
+                        "band, no harm in the guard bands",
                         comparison_.seconds(), *first_, *last_);
 }
 

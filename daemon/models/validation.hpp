@@ -2,12 +2,15 @@
 // Every output second both models produced is offered; the seconds both cleaned fully (state bit
 // "cleaned" on every slot, inputs good) are compared in every band and guard band of the quality
 // monitor (stream::ModelComparison). Once `seconds` such seconds are in:
-//   passed   when in every region the canary's ratio is at most production's × (1 + `margin`), and the
-//            canary's compute per second averaged at most `max_compute_seconds`;
+//   passed   when in every cleaning band the canary's ratio is at most production's × (1 + `margin`),
+//            in every guard band at most the larger of production's and 1 × (1 + `margin`) (no more
+//            harm beside the band than production does: removing less noise there is not harm), and
+//            the canary's compute per second averaged at most `max_compute_seconds`;
 //   rejected otherwise, naming the first region (or the compute) that failed.
-// It is rejected at once when its output has a non-finite sample or its do-no-harm gate closes for a
-// reason of its own (a band, a guard band, a non-finite figure; a bad input closes both gates and is
-// not the canary's fault).
+// It is rejected at once when its output has a non-finite sample, or its do-no-harm gate closes for a
+// reason of its own (a band, a guard band, a non-finite figure) in a second in which production's
+// does not (a bad input closes both gates and is not the canary's fault; nor is a moment of the data
+// that closes both), or stays closed kClosedAloneSeconds longer than production's.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,7 @@ struct ValidationSettings {
 class Validation {
  public:
   enum class Status { Running, Passed, Rejected };
+  static constexpr std::size_t kClosedAloneSeconds = 30;
 
   // `monitor`: rate, cleaning bands and guard width (the production pipeline's monitor_config).
   Validation(const stream::QualityMonitorConfig& monitor, ValidationSettings settings);
@@ -64,6 +68,8 @@ class Validation {
   Status status_ = Status::Running;
   std::string reason_;
   std::optional<std::uint64_t> first_, last_;
+  bool canary_gate_open_ = true;   // the canary's gate in the last second offered
+  std::size_t closed_alone_ = 0;   // seconds in a row its gate was closed and production's open
   double compute_sum_ = 0, max_compute_ = 0;
   std::size_t compute_n_ = 0;
   std::uint64_t offered_ = 0;  // output seconds offered, counted or not

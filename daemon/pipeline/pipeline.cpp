@@ -195,6 +195,7 @@ stream::GateConfig gate_config(const config::Config& cfg) {
   stream::GateConfig g;
   g.close_above = cfg.gate.close_above;
   g.onset_close_above = cfg.gate.onset_close_above;
+  g.onset_floor = cfg.gate.onset_floor;
   g.guard_onset_close_above = cfg.gate.guard_onset_close_above;
   g.open_below = cfg.gate.open_below;
   g.guard_close_above = cfg.gate.guard_close_above;

@@ -76,7 +76,8 @@ bandpass: {method: fir, memory_seconds: 10, look_ahead_seconds: 0.4375, kaiser_b
            order: 8}
 subtraction: {taper_seconds: 1}
 gate: {enabled: true, window_seconds: 4, segment_seconds: 0.25, guard_segment_seconds: 1,
-       guard_window_seconds: 32, guard_hz: 10, close_above: 1.0, onset_close_above: 1.25, open_below: 0.9,
+       guard_window_seconds: 32, guard_hz: 10, close_above: 1.0, onset_close_above: 1.25, onset_floor: 0.0625,
+       open_below: 0.9,
        guard_close_above: 1.1, guard_onset_close_above: 2.5, guard_open_below: 1.05, min_closed_seconds: 8,
        recover_seconds: 8, ramp_down_seconds: 0.25, ramp_up_seconds: 1, max_zscore: 10, flatline: true,
        saturation_fraction: 0.01}
@@ -140,6 +141,7 @@ const std::map<std::string, std::string> kOther = {
     {"gate.guard_hz", "5"},
     {"gate.close_above", "1.2"},
     {"gate.onset_close_above", "1.5"},
+    {"gate.onset_floor", "0"},
     {"gate.open_below", "0.8"},
     {"gate.guard_close_above", "1.2"},
     {"gate.guard_onset_close_above", "1.5"},

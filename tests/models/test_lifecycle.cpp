@@ -289,6 +289,56 @@ TEST(Lifecycle, TheGateClosingDuringProbationRollsBackToTheWarmStandby) {
   }
 }
 
+// Both models harm in the same seconds (here both gains flip; on the simulated detector, a moment
+// where the coupled noise's envelope passes through zero): both gates close, going back would not
+// help, and the promoted model stays. The output is the raw strain while gated (the gate's job);
+// once the data are good again it is the new production's own output.
+TEST(Lifecycle, AClosureTheStandbySharesRollsNothingBack) {
+  auto a_gain = gain(0.5);
+  Harness h(a_gain);
+  h.steps(3);
+  auto b_gain = gain(1.0);
+  h.add_canary("B", b_gain);
+  h.steps_until([&] { return h.state("B") != State::Canary; }, 30);
+  ASSERT_EQ(h.state("B"), State::Production);
+  h.steps(2);
+  *a_gain = -1.0;
+  *b_gain = -1.0;
+  h.steps(3);
+  EXPECT_EQ(h.state("B"), State::Production);
+  EXPECT_EQ(h.state("A"), State::Standby);
+  bool gated = false;
+  for (const OutputSecond& o : h.published) gated = gated || (o.gate.enabled && !o.gate.open);
+  EXPECT_TRUE(gated) << "the gate closed on the harm";
+  *a_gain = 0.5;
+  *b_gain = 1.0;
+  h.steps(12);  // past the probation
+  EXPECT_EQ(h.state("B"), State::Production);
+  EXPECT_EQ(h.state("A"), State::Retired);
+  h.finish();
+  expect_consecutive(h.published, h.next);
+}
+
+// Versions published while none could be validated (here: during another's probation): the newest
+// is the next canary, the older ones are set aside as superseded (rejected, with the reason), since
+// a model goes stale as the couplings drift.
+TEST(Lifecycle, TheNewestCandidateIsValidatedFirstAndTheOlderOnesAreSuperseded) {
+  Harness h(gain(0.5));
+  h.steps(3);
+  h.offer("B");
+  h.offer("C");
+  h.offer("D");
+  const auto load = h.life->next_load();
+  ASSERT_TRUE(load.has_value());
+  EXPECT_EQ(load->first, "D");
+  EXPECT_EQ(h.state("D"), State::Canary);
+  for (const char* old : {"B", "C"}) {
+    EXPECT_EQ(h.state(old), State::Rejected) << old;
+    EXPECT_NE(h.life->record().find(old)->reason.find("superseded by the newer candidate D"), std::string::npos)
+        << h.life->record().find(old)->reason;
+  }
+}
+
 TEST(Lifecycle, ProbationEndsByRetiringTheStandbyIntoTheArchive) {
   Harness h(gain(0.5));
   std::filesystem::create_directories(h.dir.path / "A");

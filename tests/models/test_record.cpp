@@ -25,6 +25,12 @@ TEST(Record, AVersionGoesFromCandidateToRetired) {
   EXPECT_EQ(state_of(r, "v2"), State::Candidate);
   ASSERT_NE(r.next_candidate(), nullptr);
   EXPECT_EQ(r.next_candidate()->name, "v2");
+  EXPECT_EQ(r.seen("v3", "id3", "t1"), Record::Seen::New);
+  EXPECT_EQ(r.next_candidate()->name, "v3") << "the newest first";
+  EXPECT_EQ(r.candidates_before("v3"), std::vector<std::string>{"v2"});
+  EXPECT_TRUE(r.candidates_before("v2").empty());
+  r.vanished("v3");
+  EXPECT_EQ(r.next_candidate()->name, "v2");
   r.start_canary("v2", "t2");
   EXPECT_EQ(state_of(r, "v2"), State::Canary);
   EXPECT_EQ(r.next_candidate(), nullptr);

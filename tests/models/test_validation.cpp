@@ -16,9 +16,10 @@ namespace {
 constexpr double kRate = 512;
 const double kPi = std::acos(-1.0);
 
-// Raw strain: a 60-Hz line (the band 55-65) and a 49-Hz line (lower guard); the cleaned strain keeps
-// `left` of the 60-Hz line and adds `guard_extra` times a 70-Hz line (upper guard, bins 69-71).
-OutputSecond second(std::uint64_t gps, double left, double guard_extra = 0) {
+// Raw strain: a 60-Hz line (the band 55-65), a 49-Hz line (lower guard) and a 71-Hz line (upper
+// guard); the cleaned strain keeps `left` of the 60-Hz line and `guard_left` of the guard bands'
+// lines, and adds `guard_extra` times a 74-Hz line (upper guard).
+OutputSecond second(std::uint64_t gps, double left, double guard_extra = 0, double guard_left = 1) {
   OutputSecond o;
   o.gps = gps;
   std::vector<double> h(static_cast<std::size_t>(kRate));
@@ -28,7 +29,7 @@ OutputSecond second(std::uint64_t gps, double left, double guard_extra = 0) {
     const double line = 2.0 * std::sin(2 * kPi * 60 * t + 0.1 * static_cast<double>(gps));
     const double guard = std::sin(2 * kPi * 49 * t) + 0.5 * std::sin(2 * kPi * 71 * t);
     h[i] = line + guard;
-    o.cleaned[i] = left * line + guard + guard_extra * std::sin(2 * kPi * 74 * t);
+    o.cleaned[i] = left * line + guard_left * guard + guard_extra * std::sin(2 * kPi * 74 * t);
   }
   o.raw_strain.name = "H1:STRAIN";
   o.raw_strain.sample_rate = kRate;
@@ -104,6 +105,24 @@ TEST(Validation, HarmBesideTheBandRejectsEvenWhenTheBandIsBetter) {
   EXPECT_NE(v.reason().find("guard band 65-75 Hz"), std::string::npos) << v.reason();
 }
 
+// Beside the band the rule is no harm: production removing half of the guard bands' lines (ratio
+// 0.5) and a canary removing a tenth (0.9) is no reason to keep production's worse band (0.5 against
+// 0.2); a canary above 1 beside the band (more than the raw strain) is rejected by the test above.
+TEST(Validation, RemovingLessThanProductionBesideTheBandIsNoHarm) {
+  Validation v = make(5);
+  for (std::uint64_t g = 0; g < 5; ++g) feed(v, second(g, 0.5, 0, 0.5), second(g, 0.2, 0, 0.9), 0.1);
+  ASSERT_EQ(v.status(), Validation::Status::Passed) << v.reason();
+  const auto r = v.ratios();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_NEAR(r[1].a, 0.5, 1e-9);
+  EXPECT_NEAR(r[1].b, 0.9, 1e-9);
+  // Production above 1 beside the band: the canary must not be worse than that.
+  Validation worse = make(5);
+  for (std::uint64_t g = 0; g < 5; ++g) feed(worse, second(g, 0.5, 0.5), second(g, 0.2, 0.8), 0.1);
+  ASSERT_EQ(worse.status(), Validation::Status::Rejected);
+  EXPECT_NE(worse.reason().find("guard band 65-75 Hz"), std::string::npos) << worse.reason();
+}
+
 TEST(Validation, NonFiniteOutputOrTheCanarysOwnGateClosingRejectsAtOnce) {
   Validation nan = make(100);
   OutputSecond c = second(7, 0.2);
@@ -119,8 +138,29 @@ TEST(Validation, NonFiniteOutputOrTheCanarysOwnGateClosingRejectsAtOnce) {
   g.gate.detail = "55-65 Hz ratio 1.30";
   feed(gated, second(8, 0.5), g, 0.1);
   ASSERT_EQ(gated.status(), Validation::Status::Rejected);
-  EXPECT_NE(gated.reason().find("gate closed at GPS 8 (band: 55-65 Hz ratio 1.30)"), std::string::npos)
+  EXPECT_NE(gated.reason().find("gate closed at GPS 8 while production's stayed open (band: 55-65 Hz ratio 1.30)"),
+            std::string::npos)
       << gated.reason();
+
+  // Both gates close in the same second (a moment of the data): not a reason; nor the seconds the
+  // canary's stays closed after production's reopened, up to kClosedAloneSeconds.
+  Validation both = make(100);
+  OutputSecond closed_prod = second(8, 0.5);
+  closed_prod.gate = g.gate;
+  feed(both, closed_prod, g, 0.1);
+  EXPECT_EQ(both.status(), Validation::Status::Running) << both.reason();
+  std::uint64_t t = 9;
+  for (; t < 9 + Validation::kClosedAloneSeconds - 1; ++t) {
+    OutputSecond still = g;
+    still.gps = t;
+    feed(both, second(t, 0.5), still, 0.1);
+  }
+  EXPECT_EQ(both.status(), Validation::Status::Running) << both.reason();
+  OutputSecond last = g;
+  last.gps = t;
+  feed(both, second(t, 0.5), last, 0.1);
+  ASSERT_EQ(both.status(), Validation::Status::Rejected);
+  EXPECT_NE(both.reason().find("stayed closed 30 s longer than production's"), std::string::npos) << both.reason();
 
   // A bad input closes both gates: not the canary's fault, and not a cleaned second either.
   Validation input = make(100);

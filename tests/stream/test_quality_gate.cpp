@@ -325,6 +325,44 @@ TEST(QualityMonitor, GuardOnsetFigureIsTheSmallerOfTwoSecondsInARow) {
   }
 }
 
+// The cleaning band's onset figure with a floor (GateConfig::onset_floor): a pair of quarter-seconds
+// is measured against at least `floor` x the raw power of the window's mean pair. Two seconds of
+// h = white noise cleaned to c = 0.1 h, then a second whose last half second of raw strain is 1000x
+// quieter in amplitude (a lull of the coupled noise) while the residual keeps its level.
+// Expected (white noise: every quarter of power P before the lull, 1e-6 P in it; the window holds
+// 8 quarters, 2 of them quiet, so its mean pair is 1.5 P): without a floor the quiet pair reads
+// sqrt(0.02 P / 2e-6 P) = 100; with the floor 1/16 it reads sqrt(0.02 P / (1.5 P / 16)) = 0.46,
+// about a quarter of the 1.25 that closes the gate, while a harm of twice the band's usual
+// amplitude in the quiet pair still reads sqrt(8 P / (1.5 P / 16)) = 9.2. Where no pair is quiet the
+// floor changes nothing (the same figure, exactly). Tolerances: 12 degrees of freedom per pair.
+TEST(QualityMonitor, BandOnsetFigureMeasuresAQuietPairAgainstTheFloor) {
+  const auto run = [](double residual_sigma, double floor, std::vector<std::vector<double>>* per_block) {
+    ds::QualityMonitor m(small_monitor());
+    std::vector<double> last;
+    for (unsigned k = 0; k < 3; ++k) {
+      std::vector<double> h = white(1024, 900 + k), g(1024, 1.0), c(1024);
+      const std::vector<double> r = white(1024, 950 + k, residual_sigma);
+      for (std::size_t i = 0; i < h.size(); ++i) {
+        if (k == 2 && i >= 512) h[i] *= 1e-3;
+        c[i] = k == 2 ? r[i] : 0.1 * h[i];
+      }
+      m.add(h.data(), c.data(), g.data(), h.size());
+      last = m.onset_ratios(1024, floor);
+      if (per_block) per_block->push_back(last);
+    }
+    return last[0];
+  };
+  std::vector<std::vector<double>> plain, floored;
+  EXPECT_GT(run(0.1, 0, &plain), 50.0);
+  const double quiet = run(0.1, 1.0 / 16, &floored);
+  EXPECT_GT(quiet, 0.46 / 1.6);
+  EXPECT_LT(quiet, 0.46 * 1.6);
+  EXPECT_GT(run(2.0, 1.0 / 16, nullptr), 9.2 / 1.6) << "a harm in the quiet pair still closes the gate";
+  for (unsigned k = 0; k < 2; ++k) {
+    EXPECT_EQ(plain[k], floored[k]) << "block " << k << ": no quiet pair";
+  }
+}
+
 TEST(QualityMonitor, CoversOnlyWhatItMeasuredAndKeepsTheLastSamples) {
   ds::QualityMonitorConfig cfg = small_monitor();
   cfg.history_seconds = 3;
