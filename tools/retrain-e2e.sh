@@ -12,7 +12,7 @@
 # Usage: tools/retrain-e2e.sh [BUILD_DIR]   (default build/; its daemon/deepclean is used)
 # Environment: OUT (/tmp/dc-retrain-e2e), HOURS (4.25), SPEED (simulated seconds per wall second, 10),
 #   SEED (11), START (GPS, 1300200000), DRIFT (scenario), REPORT (docs/retrain-e2e), RETRAIN (the
-#   retrain section, YAML flow map), VALIDATION (models.validation_seconds, 300).
+#   retrain section, YAML flow map), VALIDATION (models.validation_seconds, 120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -25,9 +25,9 @@ SPEED=${SPEED:-10}
 SEED=${SEED:-11}
 START=${START:-1300200000}
 DURATION=$("$PY" -c "print(int(round($HOURS * 3600)))")
-DRIFT=${DRIFT:-coupling-wander@0:0.3/3600,phase-wander@0:20/3600,mains-drift@0:0.1/7200,relock@9000-9600:1.4}
+DRIFT=${DRIFT:-coupling-wander@0:0.3/10800,phase-wander@0:20/10800,mains-drift@0:0.1/7200,relock@9000-9600:1.4}
 REPORT=${REPORT:-$REPO/docs/retrain-e2e}
-RETRAIN=${RETRAIN:-"{span_seconds: 1024, min_span_seconds: 512, cadence_seconds: 1024, relock_gap_seconds: 120, held_out_fraction: 0.1, epochs: 6, kernel_stride_seconds: 0.5, threads: 1, poll_seconds: 1}"}
+RETRAIN=${RETRAIN:-"{span_seconds: 1024, min_span_seconds: 256, cadence_seconds: 512, relock_gap_seconds: 120, held_out_fraction: 0.1, epochs: 6, kernel_stride_seconds: 0.5, threads: 1, poll_seconds: 1}"}
 export OMP_WAIT_POLICY=PASSIVE
 [ -x "$DC" ] || { echo "retrain-e2e: no $DC: build it first (cmake --build $BUILD --target deepclean)"; exit 1; }
 rm -rf "$OUT"
@@ -43,7 +43,7 @@ sed -e "s#\.\./demo-output#$OUT#" -e "s#^\(  bundle: \)bundle #\1$REPO/demo/bund
 sed -i "s#$OUT/cleaned#$OUT/baseline#" "$OUT/baseline.yaml"
 sed -e "s#$OUT/baseline#$OUT/cleaned#" -e "/^  bundle: /d" "$OUT/baseline.yaml" > "$OUT/run.yaml"
 cat >> "$OUT/run.yaml" <<YAML
-models: {repository: $OUT/models, validation_seconds: ${VALIDATION:-300}}
+models: {repository: $OUT/models, validation_seconds: ${VALIDATION:-120}}
 training_archive: {directory: $OUT/archive, span_seconds: 4096}
 retrain: $RETRAIN
 YAML
@@ -75,6 +75,6 @@ say "cleaned with retraining: $(grep -c '^retrain: cycle' "$OUT/retrain.log" || 
 say "report"
 mkdir -p "$REPORT"
 "$PY" tools/retrain_report.py --dir "$OUT" --deepclean "$DC" --start "$START" --seconds "$DURATION" \
-  --drift "$DRIFT" --speed "$SPEED" --settings "retrain: $RETRAIN; models.validation_seconds: ${VALIDATION:-300}" \
+  --drift "$DRIFT" --speed "$SPEED" --settings "retrain: $RETRAIN; models.validation_seconds: ${VALIDATION:-120}" \
   --out "$REPORT"
 say "done: $REPORT/report.md"

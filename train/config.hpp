@@ -64,6 +64,8 @@ struct TrainConfig {
   double weight_decay = 1e-5;
   int epochs = 30;
   double validation_fraction = 0.2;
+  bool validation_first = false;       // validate on the oldest part, train on the newest (retrain: the
+                                       // couplings drift); not a YAML key
   int patience = 5;                    // early stopping
   // Learning-rate schedule: ReduceLROnPlateau on the validation loss (train/schedule.hpp).
   double lr_factor = 0.2;              // 1 = no schedule

@@ -47,6 +47,21 @@ Split split_segments(const std::vector<Segment>& segments, double validation_fra
   return s;
 }
 
+Split split_segments_first(const std::vector<Segment>& segments, double validation_fraction, std::size_t kernel) {
+  // Mirror the time axis (sample m -> M - m), split, mirror back.
+  std::size_t m = 0;
+  for (const Segment& g : segments) m = std::max(m, g.end);
+  const auto mirror = [m](const std::vector<Segment>& in) {
+    std::vector<Segment> out;
+    for (auto it = in.rbegin(); it != in.rend(); ++it) out.push_back({m - it->end, m - it->begin});
+    return out;
+  };
+  Split s = split_segments(mirror(segments), validation_fraction, kernel);
+  s.train = mirror(s.train);
+  s.valid = mirror(s.valid);
+  return s;
+}
+
 std::size_t kernels_per_epoch(const std::vector<Segment>& pieces, std::size_t kernel, std::size_t stride) {
   if (stride == 0) throw std::invalid_argument("kernels_per_epoch: stride 0");
   std::size_t n = 0;

@@ -30,6 +30,9 @@ struct Split {
 // and a piece shorter than a kernel is dropped (counted in short_samples). For one segment this is
 // "the first 1 - validation_fraction of the samples train, the rest validate".
 Split split_segments(const std::vector<Segment>& segments, double validation_fraction, std::size_t kernel);
+// The same with the validation part at the start: the first floor(validation_fraction * N) samples
+// validate (the mirror image of split_segments: retraining against drift trains on the newest data).
+Split split_segments_first(const std::vector<Segment>& segments, double validation_fraction, std::size_t kernel);
 
 // Kernels per epoch: sum over pieces of floor((size - kernel) / stride) + 1.
 std::size_t kernels_per_epoch(const std::vector<Segment>& pieces, std::size_t kernel, std::size_t stride);

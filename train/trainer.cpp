@@ -520,7 +520,8 @@ std::size_t KernelPlan::valid_samples() const {
 KernelPlan plan_kernels(const TrainConfig& cfg, const Dataset& data) {
   KernelPlan p;
   p.kernel = cfg.kernel_samples();
-  p.split = split_segments(data.segments, cfg.validation_fraction, p.kernel);
+  p.split = cfg.validation_first ? split_segments_first(data.segments, cfg.validation_fraction, p.kernel)
+                                 : split_segments(data.segments, cfg.validation_fraction, p.kernel);
   const auto stride = std::max<std::size_t>(
       1, static_cast<std::size_t>(std::llround(cfg.kernel_stride_seconds * cfg.sample_rate)));
   p.kernels_per_epoch = kernels_per_epoch(p.split.train, p.kernel, stride);

@@ -132,6 +132,9 @@ Cycle run_cycle(const config::Config& c, const daemon::archive::Decision& d, std
   tc.stream_weight = 0.5;
   tc.guard_weight = 0.5;
   tc.initial_bundle = parent_dir.string();
+  // The couplings drift: train on the newest part of the span (the trainer's early-stopping
+  // validation takes the oldest), the held-out newest judges the candidate.
+  tc.validation_first = true;
   tc.threads = static_cast<int>(c.retrain.threads);
   tc.stream = stream_settings(c);
   const std::string version = "retrain-" + std::to_string(end);

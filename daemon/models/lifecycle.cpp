@@ -548,7 +548,9 @@ std::optional<std::pair<std::string, std::filesystem::path>> Lifecycle::next_loa
     if (v && v->state == State::Candidate) name = v->name;
   }
   if (name.empty()) {
-    if (standby_) return std::nullopt;  // one switch at a time: no canary during probation
+    // A canary may validate during another's probation (three models run then): waiting for the
+    // probation to end would add up to models.probation_seconds to every candidate's age. Should it
+    // pass, the model on probation becomes the standby and the older one retires.
     const Version* v = record_.next_candidate();
     if (!v) return std::nullopt;
     name = v->name;

@@ -319,8 +319,8 @@ TEST(Lifecycle, AClosureTheStandbySharesRollsNothingBack) {
   expect_consecutive(h.published, h.next);
 }
 
-// Versions published while none could be validated (here: during another's probation): the newest
-// is the next canary, the older ones are set aside as superseded (rejected, with the reason), since
+// Versions published while none could be validated (a canary in its window, a stall of the input):
+// the newest is the next canary, the older ones are set aside as superseded (rejected, with the reason), since
 // a model goes stale as the couplings drift.
 TEST(Lifecycle, TheNewestCandidateIsValidatedFirstAndTheOlderOnesAreSuperseded) {
   Harness h(gain(0.5));
@@ -337,6 +337,28 @@ TEST(Lifecycle, TheNewestCandidateIsValidatedFirstAndTheOlderOnesAreSuperseded) 
     EXPECT_NE(h.life->record().find(old)->reason.find("superseded by the newer candidate D"), std::string::npos)
         << h.life->record().find(old)->reason;
   }
+}
+
+// A canary validates during another version's probation (three models run): a retrained candidate
+// does not wait for the probation to end. When it passes, the version on probation becomes its
+// standby and the older standby retires.
+TEST(Lifecycle, ACanaryValidatesDuringProbationAndItsPromotionRetiresTheOlderStandby) {
+  Harness h(gain(0.5));
+  h.steps(3);
+  h.add_canary("B", gain(0.8));
+  h.steps_until([&] { return h.state("B") != State::Canary; }, 30);
+  ASSERT_EQ(h.state("B"), State::Production);
+  h.steps(3);  // past the crossfade, within B's probation (8 s)
+  ASSERT_EQ(h.state("A"), State::Standby);
+  h.add_canary("C", gain(1.0));
+  EXPECT_EQ(h.state("C"), State::Canary);
+  h.steps_until([&] { return h.state("C") != State::Canary; }, 30);
+  ASSERT_EQ(h.state("C"), State::Production);
+  EXPECT_EQ(h.state("B"), State::Standby);
+  EXPECT_EQ(h.state("A"), State::Retired);
+  h.steps(4);
+  h.finish();
+  expect_consecutive(h.published, h.next);
 }
 
 TEST(Lifecycle, ProbationEndsByRetiringTheStandbyIntoTheArchive) {

@@ -180,6 +180,20 @@ TEST(Segments, ShortSegmentsAndPiecesAreDropped) {
   EXPECT_EQ(u.short_samples, 500u);
 }
 
+TEST(Segments, ValidationFirstIsTheMirrorImage) {
+  // As SplitAcrossSegments and ShortSegmentsAndPiecesAreDropped, read from the other end: 10000
+  // usable samples, 0.3 validate = 3000: all of the first segment's 5000 would be too many, so its
+  // first 3000; the rest trains.
+  const auto s = deepclean::train::split_segments_first({{0, 5000}, {6000, 9000}, {10000, 12000}}, 0.3, 1000);
+  EXPECT_EQ(s.valid, (std::vector<Segment>{{0, 3000}}));
+  EXPECT_EQ(s.train, (std::vector<Segment>{{3000, 5000}, {6000, 9000}, {10000, 12000}}));
+  // 4200 usable, 0.3 -> 1260: the first segment (1200) and 60 more, made a whole kernel (1000).
+  const auto t = deepclean::train::split_segments_first({{0, 1200}, {1700, 4700}}, 0.3, 1000);
+  EXPECT_EQ(t.valid, (std::vector<Segment>{{0, 1200}, {1700, 2700}}));
+  EXPECT_EQ(t.train, (std::vector<Segment>{{2700, 4700}}));
+  EXPECT_EQ(t.short_samples, 0u);
+}
+
 TEST(Segments, KernelOffsetsStayInsidePieces) {
   const std::vector<Segment> train{{0, 5000}, {6000, 8000}};
   EXPECT_EQ(deepclean::train::kernels_per_epoch(train, 1000, 256), (4000u / 256 + 1) + (1000u / 256 + 1));
