@@ -5,7 +5,7 @@ Uses a finished run of tools/retrain-e2e.sh (its archive/ of the newest hours, i
 run.yaml and a model of its repository as the parent). For each end GPS T and each variant (a YAML
 flow map merged into the run's `retrain` section), it
   1. builds an archive holding only the chunks that end at or before T (symbolic links) and a
-     repository holding only the parent, so that `deepclean retrain --once` trains on the span
+     repository whose production is the parent, so that `deepclean retrain --once` trains on the span
      ending at T exactly as the live loop would;
   2. cleans [T - 16, T + AFTER) of the run's raw frames with the candidate (`deepclean clean`);
   3. prints the band ASD ratio cleaned/raw (the report's measure: sqrt(sum P_cleaned / sum P_raw)
@@ -17,6 +17,7 @@ Usage: tools/retrain_lag_study.py --run /tmp/dc-retrain-e2e --parent DIR --end T
          [--variant NAME='{learning_rate: 0.002}' ...] [--after 1200] [--lag 300]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -38,13 +39,13 @@ def merged_retrain(line, extra):
     body = line.split("{", 1)[1].rsplit("}", 1)[0]
     keys = dict(kv.split(":", 1) for kv in [x.strip() for x in body.split(",")] if kv)
     if extra:
-        for kv in extra.strip("{} ").split(","):
+        for kv in [x for x in extra.strip("{} ").split(",") if x.strip()]:
             k, v = kv.split(":", 1)
             keys[k.strip()] = v
     return "retrain: {" + ", ".join("%s: %s" % (k.strip(), v.strip()) for k, v in keys.items()) + "}"
 
 
-def config(run_yaml, archive, repo, retrain_extra, out_dir, start, bundle=None):
+def config(run_yaml, archive, repo, retrain_extra, out_dir, start, bundle, clean):
     text = open(run_yaml).read()
     text = re.sub(r"(?m)^training_archive: \{directory: [^,]+,", "training_archive: {directory: %s," % archive, text)
     text = re.sub(r"(?m)^models: \{repository: [^,]+,", "models: {repository: %s," % repo, text)
@@ -52,9 +53,9 @@ def config(run_yaml, archive, repo, retrain_extra, out_dir, start, bundle=None):
     text = re.sub(r"(?m)^  directory: .*/cleaned$", "  directory: %s" % out_dir, text)
     text = re.sub(r"(?m)^  start: .*$", "  start: %d" % start, text)
     text = re.sub(r"(?m)^  level: debug", "  level: info", text)
-    if bundle:  # `deepclean clean` with one bundle: no repository
+    if clean:  # `deepclean clean` with one bundle: no repository
         text = re.sub(r"(?m)^models: .*$\n", "", text)
-        text = text.replace("\nmodel:\n", "\nmodel:\n  bundle: %s\n" % bundle, 1)
+    text = text.replace("\nmodel:\n", "\nmodel:\n  bundle: %s\n" % bundle, 1)
     return text
 
 
@@ -100,19 +101,26 @@ def main():
                         m = re.search(r"-(\d+)-(\d+)\.gwf$", c)
                         if m and int(m.group(1)) + int(m.group(2)) <= t:
                             os.symlink(os.path.join(os.path.abspath(a.run), "archive", c), os.path.join(archive, c))
+                    # The repository: the parent as its production (what `deepclean run` would have recorded).
                     shutil.copytree(bundle, os.path.join(repo, "parent"))
-                    open(os.path.join(work, "retrain.yaml"), "w").write(config(run_yaml, archive, repo, extra, out, t))
+                    open(os.path.join(repo, ".record.json"), "w").write(json.dumps({
+                        "format": "deepclean-model-record/1", "pinned": None, "decisions": [],
+                        "versions": [{"name": "parent", "id": "", "state": "production", "reason": "the study's parent",
+                                      "since": "", "since_gps": 0}]}))
+                    open(os.path.join(work, "retrain.yaml"), "w").write(
+                        config(run_yaml, archive, repo, extra, out, t, os.path.join(repo, "parent"), False))
                     r = subprocess.run([dc, "retrain", "--config", os.path.join(work, "retrain.yaml"), "--once"],
                                        capture_output=True, text=True)
                     made = [d for d in os.listdir(repo) if d.startswith("retrain-")]
                     if not made:
-                        last = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("retrain:")]
-                        print("%d | %s | not published: %s" % (t, name, last[-1] if last else r.stderr[-300:]))
+                        last = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("retrain")][-3:]
+                        print("%d | %s | not published: %s" % (t, name, " / ".join(last) or r.stderr[-300:]))
                         continue
                     bundle = os.path.join(repo, made[0])
-                open(os.path.join(work, "clean.yaml"), "w").write(config(run_yaml, archive, repo, "", out, t - 16, bundle))
+                open(os.path.join(work, "clean.yaml"), "w").write(config(run_yaml, archive, repo, "", out, t - 16, bundle, True))
+                # 16 s beyond the last block: the segment's end taper stays out of the figures.
                 subprocess.run([dc, "clean", "--config", os.path.join(work, "clean.yaml"), "--start", str(t - 16),
-                                "--end", str(t + a.after)], capture_output=True, check=True)
+                                "--end", str(t + a.after + 16)], capture_output=True, check=True)
                 r = ratios(dc, os.path.join(a.run, "sim", "kafka", "H1"), out, t, a.after, a.lag, a.band)
                 print("%d | %s | %s" % (t, name, " ".join("%.3f" % x for x in r)), flush=True)
             finally:
