@@ -180,26 +180,18 @@ void Lifecycle::judge_closure(bool final) {
   }
   const std::uint64_t g = closure_->gps;
   const auto s = standby_->pending.find(g);
-  if (s == standby_->pending.end()) {
-    // The standby has not cleaned that second (yet): wait for it, unless it never will.
-    const bool never = final || (standby_->last_pushed && *standby_->last_pushed > g + 4);
-    if (!never) return;
-    const std::string why = std::move(closure_->reason);
-    closure_.reset();
-    rollback(why);
-    return;
-  }
-  const GateReport& sg = s->second.gate;
-  if (sg.enabled && !sg.open && sg.reason != "input") {
+  const bool cleaned = s != standby_->pending.end();
+  // The standby has not cleaned that second (yet): wait for it, unless it never will.
+  if (!cleaned && !final && !(standby_->last_pushed && *standby_->last_pushed > g + 4)) return;
+  std::string why = std::move(closure_->reason);
+  closure_.reset();
+  if (cleaned && s->second.gate.closed_by_model()) {
     spdlog::info("model {}: its do-no-harm gate closed at GPS {} during probation, and so did the standby {}'s "
                  "({}): a moment of the data, not of the model; no rollback",
-                 production_->version, g, standby_->version, sg.reason);
-    closure_.reset();
+                 production_->version, g, standby_->version, s->second.gate.reason);
     return;
   }
-  const std::string why = std::move(closure_->reason) + "; the standby " + standby_->version + "'s stayed open";
-  closure_.reset();
-  rollback(why);
+  rollback(cleaned ? why + "; the standby " + standby_->version + "'s stayed open" : why);
 }
 
 Published Lifecycle::finish() {
@@ -291,12 +283,11 @@ Published Lifecycle::collect(bool final) {
     // The gate closing during probation is judged once the standby has cleaned the same second
     // (judge_closure, after push_shadow): the closing second of each closure, not the seconds it
     // stays closed.
-    const bool closed = gate.enabled && !gate.open;
-    if (standby_ && !record_.pinned() && closed && gate.reason != "input" && production_gate_open_ && !closure_) {
+    if (standby_ && !record_.pinned() && gate.closed_by_model() && production_gate_open_ && !closure_) {
       closure_ = Closure{g, fmt::format("its do-no-harm gate closed at GPS {} during probation ({}{})", g, gate.reason,
                                         gate.detail.empty() ? "" : ": " + gate.detail)};
     }
-    production_gate_open_ = !closed;
+    production_gate_open_ = !gate.closed();
     if (standby_ && probation_end_ && g + 1 >= *probation_end_ && !closure_) {
       retire_standby(fmt::format("probation over: {} s without the gate closing", settings_.probation_seconds));
     }

@@ -68,9 +68,8 @@ void Validation::add(const OutputSecond& production, const OutputSecond& canary)
   // second in which both close (a moment of the data both models clean badly) does not, nor do the
   // seconds its gate stays closed after such a second, unless they outlast production's by
   // kClosedAloneSeconds (a validation that would never end).
-  const auto own_closure = [](const OutputSecond& o) { return o.gate.enabled && !o.gate.open && o.gate.reason != "input"; };
-  const bool closed = own_closure(canary);
-  if (closed && !own_closure(production)) {
+  const bool closed = canary.gate.closed_by_model();
+  if (closed && !production.gate.closed_by_model()) {
     if (canary_gate_open_) {
       reject(fmt::format("its do-no-harm gate closed at GPS {} while production's stayed open ({}{})", canary.gps,
                          canary.gate.reason, canary.gate.detail.empty() ? "" : ": " + canary.gate.detail));

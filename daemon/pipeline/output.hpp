@@ -42,6 +42,11 @@ struct GateReport {
   // has no figure (segment start, taper).
   std::vector<std::pair<std::string, double>> ratios;
   std::vector<bool> guard;      // per ratio: a guard band
+
+  bool closed() const { return enabled && !open; }
+  // Closed for a reason of the model's own (a band, a guard band, a non-finite figure): a bad input
+  // closes every model's gate and is no model's fault.
+  bool closed_by_model() const { return closed() && reason != "input"; }
 };
 
 // One second of products.
