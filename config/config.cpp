@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -702,113 +704,143 @@ const std::vector<WholeSection>& sections() {
   return s;
 }
 
+// A value as the reference writes it: numbers in their shortest form that reads back exactly, so
+// two values compare equal exactly when their texts do.
+std::string show(const std::string& s) { return s; }
+std::string show(bool b) { return b ? "true" : "false"; }
+std::string show(int v) { return std::to_string(v); }
+std::string show(std::uint32_t v) { return std::to_string(v); }
+std::string show(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+std::string show(BandpassMethod m) { return method_name(m); }
+std::string show(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (const auto& x : v) s += (s.size() > 1 ? ", " : "") + x;
+  return s + "]";
+}
+std::string show(const std::vector<std::pair<double, double>>& v) {
+  std::string s = "[";
+  for (const auto& [lo, hi] : v) s += (s.size() > 1 ? ", [" : "[") + show(lo) + ", " + show(hi) + "]";
+  return s + "]";
+}
+std::string start_text(const InputSettings& in) {
+  switch (in.start) {
+    case StartFrom::Resume: return "resume";
+    case StartFrom::Newest: return "newest";
+    case StartFrom::Gps: return std::to_string(in.start_gps);
+  }
+  return "unknown";
+}
+
 struct KeyEntry {
   KeyInfo info;
-  bool (*same)(const Config&, const Config&);
+  std::string (*text)(const Config&);
 };
 
-std::string state_channel(const Config& c) { return c.input.state ? c.input.state->channel : std::string(); }
-std::int64_t state_mask(const Config& c) { return c.input.state ? static_cast<std::int64_t>(c.input.state->mask) : -1; }
-
-// One row per key of docs/configuration.md (tests/config walks that reference against this table).
-// `cleaning`: the cleaned output, or what produces it, depends on it; the others are operational
-// (logging, metrics, timeouts, retention), read only at start (`start`), checked by id rather than by
-// path (`model.bundle`), or refused on reload (input directories, frame types, polling).
-#define DC_KEY(path, cleaning, expr) \
-  KeyEntry { KeyInfo{path, cleaning}, [](const Config& a, const Config& b) { return (expr); } }
-// A key whose path is the member's: the key and what it compares cannot disagree.
-#define DC_SAME(member, cleaning) DC_KEY(#member, cleaning, a.member == b.member)
+// One row per key of docs/configuration.md (tests/config walks that reference against this table):
+// the key, what a reload does when it changes (config.hpp's OnReload; docs/configuration.md
+// "Reloading"), and its value as text (two configurations differ in a key when its texts differ).
+#define DC_KEY(path, mode, expr) \
+  KeyEntry { KeyInfo{path, OnReload::mode}, [](const Config& c) -> std::string { return expr; } }
+// A key whose path is the member's: the key and what it shows cannot disagree.
+#define DC_SAME(member, mode) DC_KEY(#member, mode, show(c.member))
 const std::vector<KeyEntry>& table() {
   static const std::vector<KeyEntry> t = {
-      DC_SAME(ifo, true),
-      DC_SAME(input.strain.directory, false),
-      DC_SAME(input.strain.frame_type, false),
-      DC_SAME(input.strain.observatory, false),
-      DC_KEY("input.strain.channel", true, a.input.strain_channel == b.input.strain_channel),
-      DC_SAME(input.witness.directory, false),
-      DC_SAME(input.witness.frame_type, false),
-      DC_SAME(input.witness.observatory, false),
-      DC_KEY("input.state_vector.channel", true, state_channel(a) == state_channel(b)),
-      DC_KEY("input.state_vector.mask", true, state_mask(a) == state_mask(b)),
-      DC_SAME(input.timeout_seconds, false),
-      DC_SAME(input.poll, false),
-      DC_SAME(input.poll_interval_seconds, false),
-      DC_KEY("input.start", false, a.input.start == b.input.start && a.input.start_gps == b.input.start_gps),
-      DC_SAME(output.directory, true),
-      DC_SAME(output.frame_type, true),
-      DC_SAME(output.channel, true),
-      DC_SAME(output.noise_channel, true),
-      DC_SAME(output.state_vector_channel, true),
-      DC_SAME(output.passthrough, true),
-      DC_SAME(output.compression, true),
-      DC_SAME(output.zlib_level, true),
-      DC_SAME(output.retention_seconds, false),
-      DC_SAME(model.bundle, false),
-      DC_SAME(model.device, true),
-      DC_SAME(model.threads, true),
-      DC_SAME(model.batch_size, true),
-      DC_SAME(model.fp16, true),
-      DC_SAME(model.cuda_graph, true),
-      DC_SAME(model.witness_buffer, true),
-      DC_SAME(models.repository, false),
-      DC_SAME(models.archive, false),
-      DC_SAME(models.candidate_directory, false),
-      DC_SAME(models.candidate_frame_type, false),
-      DC_SAME(models.validation_seconds, false),
-      DC_SAME(models.margin, false),
-      DC_SAME(models.max_compute_seconds, false),
-      DC_SAME(models.probation_seconds, false),
-      DC_SAME(models.crossfade_seconds, false),
-      DC_SAME(models.scan_interval_seconds, false),
-      DC_SAME(inference.kernel_seconds, true),
-      DC_SAME(inference.sampling_rate, true),
-      DC_SAME(inference.aggregation_seconds, true),
-      DC_SAME(bandpass.method, true),
-      DC_SAME(bandpass.memory_seconds, true),
-      DC_SAME(bandpass.look_ahead_seconds, true),
-      DC_SAME(bandpass.kaiser_beta, true),
-      DC_SAME(bandpass.bands, true),
-      DC_SAME(bandpass.order, true),
-      DC_SAME(subtraction.taper_seconds, true),
-      DC_SAME(gate.enabled, true),
-      DC_SAME(gate.window_seconds, true),
-      DC_SAME(gate.segment_seconds, true),
-      DC_SAME(gate.guard_segment_seconds, true),
-      DC_SAME(gate.guard_window_seconds, true),
-      DC_SAME(gate.guard_hz, true),
-      DC_SAME(gate.close_above, true),
-      DC_SAME(gate.onset_close_above, true),
-      DC_SAME(gate.onset_floor, true),
-      DC_SAME(gate.open_below, true),
-      DC_SAME(gate.guard_close_above, true),
-      DC_SAME(gate.guard_onset_close_above, true),
-      DC_SAME(gate.guard_open_below, true),
-      DC_SAME(gate.min_closed_seconds, true),
-      DC_SAME(gate.recover_seconds, true),
-      DC_SAME(gate.ramp_down_seconds, true),
-      DC_SAME(gate.ramp_up_seconds, true),
-      DC_SAME(gate.max_zscore, true),
-      DC_SAME(gate.flatline, true),
-      DC_SAME(gate.saturation_fraction, true),
-      DC_SAME(logging.level, false),
-      DC_SAME(metrics.path, false),
-      DC_SAME(control.socket, false),
-      DC_SAME(training_archive.directory, false),
-      DC_SAME(training_archive.frame_type, false),
-      DC_SAME(training_archive.span_seconds, false),
-      DC_SAME(training_archive.chunk_seconds, false),
-      DC_SAME(training_archive.max_megabytes, false),
-      DC_SAME(retrain.span_seconds, false),
-      DC_SAME(retrain.held_out_fraction, false),
-      DC_SAME(retrain.min_good_fraction, false),
-      DC_SAME(retrain.cadence_seconds, false),
-      DC_SAME(retrain.min_span_seconds, false),
-      DC_SAME(retrain.relock_gap_seconds, false),
-      DC_SAME(retrain.poll_seconds, false),
-      DC_SAME(retrain.learning_rate, false),
-      DC_SAME(retrain.epochs, false),
-      DC_SAME(retrain.kernel_stride_seconds, false),
-      DC_SAME(retrain.threads, false),
+      DC_SAME(ifo, Restart),
+      DC_SAME(input.strain.directory, Restart),
+      DC_SAME(input.strain.frame_type, Restart),
+      DC_SAME(input.strain.observatory, Restart),
+      DC_KEY("input.strain.channel", Pipeline, c.input.strain_channel),
+      DC_SAME(input.witness.directory, Restart),
+      DC_SAME(input.witness.frame_type, Restart),
+      DC_SAME(input.witness.observatory, Restart),
+      DC_KEY("input.state_vector.channel", Pipeline, c.input.state ? c.input.state->channel : std::string("(none)")),
+      DC_KEY("input.state_vector.mask", Pipeline, c.input.state ? show(c.input.state->mask) : std::string("(none)")),
+      DC_SAME(input.timeout_seconds, Kept),
+      DC_SAME(input.poll, Restart),
+      DC_SAME(input.poll_interval_seconds, Restart),
+      DC_KEY("input.start", Restart, start_text(c.input)),
+      DC_SAME(output.directory, Pipeline),
+      DC_SAME(output.frame_type, Pipeline),
+      DC_SAME(output.channel, Pipeline),
+      DC_SAME(output.noise_channel, Pipeline),
+      DC_SAME(output.state_vector_channel, Pipeline),
+      DC_SAME(output.passthrough, Pipeline),
+      DC_SAME(output.compression, Pipeline),
+      DC_SAME(output.zlib_level, Pipeline),
+      DC_SAME(output.retention_seconds, Kept),
+      DC_SAME(model.bundle, Kept),
+      DC_SAME(model.device, Pipeline),
+      DC_SAME(model.threads, Restart),
+      DC_SAME(model.batch_size, Pipeline),
+      DC_SAME(model.fp16, Pipeline),
+      DC_SAME(model.cuda_graph, Pipeline),
+      DC_SAME(model.witness_buffer, Pipeline),
+      DC_SAME(models.repository, Restart),
+      DC_SAME(models.archive, Restart),
+      DC_SAME(models.candidate_directory, Kept),
+      DC_SAME(models.candidate_frame_type, Kept),
+      DC_SAME(models.validation_seconds, Kept),
+      DC_SAME(models.margin, Kept),
+      DC_SAME(models.max_compute_seconds, Kept),
+      DC_SAME(models.probation_seconds, Kept),
+      DC_SAME(models.crossfade_seconds, Kept),
+      DC_SAME(models.scan_interval_seconds, Kept),
+      DC_SAME(inference.kernel_seconds, Pipeline),
+      DC_SAME(inference.sampling_rate, Pipeline),
+      DC_SAME(inference.aggregation_seconds, Pipeline),
+      DC_SAME(bandpass.method, Pipeline),
+      DC_SAME(bandpass.memory_seconds, Pipeline),
+      DC_SAME(bandpass.look_ahead_seconds, Pipeline),
+      DC_SAME(bandpass.kaiser_beta, Pipeline),
+      DC_SAME(bandpass.bands, Pipeline),
+      DC_SAME(bandpass.order, Pipeline),
+      DC_SAME(subtraction.taper_seconds, Pipeline),
+      DC_SAME(gate.enabled, Pipeline),
+      DC_SAME(gate.window_seconds, Pipeline),
+      DC_SAME(gate.segment_seconds, Pipeline),
+      DC_SAME(gate.guard_segment_seconds, Pipeline),
+      DC_SAME(gate.guard_window_seconds, Pipeline),
+      DC_SAME(gate.guard_hz, Pipeline),
+      DC_SAME(gate.close_above, Pipeline),
+      DC_SAME(gate.onset_close_above, Pipeline),
+      DC_SAME(gate.onset_floor, Pipeline),
+      DC_SAME(gate.open_below, Pipeline),
+      DC_SAME(gate.guard_close_above, Pipeline),
+      DC_SAME(gate.guard_onset_close_above, Pipeline),
+      DC_SAME(gate.guard_open_below, Pipeline),
+      DC_SAME(gate.min_closed_seconds, Pipeline),
+      DC_SAME(gate.recover_seconds, Pipeline),
+      DC_SAME(gate.ramp_down_seconds, Pipeline),
+      DC_SAME(gate.ramp_up_seconds, Pipeline),
+      DC_SAME(gate.max_zscore, Pipeline),
+      DC_SAME(gate.flatline, Pipeline),
+      DC_SAME(gate.saturation_fraction, Pipeline),
+      DC_SAME(logging.level, Kept),
+      DC_SAME(metrics.path, Kept),
+      DC_SAME(control.socket, Restart),
+      DC_SAME(training_archive.directory, Restart),
+      DC_SAME(training_archive.frame_type, Restart),
+      DC_SAME(training_archive.span_seconds, Restart),
+      DC_SAME(training_archive.chunk_seconds, Restart),
+      DC_SAME(training_archive.max_megabytes, Restart),
+      DC_SAME(retrain.span_seconds, Kept),
+      DC_SAME(retrain.held_out_fraction, Kept),
+      DC_SAME(retrain.min_good_fraction, Kept),
+      DC_SAME(retrain.cadence_seconds, Kept),
+      DC_SAME(retrain.min_span_seconds, Kept),
+      DC_SAME(retrain.relock_gap_seconds, Kept),
+      DC_SAME(retrain.poll_seconds, Kept),
+      DC_SAME(retrain.learning_rate, Kept),
+      DC_SAME(retrain.epochs, Kept),
+      DC_SAME(retrain.kernel_stride_seconds, Kept),
+      DC_SAME(retrain.threads, Kept),
   };
   return t;
 }
@@ -826,18 +858,30 @@ const std::vector<KeyInfo>& keys() {
   return k;
 }
 
+std::vector<std::pair<std::string, std::string>> key_values(const Config& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const KeyEntry& e : table()) out.emplace_back(e.info.key, e.text(c));
+  return out;
+}
+
 namespace {
+
+enum class Which { All, Cleaning, Restart };
 
 // The table's keys that differ, then "<section>.*" for a section that differs as a whole with none of
 // its keys among them (a member the table does not name: counted as a cleaning change).
-std::vector<std::string> differing(const Config& a, const Config& b, bool cleaning_only) {
+std::vector<std::string> differing(const Config& a, const Config& b, Which which) {
   std::vector<std::string> out;
   std::vector<std::string> any;  // every differing key, for the section check
   for (const KeyEntry& e : table()) {
-    if (e.same(a, b)) continue;
+    if (e.text(a) == e.text(b)) continue;
     any.push_back(e.info.key);
-    if (!cleaning_only || e.info.cleaning) out.push_back(e.info.key);
+    if (which == Which::All || (which == Which::Cleaning && e.info.cleaning()) ||
+        (which == Which::Restart && e.info.restart())) {
+      out.push_back(e.info.key);
+    }
   }
+  if (which == Which::Restart) return out;
   for (const WholeSection& s : sections()) {
     if (s.same(a, b)) continue;
     const std::string prefix = std::string(s.name) + ".";
@@ -849,8 +893,14 @@ std::vector<std::string> differing(const Config& a, const Config& b, bool cleani
 
 }  // namespace
 
-std::vector<std::string> changed_keys(const Config& a, const Config& b) { return differing(a, b, false); }
+std::vector<std::string> changed_keys(const Config& a, const Config& b) { return differing(a, b, Which::All); }
 
-std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b) { return differing(a, b, true); }
+std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b) {
+  return differing(a, b, Which::Cleaning);
+}
+
+std::vector<std::string> changed_restart_keys(const Config& a, const Config& b) {
+  return differing(a, b, Which::Restart);
+}
 
 }  // namespace deepclean::config

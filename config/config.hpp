@@ -243,11 +243,22 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
 namespace deepclean::config {
 
-// Every key of the configuration, by its path as docs/configuration.md names it ("gate.close_above"),
-// with whether a change to it changes the cleaned output (the reload then restarts the pipeline).
+// What a reload (SIGHUP) does when a key's value changed in the file:
+//   Kept:     applied, and the running pipeline and its open segment are kept (operational keys:
+//             logging, metrics, timeouts, retention, the lifecycle's thresholds, retrain.*, which
+//             `deepclean retrain` reads at each cycle);
+//   Pipeline: applied by starting the pipeline anew between two seconds (what shapes the output);
+//   Restart:  the reload is refused as a whole, "needs a restart: KEY", and the running
+//             configuration is kept (what is bound at start: watched directories, the control
+//             socket, the repository, the training archive, the thread pool).
+enum class OnReload { Kept, Pipeline, Restart };
+
+// Every key of the configuration, by its path as docs/configuration.md names it ("gate.close_above").
 struct KeyInfo {
   std::string key;
-  bool cleaning;
+  OnReload on_reload;
+  bool cleaning() const { return on_reload == OnReload::Pipeline; }
+  bool restart() const { return on_reload == OnReload::Restart; }
 };
 const std::vector<KeyInfo>& keys();
 // The keys whose values differ between a and b (keys() order). A section that differs as a whole
@@ -257,5 +268,9 @@ std::vector<std::string> changed_keys(const Config& a, const Config& b);
 // The subset that changes the cleaning ("<section>.*" counts as one): empty when a reload may keep
 // the running pipeline.
 std::vector<std::string> changed_cleaning_keys(const Config& a, const Config& b);
+// The subset that a reload cannot apply (OnReload::Restart).
+std::vector<std::string> changed_restart_keys(const Config& a, const Config& b);
+// Every key with its value as text, in keys() order (`deepclean ctl config` shows the running ones).
+std::vector<std::pair<std::string, std::string>> key_values(const Config& c);
 
 }  // namespace deepclean::config

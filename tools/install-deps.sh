@@ -21,7 +21,8 @@ PACKAGES=(
   libcli11-dev          # command line: subcommands, options, help
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer target for the frame reader
+  libfuzzer-14-dev libclang-rt-14-dev  # libFuzzer targets (fuzz/)
+  libfaketime           # wall-clock steps under the running service (tests/service)
   systemd               # systemd-analyze for unit verification
   # the Debian package (tools/build-deb.sh) and its test under a real systemd (tools/systemd-test.sh)
   debhelper help2man lintian fakeroot

@@ -3,7 +3,8 @@
 #   1. install the Debian packages (tools/install-deps.sh),
 #   2. build everything with warnings as errors and run every test through ctest,
 #   3. rebuild the torch-free libraries and their tests with ASan + UBSan and run them,
-#   4. build the frame-reader fuzzer with clang/libFuzzer and run it briefly,
+#   4. build the libFuzzer targets (frames, configuration, bundle.yaml, control requests) with clang
+#      and run each briefly,
 #   5. build the Debian package (lintian-clean) and run it under a real systemd in a Debian 12
 #      container (tools/systemd-test.sh: install, start, reload, watchdog, stop, restart, two
 #      instances, upgrade, reboot, purge).
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 
 bash tools/install-deps.sh
 
@@ -29,13 +30,13 @@ cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS"
 
-if [ -f fuzz/fuzz_gwf_reader.cpp ]; then
-  echo "== fuzz the frame reader for ${FUZZ_SECONDS} s =="
-  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DDEEPCLEAN_FUZZ=ON -DDEEPCLEAN_WITH_TORCH=OFF \
-    -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build build-fuzz -j "$JOBS" --target fuzz_gwf_reader
-  bash fuzz/run.sh build-fuzz/fuzz/fuzz_gwf_reader "$FUZZ_SECONDS"
-fi
+echo "== fuzz each input the service reads from outside, ${FUZZ_SECONDS} s each (fuzz/README.md) =="
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DDEEPCLEAN_FUZZ=ON -DDEEPCLEAN_WITH_TORCH=OFF \
+  -DDEEPCLEAN_BUILD_TESTS=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build-fuzz -j "$JOBS" --target fuzz_gwf_reader fuzz_config fuzz_bundle_yaml fuzz_control
+for target in fuzz_gwf_reader fuzz_config fuzz_bundle_yaml fuzz_control; do
+  bash fuzz/run.sh "build-fuzz/fuzz/$target" "$FUZZ_SECONDS"
+done
 echo "== Debian package =="
 bash tools/build-deb.sh build-deb
 echo "== the package's unit under a real systemd (systemd-nspawn) =="

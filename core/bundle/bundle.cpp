@@ -125,10 +125,16 @@ BundleInfo read_bundle_info(const std::filesystem::path& directory) {
   }
   if (!std::filesystem::is_regular_file(yaml_path)) throw BundleError(file + ": missing");
   if (!std::filesystem::is_regular_file(model_path)) throw BundleError(model_path.string() + ": missing");
+  BundleInfo info = parse_bundle_yaml(read_text(yaml_path), file);
+  info.directory = directory;
+  info.id = compute_bundle_id(directory);
+  return info;
+}
 
+BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file) {
   YAML::Node root;
   try {
-    root = YAML::Load(read_text(yaml_path));
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw BundleError(file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                       ": YAML syntax error: " + e.msg);
@@ -136,7 +142,6 @@ BundleInfo read_bundle_info(const std::filesystem::path& directory) {
   if (!root || root.IsNull()) throw BundleError(file + ": empty file");
 
   BundleInfo info;
-  info.directory = directory;
   check_keys(file, root,
              {"format", "version", "sample_rate", "training_kernel_seconds", "strain", "witnesses", "bands",
               "filter_order", "provenance"},
@@ -200,7 +205,6 @@ BundleInfo read_bundle_info(const std::filesystem::path& directory) {
     info.provenance_yaml = e.c_str();
   }
   validate_bundle_fields(info, file);
-  info.id = compute_bundle_id(directory);
   return info;
 }
 

@@ -53,6 +53,9 @@ struct BundleInfo {
 // Reads and validates bundle.yaml (types, ranges, unknown keys) and computes the id. Does not load
 // the TorchScript model: use model::check_bundle() (core/model/load.hpp) for the full check.
 BundleInfo read_bundle_info(const std::filesystem::path& directory);
+// The bundle.yaml part of read_bundle_info: `text` parsed and validated, messages naming `file`
+// (directory and id are left empty).
+BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file);
 
 // Content hash of a bundle directory: SHA-256 over model.pt then bundle.yaml.
 std::string compute_bundle_id(const std::filesystem::path& directory);

@@ -109,6 +109,9 @@ int run_ctl(const CtlArgs& a, const std::vector<std::string>& words) {
     print_status(j);
   } else if (words[0] == "models") {
     print_models(j);
+  } else if (words[0] == "config") {
+    std::cout << "# " << j.value("file", std::string()) << " as the service runs it\n";
+    for (const auto& [key, value] : j["keys"].items()) std::cout << key << ": " << value.get<std::string>() << "\n";
   } else {
     std::cout << j.value("message", std::string("done")) << "\n";
   }
@@ -137,6 +140,7 @@ void register_ctl_command(CLI::App& app, int& exit_code) {
   };
   add("status", "production, canary and standby versions, validation progress, last decisions", false);
   add("models", "every version of the repository with its state and the reason", false);
+  add("config", "every configuration key with the value the service runs with (the file as last accepted)", false);
   add("promote", "make a version production now (the canary without waiting for validation, or a candidate)", true);
   add("rollback", "make the standby (previous production) production again", false);
   add("pin", "make a version production and keep it: no automatic promotion or rollback", true);

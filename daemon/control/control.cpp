@@ -25,7 +25,6 @@ namespace {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-constexpr std::size_t kMaxRequest = 4096;
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
 
 std::string error_reply(const std::string& text) {
@@ -65,6 +64,13 @@ struct Connection {
 
 }  // namespace
 
+std::vector<std::string> control_words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
 struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io, std::string p, Handler h) : path(std::move(p)), handler(std::move(h)), acceptor(io) {}
 
@@ -91,10 +97,10 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
     });
     // The request is read whoever sent it: closing with unread data would reset the connection
     // before the refusal arrives.
-    asio::async_read_until(c->socket, asio::dynamic_buffer(c->in, kMaxRequest), '\n',
+    asio::async_read_until(c->socket, asio::dynamic_buffer(c->in, kMaxControlRequest), '\n',
                            [self = shared_from_this(), c](const boost::system::error_code& ec, std::size_t n) {
                              c->timer.cancel();
-                             if (ec) return;  // closed, timed out, or a line longer than kMaxRequest
+                             if (ec) return;  // closed, timed out, or a line longer than kMaxControlRequest
                              self->answer(c, c->in.substr(0, n - 1));
                            });
   }
@@ -112,9 +118,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
                            std::to_string(::geteuid()) + ")"));
       return;
     }
-    std::istringstream line(request);
-    std::vector<std::string> words;
-    for (std::string w; line >> w;) words.push_back(w);
+    const std::vector<std::string> words = control_words(request);
     std::string out;
     if (words.empty()) {
       out = error_reply("empty request");

@@ -8,12 +8,19 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace deepclean::daemon {
+
+// The longest request line the server reads; a longer one closes the connection unanswered.
+inline constexpr std::size_t kMaxControlRequest = 4096;
+
+// A request line's words (split at white space), as the server hands them to its handler.
+std::vector<std::string> control_words(const std::string& line);
 
 class ControlServer {
  public:

@@ -227,19 +227,49 @@ void register_retrain_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--once", once, "one cycle, then exit (default: a cycle every retrain.cadence_seconds)");
   cmd->callback([&exit_code]() {
     try {
-      const config::Config c = config::load_config(config_path);
-      const daemon::archive::TriggerSettings ts{static_cast<std::uint64_t>(c.retrain.cadence_seconds),
-                                                static_cast<std::uint64_t>(c.retrain.span_seconds),
-                                                static_cast<std::uint64_t>(c.retrain.min_span_seconds),
-                                                static_cast<std::uint64_t>(c.retrain.relock_gap_seconds)};
+      config::Config c = config::load_config(config_path);
+      auto triggers = [](const config::Config& k) {
+        return daemon::archive::TriggerSettings{static_cast<std::uint64_t>(k.retrain.cadence_seconds),
+                                                static_cast<std::uint64_t>(k.retrain.span_seconds),
+                                                static_cast<std::uint64_t>(k.retrain.min_span_seconds),
+                                                static_cast<std::uint64_t>(k.retrain.relock_gap_seconds)};
+      };
+      daemon::archive::TriggerSettings ts = triggers(c);
       daemon::archive::SecondsIndex index(archive_settings(c));
       std::optional<std::uint64_t> last_end = last_published_end(c.models.repository);
       std::cerr << "retrain: archive " << c.training_archive.directory << ", repository " << c.models.repository
                 << "; " << (last_end ? "the newest published cycle ended at GPS " + std::to_string(*last_end)
                                      : std::string("no cycle published yet"))
                 << "\n";
-      std::string waiting;
+      std::string waiting, reread_problem;
       for (;;) {
+        // The retrain section is read again at each look (a reload of the service does not reach this
+        // process); what this process is bound to (the archive, the repository) needs a restart.
+        if (!once) {
+          std::string problem;
+          try {
+            const config::Config fresh = config::load_config(config_path);
+            std::vector<std::string> bound;
+            for (const std::string& k : config::changed_keys(fresh, c)) {
+              if (k.rfind("training_archive.", 0) == 0 || k == "models.repository" || k == "models.archive") {
+                bound.push_back(k);
+              }
+            }
+            if (!bound.empty()) {
+              std::string list;
+              for (const auto& k : bound) list += (list.empty() ? "" : ", ") + k;
+              problem = "needs a restart: " + list + " (the retrain section is not applied either)";
+            } else if (!(fresh.retrain == c.retrain)) {
+              c.retrain = fresh.retrain;
+              ts = triggers(c);
+              std::cerr << "retrain: " << config_path << ": the retrain section changed: applied from this look on\n";
+            }
+          } catch (const std::exception& e) {
+            problem = std::string("cannot read it again: ") + e.what() + " (the running values are kept)";
+          }
+          if (problem != reread_problem && !problem.empty()) std::cerr << "retrain: " << config_path << ": " << problem << "\n";
+          reread_problem = problem;
+        }
         const auto segments = daemon::archive::observing_segments(index.update(), ts.relock_gap);
         for (const std::string& e : index.errors()) std::cerr << "retrain: unreadable archive chunk " << e << "\n";
         const daemon::archive::Decision d = daemon::archive::next_cycle(ts, segments, last_end, once);

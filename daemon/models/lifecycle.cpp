@@ -600,7 +600,7 @@ std::string Lifecycle::command(const std::vector<std::string>& words) {
   const std::string arg = words.size() > 1 ? words[1] : std::string();
   const bool needs_arg = verb == "promote" || verb == "pin";
   if (needs_arg ? words.size() != 2 : words.size() != 1) {
-    return error_json("usage: status | models | promote VERSION | rollback | pin VERSION | unpin");
+    return error_json("usage: status | models | config | promote VERSION | rollback | pin VERSION | unpin");
   }
   if (verb == "status") return status_json();
   if (verb == "models") {

@@ -28,6 +28,11 @@ std::runtime_error io_error(const fs::path& path, const std::string& what) {
 Repository::Repository(fs::path directory, fs::path archive, std::chrono::seconds settle)
     : dir_(std::move(directory)), archive_(archive.empty() ? dir_ / ".archive" : std::move(archive)), settle_(settle) {}
 
+namespace {
+const std::string& name_of(const Entry& e) { return e.name; }
+const std::string& name_of(const std::string& s) { return s; }
+}  // namespace
+
 std::vector<Entry> Repository::scan() const {
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
@@ -59,7 +64,15 @@ std::vector<Entry> Repository::scan() const {
       (f == std::string(bundle::kModelFile) ? h.model_time : h.yaml_time) = t;
       (f == std::string(bundle::kModelFile) ? h.model_size : h.yaml_size) = size;
     }
-    entry.settled = !e2 && now - newest >= settle_;
+    // Settled: modified at least the settle time ago by the wall clock, or (a modification time in
+    // the future after the clock was stepped back) unchanged for the settle time by the steady clock.
+    const std::uintmax_t sizes = h.model_size + h.yaml_size;
+    const auto steady_now = std::chrono::steady_clock::now();
+    auto u = unchanged_.find(name);
+    if (u == unchanged_.end() || u->second.newest != newest || u->second.sizes != sizes) {
+      u = unchanged_.insert_or_assign(name, Unchanged{newest, sizes, steady_now}).first;
+    }
+    entry.settled = !e2 && (now - newest >= settle_ || steady_now - u->second.since >= settle_);
     if (entry.problem.empty()) {
       const auto cached = ids_.find(name);
       if (cached != ids_.end() && cached->second.model_time == h.model_time && cached->second.yaml_time == h.yaml_time &&
@@ -78,6 +91,11 @@ std::vector<Entry> Repository::scan() const {
     out.push_back(std::move(entry));
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  for (auto u = unchanged_.begin(); u != unchanged_.end();) {  // versions gone since
+    const bool present = std::binary_search(out.begin(), out.end(), u->first,
+                                            [](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
+    u = present ? std::next(u) : unchanged_.erase(u);
+  }
   return out;
 }
 

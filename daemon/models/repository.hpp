@@ -63,6 +63,15 @@ class Repository {
     std::string id;
   };
   mutable std::map<std::string, Hashed> ids_;
+  // When each version's files were first seen as they are now (the steady clock): a version whose
+  // modification time lies ahead of the wall clock (the clock was stepped back) settles once it has
+  // not changed for the settle time.
+  struct Unchanged {
+    std::filesystem::file_time_type newest;
+    std::uintmax_t sizes = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  mutable std::map<std::string, Unchanged> unchanged_;
 };
 
 // The production version a start of the service loads (docs/model-lifecycle.md, "Restarts"): the

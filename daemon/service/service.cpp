@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -79,6 +80,7 @@ std::string key_list(const std::vector<std::string>& keys) {
 
 struct Reloaded {
   std::optional<config::Config> cfg;
+  config::Config file;  // as read (cfg: with the repository's production bundle)
   model::LoadedModel model;
   std::string error;
 };
@@ -90,6 +92,10 @@ struct CanaryLoad {
   InputSpec spec;
   std::string error;
 };
+
+std::chrono::milliseconds scan_interval(const config::Config& cfg) {
+  return std::chrono::milliseconds(std::llround(cfg.models.scan_interval_seconds * 1000.0));
+}
 
 models::LifecycleSettings lifecycle_settings(const config::Config& cfg) {
   models::LifecycleSettings s;
@@ -134,6 +140,7 @@ class Service {
   bool choose_production(models::Repository& repo, models::Record& record, std::string& version);
   void shadow(const SecondInput& in, SteadyTime arrival, Completion by);
   void scan_repository();
+  void apply_settings(const Reloaded& r);
   void archive_second(SecondInput in);
   void maybe_load_canary();
   void finish_canary_load(const std::shared_ptr<CanaryLoad>& r);
@@ -163,6 +170,8 @@ class Service {
   ServiceNotifier notify_;
 
   config::Config cfg_;
+  config::Config file_cfg_;
+  bool input_paused_ = false;  // the output queue reached kMaxQueuedOutputs (logged once per episode)  // the configuration as read from the file (model.bundle as written)
   std::string device_;
   model::DeviceSpec device_spec_;  // where the model runs (deepclean_gpu_memory_bytes on CUDA)
   std::unique_ptr<models::Lifecycle> life_;  // the model slots; production's pipeline is pipeline()
@@ -260,6 +269,7 @@ void Service::wait_for_input_directories(const std::vector<watch::WatchedType>& 
 bool Service::start_up() {
   try {
     cfg_ = config::load_config(config_path_);
+    file_cfg_ = cfg_;
   } catch (const std::exception& e) {
     std::cerr << "deepclean run: " << e.what() << "\n";
     return false;
@@ -400,9 +410,7 @@ bool Service::start_up() {
                  cfg_.models.margin, cfg_.models.probation_seconds,
                  control_ ? ", control socket " + control_->path() : std::string());
     repo_watch_ = std::make_unique<watch::DirectoryWatcher>(
-        io_, life_->repository()->directory().string(),
-        std::chrono::milliseconds(std::llround(cfg_.models.scan_interval_seconds * 1000.0)),
-        [this] { scan_repository(); });
+        io_, life_->repository()->directory().string(), scan_interval(cfg_), [this] { scan_repository(); });
     repo_watch_->start();
   }
   lifecycle_metrics();
@@ -554,7 +562,19 @@ void Service::step() {
   if (output_->queued() >= kMaxQueuedOutputs) {
     // Back-pressure: inputs stay on disk until the output directory takes frames again (tick).
     status("output directory not writable: " + std::to_string(output_->queued()) + " output seconds queued, input paused");
+    if (!input_paused_) {
+      input_paused_ = true;
+      spdlog::error("output queue full ({} s, GPS {} to {}): input paused at GPS {} until the output directory {} takes "
+                    "frames again; input seconds the frame distribution deletes from {} before then are lost",
+                    output_->queued(), output_->queued_range()->first, output_->queued_range()->second, sched_->next(),
+                    cfg_.output.directory, cfg_.input.strain.directory);
+    }
     return;
+  }
+  if (input_paused_) {
+    input_paused_ = false;
+    spdlog::info("output queue below its bound again ({} s queued): input resumes at GPS {}", output_->queued(),
+                 sched_->next());
   }
   const SecondScheduler::Action a = sched_->next_action(Clock::now());
   switch (a.kind) {
@@ -802,7 +822,7 @@ void Service::request_reload() {
   spdlog::info("SIGHUP: re-reading {} and its model bundle", config_path_);
   reloading_ = true;
   if (reload_thread_.joinable()) reload_thread_.join();
-  const config::Config running = cfg_;
+  const config::Config running = file_cfg_;
   // With a repository the production version is the lifecycle's, not model.bundle.
   const std::string production_bundle =
       life_->repository() ? life_->repository()->path_of(life_->production_version()).string() : std::string();
@@ -810,21 +830,19 @@ void Service::request_reload() {
     auto r = std::make_shared<Reloaded>();
     try {
       config::Config c = config::load_config(config_path_);
-      if (c.input.strain != running.input.strain || c.input.witness != running.input.witness ||
-          c.input.poll != running.input.poll ||
-          c.input.poll_interval_seconds != running.input.poll_interval_seconds) {
-        throw std::invalid_argument("input directories, frame types and polling cannot change on reload; restart "
-                                    "the service for that");
+      // All or nothing: a key bound at start refuses the whole reload (docs/configuration.md, "Reloading").
+      if (const auto restart = config::changed_restart_keys(c, running); !restart.empty()) {
+        throw std::invalid_argument("needs a restart: " + key_list(restart) +
+                                    " (no key of the file was applied; restart the service to apply them, or put "
+                                    "the running values back)");
       }
-      if (c.models.repository != running.models.repository || c.models.archive != running.models.archive ||
-          c.control.socket != running.control.socket) {
-        throw std::invalid_argument("models.repository, models.archive and control.socket cannot change on reload; "
-                                    "restart the service for that");
+      if (!production_bundle.empty() && c.model.bundle != running.model.bundle) {
+        throw std::invalid_argument("model.bundle changed, but with models.repository set production is the "
+                                    "repository's version " + fs::path(production_bundle).filename().string() +
+                                    " (model.bundle only seeds a new repository): put a bundle into the repository "
+                                    "and `deepclean ctl promote VERSION`, or put model.bundle back");
       }
-      if (c.training_archive != running.training_archive) {
-        throw std::invalid_argument("the training_archive section cannot change on reload; restart the service for "
-                                    "that");
-      }
+      r->file = c;
       if (!production_bundle.empty()) c.model.bundle = production_bundle;
       r->model = load_configured_model(c, false);
       // What Pipeline's constructor would reject, checked here so a bad one never ends a segment.
@@ -857,12 +875,7 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     const std::vector<std::string> cleaning = config::changed_cleaning_keys(*r->cfg, cfg_);
     if (r->model.info.id == old.id && cleaning.empty()) {
       const std::string bundle_version = old.version;
-      cfg_ = *r->cfg;
-      output_->set_config(cfg_);
-      life_->set_settings(lifecycle_settings(cfg_));
-      sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::duration<double>(cfg_.input.timeout_seconds)));
-      set_log_level(cfg_.logging.level);
+      apply_settings(*r);
       metrics_->reload(true);
       spdlog::info("reloaded {}: model {} and cleaning settings unchanged{}, the segment continues", config_path_,
                    bundle_version, changed.empty() ? std::string() : " (changed: " + key_list(changed) + ")");
@@ -879,14 +892,9 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
       const std::string version = life_->repository() ? life_->production_version() : r->model.info.version;
       outs = life_->replace_production(*r->cfg, r->model.info, std::move(r->model.predictor),
                                        estimator_factory(*r->cfg), version);
-      cfg_ = *r->cfg;
-      output_->set_config(cfg_);
-      life_->set_settings(lifecycle_settings(cfg_));
+      apply_settings(*r);
       device_spec_ = model::parse_device(cfg_.model.device);
       spec_ = life_->production_spec();
-      sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::duration<double>(cfg_.input.timeout_seconds)));
-      set_log_level(cfg_.logging.level);
       const bundle::BundleInfo& info = pipeline().bundle();
       device_ = r->model.report.device;
       metrics_->model(info.id, info.version, device_);
@@ -914,6 +922,19 @@ void Service::finish_reload(const std::shared_ptr<Reloaded>& r) {
     request_reload();
   }
   post_step();
+}
+
+// The keys a reload applies without a new pipeline (config::OnReload::Kept), once it is accepted.
+void Service::apply_settings(const Reloaded& r) {
+  const double scan_before = cfg_.models.scan_interval_seconds;
+  cfg_ = *r.cfg;
+  file_cfg_ = r.file;
+  output_->set_config(cfg_);
+  life_->set_settings(lifecycle_settings(cfg_));
+  sched_->set_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(cfg_.input.timeout_seconds)));
+  set_log_level(cfg_.logging.level);
+  if (repo_watch_ && cfg_.models.scan_interval_seconds != scan_before) repo_watch_->set_interval(scan_interval(cfg_));
 }
 
 // ---- model lifecycle (docs/model-lifecycle.md) ----
@@ -1050,8 +1071,15 @@ void Service::lifecycle_metrics() {
 }
 
 std::string Service::control(const std::vector<std::string>& words) {
+  // The configuration in force: the file as last accepted (at start or by a reload), model.bundle
+  // being production's bundle with a repository.
+  if (words.size() == 1 && words[0] == "config") {
+    nlohmann::ordered_json keys;
+    for (const auto& [key, value] : config::key_values(cfg_)) keys[key] = value;
+    return nlohmann::ordered_json{{"ok", true}, {"file", config_path_}, {"keys", keys}}.dump();
+  }
   std::string reply = life_->command(words);
-  if (words[0] != "status" && words[0] != "models") {
+  if (words[0] != "status" && words[0] != "models") {  // (and not config: answered above)
     std::string line;
     for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
     spdlog::info("control: `{}`: {}", line, reply);

@@ -105,6 +105,11 @@ void DirectoryWatcher::call_again_after(std::chrono::milliseconds delay) {
   });
 }
 
+void DirectoryWatcher::set_interval(std::chrono::milliseconds interval) {
+  interval_ = interval;
+  if (!stopped_) arm_periodic();  // the pending wait ends with operation_aborted
+}
+
 void DirectoryWatcher::arm_periodic() {
   periodic_.expires_after(interval_);
   periodic_.async_wait([this](const boost::system::error_code& ec) {

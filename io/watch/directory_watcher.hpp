@@ -31,6 +31,8 @@ class DirectoryWatcher {
   // has settled); the earliest of several requests wins.
   void call_again_after(std::chrono::milliseconds delay);
   bool using_inotify() const { return wd_ >= 0; }
+  // The periodic scan's interval from now on (the next scan is `interval` from now).
+  void set_interval(std::chrono::milliseconds interval);
 
  private:
   void add_watch();

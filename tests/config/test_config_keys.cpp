@@ -223,7 +223,15 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
       continue;
     }
     EXPECT_EQ(dc::changed_keys(changed, base), std::vector<std::string>{k.key}) << k.key;
-    EXPECT_EQ(dc::changed_cleaning_keys(changed, base).size(), k.cleaning ? 1u : 0u) << k.key;
+    EXPECT_EQ(dc::changed_cleaning_keys(changed, base).size(), k.cleaning() ? 1u : 0u) << k.key;
+    EXPECT_EQ(dc::changed_restart_keys(changed, base).size(), k.restart() ? 1u : 0u) << k.key;
+    // The values `deepclean ctl config` shows differ in exactly that key.
+    const auto was = dc::key_values(base), now = dc::key_values(changed);
+    ASSERT_EQ(was.size(), now.size());
+    for (std::size_t i = 0; i < was.size(); ++i) {
+      EXPECT_EQ(was[i].first, now[i].first);
+      EXPECT_EQ(was[i].second == now[i].second, was[i].first != k.key) << k.key << " vs " << was[i].first;
+    }
     // Compared as wholes, exactly the key's own section differs (ifo is a top-level member).
     const std::string section = k.key.substr(0, k.key.find('.'));
     const std::map<std::string, bool> same = {
@@ -251,7 +259,7 @@ TEST(ConfigKeys, ChangingAnyOneKeyIsSeenAsExactlyThatKey) {
 // settings included), operations alone do not.
 TEST(ConfigKeys, GateSettingsAreCleaningAndLoggingIsNot) {
   std::map<std::string, bool> cleaning;
-  for (const auto& k : dc::keys()) cleaning[k.key] = k.cleaning;
+  for (const auto& k : dc::keys()) cleaning[k.key] = k.cleaning();
   EXPECT_TRUE(cleaning.at("gate.close_above"));
   EXPECT_TRUE(cleaning.at("gate.enabled"));
   EXPECT_TRUE(cleaning.at("model.witness_buffer"));
@@ -260,4 +268,43 @@ TEST(ConfigKeys, GateSettingsAreCleaningAndLoggingIsNot) {
   EXPECT_FALSE(cleaning.at("metrics.path"));
   EXPECT_FALSE(cleaning.at("input.timeout_seconds"));
   EXPECT_FALSE(cleaning.at("output.retention_seconds"));
+}
+
+// What a reload cannot apply is what the running process bound at start: the watched input, the
+// control socket, the repository, the training archive, LibTorch's thread pool.
+TEST(ConfigKeys, KeysBoundAtStartNeedARestartAndTheRestAreApplied) {
+  std::set<std::string> restart;
+  for (const auto& k : dc::keys()) {
+    if (k.restart()) restart.insert(k.key);
+    EXPECT_FALSE(k.restart() && k.cleaning()) << k.key;
+  }
+  const std::set<std::string> expected = {
+      "ifo", "input.strain.directory", "input.strain.frame_type", "input.strain.observatory",
+      "input.witness.directory", "input.witness.frame_type", "input.witness.observatory", "input.poll",
+      "input.poll_interval_seconds", "input.start", "model.threads", "models.repository", "models.archive",
+      "control.socket", "training_archive.directory", "training_archive.frame_type", "training_archive.span_seconds",
+      "training_archive.chunk_seconds", "training_archive.max_megabytes"};
+  EXPECT_EQ(restart, expected);
+}
+
+// The text of a value: what the reference would write, numbers in their shortest exact form.
+TEST(ConfigKeys, ValuesAreShownAsTheFileWritesThem) {
+  std::map<std::string, std::string> v;
+  for (const auto& [k, x] : dc::key_values(dc::parse_config(kFull, "full.yaml"))) v[k] = x;
+  std::map<std::string, std::string> other(kOther.begin(), kOther.end());
+  EXPECT_EQ(v.at("ifo"), "H1");
+  EXPECT_EQ(v.at("input.state_vector.mask"), "3");
+  EXPECT_EQ(v.at("input.start"), "resume");
+  EXPECT_EQ(v.at("input.poll_interval_seconds"), "0.05");
+  EXPECT_EQ(v.at("bandpass.method"), "fir");
+  EXPECT_EQ(v.at("bandpass.look_ahead_seconds"), "0.4375");
+  EXPECT_EQ(v.at("bandpass.bands"), "[[54, 66]]");
+  EXPECT_EQ(v.at("output.passthrough"), "[H1:GDS-CALIB_STATE_VECTOR]");
+  for (const char* key : {"gate.close_above", "retrain.learning_rate", "bandpass.bands", "output.passthrough",
+                          "input.start", "model.fp16"}) {
+    const dc::Config c = dc::parse_config(with(key, other.at(key)), "changed.yaml");
+    std::map<std::string, std::string> w;
+    for (const auto& [k, x] : dc::key_values(c)) w[k] = x;
+    EXPECT_EQ(w.at(key), other.at(key)) << key;
+  }
 }

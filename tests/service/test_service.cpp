@@ -34,15 +34,19 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include "common/test_support.hpp"
 #include "common/model_fixtures.hpp"
+#include "config/config.hpp"
+#include "daemon/control/control.hpp"
 #include "daemon/archive/training_archive.hpp"
 #include "io/gwf/reader.hpp"
 #include "io/gwf/writer.hpp"
 
 namespace fs = std::filesystem;
 namespace gwf = deepclean::gwf;
+namespace dc = deepclean::config;
 using deepclean::model::testing::fixture_dir;
 using deepclean::testing::CliResult;
 using deepclean::testing::DeepcleanProcess;
@@ -813,6 +817,240 @@ TEST(RunService, OutputFileSystemFullThenSpaceAgain) {
   }
 }
 
+// Chaos at the file system (issue 18; docs/operations.md "Troubleshooting"). The output file
+// system remounted read-only (EROFS), then read-write: as for a full one, every second is retried,
+// none is lost, the segment is not broken.
+TEST(RunService, OutputFileSystemReadOnlyThenWritableAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outro");
+  const fs::path out = site.dir() / "out";
+  const PrivateTmpfs tmpfs(out, "size=64m");
+  if (!tmpfs.why.empty()) GTEST_SKIP() << tmpfs.why;
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+  ASSERT_EQ(::mount("tmpfs", out.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, "size=64m"), 0) << std::strerror(errno);
+  for (std::uint64_t k = 3; k < 7; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_output_errors_total") >= 2; })) << d.log();
+  EXPECT_TRUE(d.logged("Read-only file system")) << d.log();
+  EXPECT_TRUE(d.running());
+  ASSERT_EQ(::mount("tmpfs", out.c_str(), "tmpfs", MS_REMOUNT, "size=64m"), 0) << std::strerror(errno);
+  site.write(kG + 7);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 6); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 8u);
+  EXPECT_TRUE(d.logged("output directory writable again")) << d.log();
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 7; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+// The output directory deleted under the running service (an operator's `rm -rf`): it is made again
+// at the next write, with no error and no second skipped from then on.
+TEST(RunService, OutputDirectoryDeletedIsMadeAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("outgone");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_last_output_gps_seconds") == double(kG + 1); })) << d.log();
+  fs::remove_all(site.dir() / "out");
+  for (std::uint64_t k = 3; k < 6; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 2, kG + 4); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs(), (std::vector<std::uint64_t>{kG + 2, kG + 3, kG + 4, kG + 5}));
+  EXPECT_EQ(site.metric("deepclean_output_errors_total"), 0);
+  EXPECT_EQ(site.seconds("out"), 6);
+}
+
+// The metrics file cannot be written (its directory replaced by a file): a warning names the file and
+// the reason, cleaning is untouched, and the file is written again once it can be.
+TEST(RunService, MetricsPathUnwritableThenWritableAgain) {
+  REQUIRE_MODEL(bundle);
+  Site site("metricsfail");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 2; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.seconds("in") == 2; })) << d.log();
+  const fs::path dir = site.dir() / "metrics", moved = site.dir() / "metrics.moved";
+  fs::rename(dir, moved);
+  write_file(dir, "not a directory\n");
+  for (std::uint64_t k = 2; k < 6; ++k) {
+    site.write(kG + k);
+    pause_ms(50);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 4); })) << d.log();
+  EXPECT_TRUE(eventually([&] { return d.logged("cannot write the metrics file"); })) << d.log();
+  EXPECT_TRUE(d.running());
+  fs::remove(dir);
+  fs::rename(moved, dir);
+  site.write(kG + 6);
+  ASSERT_TRUE(eventually([&] { return site.seconds("in") == 7; })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 7u);
+  EXPECT_EQ(site.seconds("out"), 7);
+}
+
+// More than the output queue's bound (120 s) cannot be written: input pauses on disk with one error
+// line saying so, and once the directory takes frames again every second is written, in order.
+TEST(RunService, OutputQueueFullPausesInputAndSaysSo) {
+  REQUIRE_MODEL(bundle);
+  Site site("queuefull");
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 30.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved";
+  fs::rename(out, moved);
+  write_file(out, "not a directory\n");
+  constexpr std::uint64_t n = 135;
+  for (std::uint64_t k = 0; k < n; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return d.logged("output queue full (120 s"); }, 120)) << d.log();
+  EXPECT_TRUE(eventually([&] { return site.metric("deepclean_output_queue_seconds") == 120; })) << d.log();
+  EXPECT_LT(site.seconds("in"), double(n)) << "input was paused";
+  fs::remove(out);
+  fs::rename(moved, out);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + n - 2); }, 120)) << d.log();
+  EXPECT_TRUE(d.logged("input resumes at GPS")) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), n);
+  EXPECT_EQ(site.seconds("out"), double(n));
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+}
+
+// A slow disk: every rename into the output directory takes 1.5 s (slower than the data) for a
+// while. The service falls behind, then catches up: every second written once, in order, cleaned.
+TEST(RunService, SlowOutputDiskFallsBehindThenCatchesUp) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "an LD_PRELOAD shim cannot come before the sanitizer's runtime";
+#endif
+  REQUIRE_MODEL(bundle);
+  Site site("slowdisk");
+  const fs::path flag = site.dir() / "slow.ms";
+  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 30.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON_ENV(d, site, notify,
+                   (std::vector<std::string>{std::string("LD_PRELOAD=") + DEEPCLEAN_SLOW_FS_LIB,
+                                             "DEEPCLEAN_SLOW_FS_FLAG=" + flag.string(),
+                                             "DEEPCLEAN_SLOW_FS_DIR=" + (site.dir() / "out").string()}));
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+  write_file(flag, "1500\n");
+  const auto t0 = Clock::now();
+  for (std::uint64_t k = 3; k < 9; ++k) {
+    site.write(kG + k);
+    pause_ms(250);
+  }
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG + 2, kG + 3); }, 30)) << d.log();
+  EXPECT_GE(std::chrono::duration<double>(Clock::now() - t0).count(), 2.5) << "the shim did not slow the writes";
+  EXPECT_FALSE(site.has_outputs(kG + 7, kG + 7)) << "fell behind";
+  fs::remove(flag);
+  site.write(kG + 9);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 8); }, 30)) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 10u);
+  EXPECT_EQ(site.metric("deepclean_output_errors_total"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+  for (std::uint64_t k = 1; k < 9; ++k) EXPECT_TRUE(all_bits(site.state(kG + k), kCleanedBit)) << k;
+}
+
+namespace {
+// Debian's libfaketime (package libfaketime), "" when absent.
+std::string faketime_library() {
+  for (const char* p : {"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1", "/usr/lib/faketime/libfaketimeMT.so.1"}) {
+    if (fs::exists(p)) return p;
+  }
+  return "";
+}
+}  // namespace
+
+// The wall clock stepped back an hour, then forward two (NTP, an operator's `date -s`), under the
+// running service (libfaketime; the steady clock is left alone, as a real step leaves it). GPS
+// time comes from the frames, timeouts from the steady clock: every second is written once, none
+// is declared missing, and a model version copied in after the step back (its files' times now
+// an hour ahead of the service's clock) is still picked up.
+TEST(RunService, WallClockStepsChangeNothing) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "an LD_PRELOAD library cannot come before the sanitizer's runtime";
+#endif
+  REQUIRE_MODEL(fixture_bundle);
+  const std::string faketime = faketime_library();
+  if (faketime.empty()) GTEST_SKIP() << "libfaketime is not installed (tools/install-deps.sh installs it)";
+  Site site("clockstep");
+  const fs::path repo = site.dir() / "models";
+  fs::create_directories(repo);
+  fs::copy(fixture_bundle, repo / "v1", fs::copy_options::recursive);
+  site.extra = "models: {repository: models, validation_seconds: 1000, scan_interval_seconds: 1}\ncontrol: {socket: ctl.sock}\n";
+  site.write_config(repo / "v1", "  start: " + std::to_string(kG) + "\n", 5.0);
+  const fs::path offset = site.dir() / "faketime";
+  write_file(offset, "+0\n");
+  NotifyListener notify(site.notify());
+  START_DAEMON_ENV(d, site, notify,
+                   (std::vector<std::string>{"LD_PRELOAD=" + faketime, "FAKETIME_TIMESTAMP_FILE=" + offset.string(),
+                                             "FAKETIME_CACHE_DURATION=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                                             "NO_FAKE_STAT=1"}));  // file times stay the kernel's, as after a real step
+  std::uint64_t next = kG;
+  auto feed = [&](int seconds) {
+    for (int i = 0; i < seconds; ++i) {
+      site.write(next++);
+      pause_ms(200);
+    }
+  };
+  feed(4);
+  write_file(offset, "-3600\n");
+  pause_ms(1500);  // past libfaketime's cache of the offset
+  feed(4);
+  fs::copy(fixture_bundle, repo / ".v2.tmp", fs::copy_options::recursive);
+  {
+    std::string y = read_file(repo / ".v2.tmp" / "bundle.yaml");
+    y.replace(y.find("version: fixture-c3"), std::strlen("version: fixture-c3"), "version: fixture-c3-v2");
+    write_file(repo / ".v2.tmp" / "bundle.yaml", y);
+  }
+  fs::rename(repo / ".v2.tmp", repo / "v2");
+  bool canary = false;
+  for (int i = 0; i < 40 && !canary; ++i) {
+    feed(1);
+    canary = model_state(site.config(), "v2", site.dir()).rfind("canary", 0) == 0;
+  }
+  EXPECT_TRUE(canary) << model_state(site.config(), "v2", site.dir()) << "\n" << d.log();
+  {  // the step reached the service: its log stamps that line an hour behind this process's clock
+    const std::string log = d.log();
+    const auto at = log.find("new version v2");
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto line = log.rfind('>', at);  // "<6>2026-12-07 21:12:48.030 info: ..."
+    std::tm tm{};
+    ASSERT_NE(::strptime(log.substr(line + 1, 19).c_str(), "%Y-%m-%d %H:%M:%S", &tm), nullptr) << log.substr(line, 40);
+    tm.tm_isdst = -1;  // spdlog stamps local time
+    EXPECT_GE(static_cast<double>(std::time(nullptr) - std::mktime(&tm)), 3000.0) << log.substr(line, 40);
+  }
+  write_file(offset, "+7200\n");
+  pause_ms(1500);
+  feed(4);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, next - 2); })) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), next - kG);
+  EXPECT_EQ(site.seconds("in"), double(next - kG));
+  EXPECT_EQ(site.seconds("missing"), 0);
+  EXPECT_EQ(site.metric("deepclean_outputs_completed_total{by=\"timeout\"}"), 0);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
+}
+
 TEST(RunService, ReloadWithBrokenThenValidBundle) {
   REQUIRE_MODEL(fixture_bundle);
   Site site("reload");
@@ -879,6 +1117,214 @@ TEST(RunService, ReloadWithBrokenThenValidBundle) {
   EXPECT_TRUE(new_label) << read_file(site.metrics_file());
   EXPECT_TRUE(all_bits(site.state(kG + 4), kCleanedBit)) << "the rejected reload did not break the segment";
   EXPECT_TRUE(all_bits(site.state(kG + 8), kCleanedBit)) << "the new model cleans";
+}
+
+// Every key of the configuration reference, changed one at a time on a running service and
+// reloaded: either the reload applies it (`deepclean ctl config`, the values the service runs with,
+// then equal the file's) or it is refused as a whole with "needs a restart: KEY" and nothing
+// changes; which one is config::keys()' OnReload, as docs/configuration.md documents. Changes
+// accumulate (applied keys are not put back), so the walk also reloads over many changed keys.
+TEST(RunService, ReloadAppliesEveryKeyOrSaysItNeedsARestart) {
+  REQUIRE_MODEL(fixture_bundle);
+  Site site("reloadkeys");
+  const fs::path repo = site.dir() / "models";
+  fs::create_directories(repo);
+  fs::copy(fixture_bundle, repo / "v1", fs::copy_options::recursive);
+  site.with_state = true;
+  site.extra =
+      "models: {repository: models, scan_interval_seconds: 5}\n"
+      "control: {socket: ctl.sock}\n"
+      "training_archive: {directory: archive}\n";
+  site.write_config(repo / "v1",
+                    "  start: " + std::to_string(kG) + "\n  state_vector: {channel: H1:GDS-CALIB_STATE_VECTOR, mask: 3}\n",
+                    10.0);
+  // The values in force, asked on the control socket as `deepclean ctl config` asks.
+  auto running = [&] {
+    std::map<std::string, std::string> v;
+    const auto reply = nlohmann::json::parse(deepclean::daemon::control_request((site.dir() / "ctl.sock").string(), {"config"}));
+    for (const auto& [k, x] : reply["keys"].items()) v[k] = x.get<std::string>();
+    return v;
+  };
+  auto of_file = [&] {
+    std::map<std::string, std::string> v;
+    for (const auto& [k, x] : dc::key_values(dc::load_config(site.config().string()))) v[k] = x;
+    return v;
+  };
+  // A live value for every key: valid here, different from the one running.
+  const std::map<std::string, std::string> other = {
+      {"ifo", "L1"},
+      {"input.strain.directory", "strain2"},
+      {"input.strain.frame_type", "H1_other"},
+      {"input.strain.observatory", "X"},
+      {"input.strain.channel", "H1:GDS-CALIB_STRAIN_X"},
+      {"input.witness.directory", "witness2"},
+      {"input.witness.frame_type", "H1_other"},
+      {"input.witness.observatory", "X"},
+      {"input.state_vector.channel", "H1:OTHER-STATE_VECTOR"},
+      {"input.state_vector.mask", "1"},
+      {"input.timeout_seconds", "9"},
+      {"input.poll", "true"},
+      {"input.poll_interval_seconds", "0.1"},
+      {"input.start", "newest"},
+      {"output.directory", "out2"},
+      {"output.frame_type", "H1_CLEAN2"},
+      {"output.channel", "H1:CLEAN2"},
+      {"output.noise_channel", "H1:NOISE2"},
+      {"output.state_vector_channel", "H1:SV2"},
+      {"output.passthrough", "[H1:PEM-WIT_00_DQ]"},
+      {"output.compression", "zlib"},
+      {"output.zlib_level", "6"},
+      {"output.retention_seconds", "3600"},
+      {"model.bundle", "models/other"},
+      {"model.device", "cuda"},
+      {"model.threads", "2"},
+      {"model.batch_size", "16"},
+      {"model.fp16", "true"},
+      {"model.cuda_graph", "true"},
+      {"model.witness_buffer", "device"},
+      {"models.repository", "models2"},
+      {"models.archive", "models-archive"},
+      {"models.candidate_directory", "canary"},
+      {"models.candidate_frame_type", "H1_CANARY2"},
+      {"models.validation_seconds", "60"},
+      {"models.margin", "0"},
+      {"models.max_compute_seconds", "0.25"},
+      {"models.probation_seconds", "0"},
+      {"models.crossfade_seconds", "0"},
+      {"models.scan_interval_seconds", "1"},
+      {"inference.kernel_seconds", "2"},
+      {"inference.sampling_rate", "8"},
+      {"inference.aggregation_seconds", "0.5"},
+      {"bandpass.method", "fir"},
+      {"bandpass.memory_seconds", "3"},
+      {"bandpass.look_ahead_seconds", "0.5"},
+      {"bandpass.kaiser_beta", "8"},
+      {"bandpass.bands", "[[50, 70]]"},
+      {"bandpass.order", "4"},
+      {"subtraction.taper_seconds", "0.5"},
+      {"gate.enabled", "true"},
+      {"gate.window_seconds", "3"},
+      {"gate.segment_seconds", "0.5"},
+      {"gate.guard_segment_seconds", "2"},
+      {"gate.guard_window_seconds", "16"},
+      {"gate.guard_hz", "5"},
+      {"gate.close_above", "1.2"},
+      {"gate.onset_close_above", "1.5"},
+      {"gate.onset_floor", "0"},
+      {"gate.open_below", "0.8"},
+      {"gate.guard_close_above", "1.2"},
+      {"gate.guard_onset_close_above", "3"},
+      {"gate.guard_open_below", "1.0"},
+      {"gate.min_closed_seconds", "4"},
+      {"gate.recover_seconds", "4"},
+      {"gate.ramp_down_seconds", "0.5"},
+      {"gate.ramp_up_seconds", "2"},
+      {"gate.max_zscore", "20"},
+      {"gate.flatline", "false"},
+      {"gate.saturation_fraction", "0.05"},
+      {"logging.level", "info"},
+      {"metrics.path", "metrics/other.prom"},
+      {"control.socket", "ctl2.sock"},
+      {"training_archive.directory", "archive2"},
+      {"training_archive.frame_type", "H1_TRAINING2"},
+      {"training_archive.span_seconds", "4096"},
+      {"training_archive.chunk_seconds", "32"},
+      {"training_archive.max_megabytes", "100"},
+      {"retrain.span_seconds", "2048"},
+      {"retrain.held_out_fraction", "0.2"},
+      {"retrain.min_good_fraction", "0.8"},
+      {"retrain.cadence_seconds", "600"},
+      {"retrain.min_span_seconds", "512"},
+      {"retrain.relock_gap_seconds", "600"},
+      {"retrain.poll_seconds", "5"},
+      {"retrain.learning_rate", "0.001"},
+      {"retrain.epochs", "3"},
+      {"retrain.kernel_stride_seconds", "0.5"},
+      {"retrain.threads", "4"},
+  };
+  // Refusals that are right here, with what they must say: with a repository production is the
+  // repository's; without CUDA, the CUDA settings are invalid (on a GPU host these are applied).
+  const std::map<std::string, std::string> may_refuse = {
+      {"model.bundle", "with models.repository set production is the repository's version v1"},
+      {"model.device", "cuda"},
+      {"model.fp16", "need a CUDA device"},
+      {"model.cuda_graph", "need a CUDA device"},
+  };
+
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
+  {  // `deepclean ctl config` as an operator reads it
+    const CliResult r = run_deepclean("ctl --config " + sh_quote(site.config().string()) + " config", site.dir());
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("gate.close_above: 1\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("input.start: " + std::to_string(kG) + "\n"), std::string::npos) << r.out;
+  }
+  double reloads = 0;
+  std::string metrics_path = site.metrics_file().string();
+  auto reload = [&] {
+    d.signal(SIGHUP);
+    ++reloads;
+    return eventually([&] {
+      const auto m = parse_metrics(metrics_path);
+      auto count = [&](const char* result) {
+        const auto it = m.find(std::string("deepclean_config_reloads_total{result=\"") + result + "\"}");
+        return it == m.end() ? 0.0 : it->second;
+      };
+      return count("ok") + count("rejected") == reloads;
+    }, 60);
+  };
+  std::size_t walked = 0;
+  for (const auto& k : dc::keys()) {
+    const auto alt = other.find(k.key);
+    ASSERT_NE(alt, other.end()) << k.key << ": give it a live value in `other`";
+    const std::string before = read_file(site.config());
+    const std::map<std::string, std::string> was = running();
+    YAML::Node root = YAML::Load(before);
+    std::vector<std::string> parts;
+    std::stringstream ss(k.key);
+    for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+    std::vector<YAML::Node> path{root};
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) path.push_back(path.back()[parts[i]]);
+    path.back()[parts.back()] = YAML::Load(alt->second);
+    YAML::Emitter out;
+    out << root;
+    write_file(site.config(), out.c_str());
+    if (k.key == "metrics.path") metrics_path = (site.dir() / "metrics" / "other.prom").string();  // where it counts now
+    const std::size_t log_before = d.log().size();
+    ASSERT_TRUE(reload()) << k.key << "\n" << d.log();
+    const std::string said = d.log().substr(log_before);
+    const std::map<std::string, std::string> now = running();
+    const bool refused = said.find("reload rejected") != std::string::npos;
+    EXPECT_EQ(refused, k.restart() || (refused && may_refuse.count(k.key) == 1)) << k.key << "\n" << said;
+    if (refused) {
+      EXPECT_EQ(now, was) << k.key << ": a refused reload changed the running configuration";
+      if (k.restart()) {
+        // (a default derived from the key, e.g. training_archive.frame_type from ifo, may be listed too)
+        const auto at = said.find("reload rejected: needs a restart: ");
+        const std::string listed = at == std::string::npos ? "" : said.substr(at, said.find(" (no key", at) - at);
+        EXPECT_NE(listed.find(k.key), std::string::npos) << k.key << "\n" << said;
+      } else if (may_refuse.count(k.key) == 1) {
+        EXPECT_NE(said.find(may_refuse.at(k.key)), std::string::npos) << k.key << "\n" << said;
+      }
+      write_file(site.config(), before);  // the running value back, for the keys that follow
+    } else {
+      EXPECT_NE(said.find("reloaded " + site.config().string()), std::string::npos) << k.key << "\n" << said;
+      std::map<std::string, std::string> expected = of_file();
+      EXPECT_NE(expected.at(k.key), was.at(k.key)) << k.key << ": the value in `other` is the running one";
+      expected["model.bundle"] = was.at("model.bundle");  // production's, with a repository
+      EXPECT_EQ(now, expected) << k.key << ": accepted but not in force";
+      if (k.key == "metrics.path") {
+        EXPECT_TRUE(fs::exists(metrics_path)) << "the reload's metrics went to the new path";
+      }
+    }
+    ++walked;
+  }
+  EXPECT_EQ(walked, dc::keys().size());
+  EXPECT_TRUE(d.running()) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
 }
 
 TEST(RunService, SigtermMidStreamThenRestartResumesWithoutGapOrDuplicate) {
