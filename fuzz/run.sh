@@ -7,7 +7,7 @@
 #   fuzz_gwf_reader   the real frames of ../shared/data/gwf when present, plus small generated files
 #                     (fuzz/make_seeds.py: v8 little/big-endian, v7/v6 big-endian, every compression
 #                     code, with and without a TOC) that the project's writer does not produce;
-#   fuzz_config       config/examples/*.yaml and fuzz/seeds/config, with fuzz/config.dict;
+#   fuzz_config       config/examples/*.yaml, with fuzz/config.dict;
 #   fuzz_bundle_yaml  fuzz/seeds/bundle_yaml;
 #   fuzz_control      fuzz/seeds/control (one request per line).
 # Fails (non-zero) when libFuzzer reports a crash, leak, timeout or out-of-memory, and copies the
@@ -43,7 +43,7 @@ case "$TARGET" in
     extra=(-max_len=65536 -rss_limit_mb=2560)
     ;;
   fuzz_config)
-    cp "$ROOT"/config/examples/*.yaml "$HERE"/seeds/config/* "$WORK/seeds/" 2> /dev/null || true
+    cp "$ROOT"/config/examples/*.yaml "$WORK/seeds/"
     extra=(-max_len=8192 -dict="$HERE/config.dict" -rss_limit_mb=1024)
     ;;
   fuzz_bundle_yaml)

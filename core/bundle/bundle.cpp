@@ -1,6 +1,8 @@
 // bundle.yaml: strict reading (every problem reported as file:line:column) and writing.
 #include "core/bundle/bundle.hpp"
 
+#include "core/text/utf8.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -56,6 +58,7 @@ void check_keys(const std::string& file, const YAML::Node& map, const std::set<s
                 const char* where) {
   if (!map.IsMap()) fail(file, map, std::string(where) + " must be a mapping");
   for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) fail(file, kv.first, std::string("a key in ") + where + " must be a plain name");
     const std::string key = kv.first.as<std::string>();
     if (allowed.count(key) == 0) {
       std::string list;
@@ -131,7 +134,30 @@ BundleInfo read_bundle_info(const std::filesystem::path& directory) {
   return info;
 }
 
+namespace {
+BundleInfo parse_bundle_text(const std::string& text, const std::string& file);
+}  // namespace
+
+// Every problem is a BundleError naming the file, a conversion yaml-cpp refuses included.
 BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file) {
+  try {
+    return parse_bundle_text(text, file);
+  } catch (const YAML::Exception& e) {
+    throw BundleError(file + (e.mark.is_null() ? std::string()
+                                               : ":" + std::to_string(e.mark.line + 1) + ":" +
+                                                     std::to_string(e.mark.column + 1)) +
+                      ": " + e.msg);
+  }
+}
+
+namespace {
+BundleInfo parse_bundle_text(const std::string& text, const std::string& file) {
+  // The version and channel names go into metric labels and JSON, which need UTF-8.
+  if (const auto bad = text::first_invalid_utf8(text)) {
+    const auto [line, column] = text::line_column(text, *bad);
+    throw BundleError(file + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": not UTF-8 text (byte " + std::to_string(static_cast<unsigned char>(text[*bad])) + ")");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -207,6 +233,7 @@ BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file) {
   validate_bundle_fields(info, file);
   return info;
 }
+}  // namespace
 
 std::string compute_bundle_id(const std::filesystem::path& directory) {
   Sha256 h;

@@ -1,5 +1,7 @@
 #include "daemon/control/control.hpp"
 
+#include "core/text/utf8.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -65,6 +67,7 @@ struct Connection {
 }  // namespace
 
 std::vector<std::string> control_words(const std::string& line) {
+  if (text::first_invalid_utf8(line)) throw std::invalid_argument("the request is not UTF-8 text");
   std::istringstream in(line);
   std::vector<std::string> words;
   for (std::string w; in >> w;) words.push_back(w);
@@ -118,16 +121,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<Impl> {
                            std::to_string(::geteuid()) + ")"));
       return;
     }
-    const std::vector<std::string> words = control_words(request);
     std::string out;
-    if (words.empty()) {
-      out = error_reply("empty request");
-    } else {
-      try {
-        out = handler(words);
-      } catch (const std::exception& e) {
-        out = error_reply(e.what());
-      }
+    try {
+      const std::vector<std::string> words = control_words(request);
+      out = words.empty() ? error_reply("empty request") : handler(words);
+    } catch (const std::exception& e) {
+      out = error_reply(e.what());
     }
     reply(c, out);
   }

@@ -19,7 +19,8 @@ namespace deepclean::daemon {
 // The longest request line the server reads; a longer one closes the connection unanswered.
 inline constexpr std::size_t kMaxControlRequest = 4096;
 
-// A request line's words (split at white space), as the server hands them to its handler.
+// A request line's words (split at white space), as the server hands them to its handler. Throws
+// std::invalid_argument for a line that is not UTF-8 (the server answers with that error).
 std::vector<std::string> control_words(const std::string& line);
 
 class ControlServer {

@@ -1,6 +1,7 @@
 #include "daemon/models/repository.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 
 #include "core/bundle/bundle.hpp"
+#include "core/text/utf8.hpp"
 
 namespace deepclean::daemon::models {
 
@@ -43,6 +45,13 @@ std::vector<Entry> Repository::scan() const {
     if (ec) throw io_error(dir_, "cannot list the model repository: " + ec.message());
     const std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
+    if (text::first_invalid_utf8(name)) {  // it could not be named in the record, a reply or a metric
+      if (unnamable_.insert(name).second) {
+        spdlog::error("model repository {}: a directory whose name is not UTF-8 text is ignored; rename it",
+                      dir_.string());
+      }
+      continue;
+    }
     std::error_code e2;
     if (!it->is_directory(e2)) continue;
     Entry entry;

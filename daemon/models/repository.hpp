@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ class Repository {
     std::chrono::steady_clock::time_point since;
   };
   mutable std::map<std::string, Unchanged> unchanged_;
+  mutable std::set<std::string> unnamable_;  // directory names that are not UTF-8 (logged once)
 };
 
 // The production version a start of the service loads (docs/model-lifecycle.md, "Restarts"): the

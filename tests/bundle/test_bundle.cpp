@@ -156,3 +156,27 @@ TEST(BundleErrors, BandAboveNyquist) {
 
 }  // namespace
 }  // namespace deepclean::bundle
+
+// The fuzzer's finding (fuzz_bundle_yaml): a version that is not UTF-8 was accepted and written back
+// as another string; it would also break the model labels of the metrics file. Refused now.
+TEST(BundleYaml, TextThatIsNotUtf8IsRefusedWithItsPosition) {
+  const std::string yaml =
+      "format: deepclean-bundle/1\nversion: \xbbh1-2026-12-07\"\nsample_rate: 256\n";
+  try {
+    (void)deepclean::bundle::parse_bundle_yaml(yaml, "bundle.yaml");
+    ADD_FAILURE() << "accepted";
+  } catch (const deepclean::bundle::BundleError& e) {
+    EXPECT_STREQ(e.what(), "bundle.yaml:2:10: not UTF-8 text (byte 187)");
+  }
+}
+
+// The fuzzer's finding (fuzz_bundle_yaml): a complex key (`? ...`) escaped as yaml-cpp's exception.
+TEST(BundleYaml, AKeyThatIsNotAPlainNameIsABundleError) {
+  try {
+    (void)deepclean::bundle::parse_bundle_yaml("format: deepclean-bundle/1\n? [a, b]\n: x\n", "bundle.yaml");
+    ADD_FAILURE() << "accepted";
+  } catch (const deepclean::bundle::BundleError& e) {
+    EXPECT_STREQ(e.what(), "bundle.yaml:2:3: a key in bundle.yaml must be a plain name");
+  }
+}
+

@@ -239,3 +239,18 @@ TEST(Config, GateDefaultsAndErrors) {
       << err("  enabled: maybe\n");
   EXPECT_NE(err("  threshold: 1\n").find("cfg.yaml:12:3:"), std::string::npos) << "unknown key: " << err("  threshold: 1\n");
 }
+
+// The fuzzer's finding (fuzz_bundle_yaml, the same in the configuration): text that is not UTF-8
+// would reach JSON replies and metric labels, which cannot carry it. Refused with its position.
+TEST(ConfigErrors, TextThatIsNotUtf8IsRefusedWithItsPosition) {
+  const std::string e = error_of("ifo: H1\n# caf\xe9\n");
+  EXPECT_EQ(e, "cfg.yaml:2:6: not UTF-8 text (byte 233); save the file as UTF-8") << e;
+}
+
+// The fuzzer's finding (fuzz_config): a complex key (`? ...`) escaped as yaml-cpp's exception.
+TEST(ConfigErrors, AKeyThatIsNotAPlainNameIsAConfigError) {
+  const std::string e = error_of(std::string(kMinimal) + "logging:\n  ? {level: info}\n  : x\n");
+  EXPECT_NE(e.find("cfg.yaml:"), std::string::npos) << e;
+  EXPECT_NE(e.find("a key of logging must be a plain name, not a mapping"), std::string::npos) << e;
+}
+
