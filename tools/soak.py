@@ -225,13 +225,14 @@ class Soak:
         shutil.rmtree(self.out, ignore_errors=True)
         os.makedirs(os.path.join(self.out, "metrics"))
         self.config()
+        # The daemon first: with no input and no output yet it starts at the first second to arrive.
+        self.start_daemon()
+        time.sleep(3)
         sim_log = open(os.path.join(self.out, "simulate.log"), "w")
         sim = subprocess.Popen([self.dc, "simulate", "--out", os.path.join(self.out, "sim"), "--start", str(START_GPS),
                                 "--duration", str(self.duration), "--speed", str(self.a.speed), "--seed",
                                 str(self.a.seed), "--unrelated", "0", "--compress", "raw", "--retention", "900",
                                 "--faults", FAULTS], stdout=sim_log, stderr=subprocess.STDOUT)
-        time.sleep(2)
-        self.start_daemon()
         t0 = time.time()
         next_restart = START_GPS + self.a.restart_every * 3600
         next_reload = START_GPS + self.a.reload_every * 3600

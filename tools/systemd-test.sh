@@ -333,6 +333,22 @@ sleep 5
 ct test -s /var/lib/prometheus/node-exporter/deepclean_H1.prom || fail "no H1 metrics file"
 ct test -s /var/lib/prometheus/node-exporter/deepclean_L1.prom || fail "no L1 metrics file"
 ok "deepclean@H1 and deepclean@L1 side by side, each with its own output and metrics file"
+# One instance stalled (SIGSTOP), then crashed (SIGKILL): the other cleans on untouched, and systemd
+# restarts the crashed one.
+l1_restarts=$(prop deepclean@L1 NRestarts)
+h1_pid=$(prop deepclean@H1 MainPID)
+ct systemctl kill --kill-who=main --signal=SIGSTOP deepclean@L1
+n_h1=$(gps_list /dev/shm/deepclean/H1 | wc -l)
+sleep 5
+[ "$(gps_list /dev/shm/deepclean/H1 | wc -l)" -gt "$n_h1" ] || fail "H1 stopped cleaning while L1 was stalled"
+ct systemctl kill --kill-who=main --signal=SIGKILL deepclean@L1
+wait_for 60 prop_above deepclean@L1 NRestarts "$l1_restarts" || fail "systemd did not restart the killed L1"
+wait_for 60 prop_is deepclean@L1 ActiveState active || fail "L1 not active again after the kill"
+n_h1=$(gps_list /dev/shm/deepclean/H1 | wc -l)
+sleep 3
+[ "$(gps_list /dev/shm/deepclean/H1 | wc -l)" -gt "$n_h1" ] || fail "H1 stopped cleaning after L1 was killed"
+[ "$(prop deepclean@H1 MainPID)" = "$h1_pid" ] || fail "killing L1 restarted H1"
+ok "deepclean@L1 stalled 5 s, then killed: H1 cleaned on (same PID $h1_pid), L1 restarted by systemd (NRestarts $l1_restarts -> $(prop deepclean@L1 NRestarts))"
 
 # ---- an output directory the unit cannot write: check-config names the path and the drop-in ------
 # /srv/cleaned/T1 belongs to the service user but ProtectSystem=strict makes it read-only for the unit.

@@ -89,7 +89,10 @@ void OutputWriter::write() {
     Queued& q = queue_.front();
     const auto t0 = Clock::now();
     try {
-      fs::create_directories(fs::path(q.path).parent_path());
+      if (fs::create_directories(fs::path(q.path).parent_path())) {
+        spdlog::warn("GPS {}: the output directory {} was missing (deleted while running?): made it again", q.out.gps,
+                     fs::path(q.path).parent_path().string());
+      }
       gwf::write_frame_file(q.path, {build_output_frame(q.out, q.names, q.frame_name)}, q.options);
     } catch (const std::exception& e) {
       write_seconds_ += secs(Clock::now() - t0);

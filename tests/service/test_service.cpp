@@ -872,6 +872,9 @@ TEST(RunService, OutputDirectoryDeletedIsMadeAgain) {
   EXPECT_EQ(site.outputs(), (std::vector<std::uint64_t>{kG + 2, kG + 3, kG + 4, kG + 5}));
   EXPECT_EQ(site.metric("deepclean_output_errors_total"), 0);
   EXPECT_EQ(site.seconds("out"), 6);
+  EXPECT_TRUE(d.logged("GPS " + std::to_string(kG + 2) + ": the output directory " + (site.dir() / "out").string() +
+                       " was missing (deleted while running?): made it again"))
+      << d.log();
 }
 
 // The metrics file cannot be written (its directory replaced by a file): a warning names the file and
