@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -85,6 +86,19 @@ void validate_bundle_fields(const BundleInfo& info, const std::string& file) {
     bad("training_kernel_seconds must be positive");
   }
   if (info.version.empty()) bad("version must not be empty");
+  // Names go into logs, metric labels, JSON and frame files: no control characters (a NUL would
+  // also cut the name short when written back).
+  const auto has_control = [](const std::string& t) {
+    return std::any_of(t.begin(), t.end(), [](char ch) {
+      const auto u = static_cast<unsigned char>(ch);
+      return u < 0x20 || u == 0x7F;
+    });
+  };
+  if (has_control(info.version)) bad("version contains a control character");
+  if (has_control(info.strain_channel)) bad("strain channel contains a control character");
+  for (const std::string& w : info.witnesses) {
+    if (has_control(w)) bad("a witness name contains a control character");
+  }
   if (info.strain_channel.empty()) bad("strain channel must not be empty");
   if (!(info.strain_std > 0.0) || !std::isfinite(info.strain_std) || !std::isfinite(info.strain_mean)) {
     bad("strain std must be positive and finite, mean finite");

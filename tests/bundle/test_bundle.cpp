@@ -180,3 +180,20 @@ TEST(BundleYaml, AKeyThatIsNotAPlainNameIsABundleError) {
   }
 }
 
+// The fuzzer's finding (fuzz_bundle_yaml): a witness name holding control characters (a NUL among
+// them) was accepted and written back as another name. Names are refused with any.
+TEST(BundleYaml, NamesWithControlCharactersAreRefused) {
+  std::string yaml =
+      "format: deepclean-bundle/1\nversion: v1\nsample_rate: 256\ntraining_kernel_seconds: 8\n"
+      "strain: {channel: \"H1:STRAIN\", mean: 0, std: 1}\n"
+      "witnesses:\n- {name: \"H1:W\\x01\\0X\", mean: 0, std: 1}\n"
+      "bands: [[55, 65]]\nfilter_order: 8\n";
+  try {
+    (void)deepclean::bundle::parse_bundle_yaml(yaml, "bundle.yaml");
+    ADD_FAILURE() << "accepted";
+  } catch (const deepclean::bundle::BundleError& e) {
+    EXPECT_NE(std::string(e.what()).find("a witness name contains a control character"), std::string::npos)
+        << e.what();
+  }
+}
+

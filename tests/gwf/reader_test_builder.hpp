@@ -379,4 +379,34 @@ std::vector<std::byte> encode_values(const std::vector<T>& v, bool big) {
   return std::move(b.b);
 }
 
+
+// A raw little-endian FLOAT64 FrVect of n values 0, 0.5, 1, ... at 64 Hz, named `name`.
+inline VectSpec f64_vect(const std::string& name, std::size_t n) {
+  std::vector<double> vals(n);
+  for (std::size_t i = 0; i < n; ++i) vals[i] = static_cast<double>(i) * 0.5;
+  VectSpec v;
+  v.name = name;
+  v.type = 2;
+  v.compress = 256;
+  v.n_data = n;
+  v.payload = encode_values(vals, false);
+  v.nx = {n};
+  v.dx = {1.0 / 64};
+  v.start_x = {0};
+  v.unit_x = {"s"};
+  return v;
+}
+
+// One frame holding one FrAdcData channel X1:CH at 64 Hz whose data is `v`.
+inline FrameSpec one_channel(const VectSpec& v) {
+  FrameSpec f;
+  ChanSpec c;
+  c.name = "X1:CH";
+  c.kind = deepclean::gwf::ChannelKind::Adc;
+  c.rate = 64;
+  c.vects = {v};
+  f.chans = {c};
+  return f;
+}
+
 }  // namespace gwft

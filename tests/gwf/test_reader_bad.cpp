@@ -21,6 +21,8 @@ using gwft::BuildOptions;
 using gwft::ChanSpec;
 using gwft::FrameSpec;
 using gwft::VectSpec;
+using gwft::f64_vect;
+using gwft::one_channel;
 
 const std::string kDir = DEEPCLEAN_SHARED_DIR "/data/gwf";
 
@@ -54,33 +56,6 @@ void expect_error(const std::vector<std::byte>& bytes, const std::string& why, c
     EXPECT_NE(e.reason().find(why), std::string::npos) << "reason: " << e.reason() << "\nexpected: " << why;
     EXPECT_FALSE(e.structure().empty());
   }
-}
-
-VectSpec f64_vect(const std::string& name, std::size_t n) {
-  std::vector<double> vals(n);
-  for (std::size_t i = 0; i < n; ++i) vals[i] = static_cast<double>(i) * 0.5;
-  VectSpec v;
-  v.name = name;
-  v.type = 2;
-  v.compress = 256;
-  v.n_data = n;
-  v.payload = gwft::encode_values(vals, false);
-  v.nx = {n};
-  v.dx = {1.0 / 64};
-  v.start_x = {0};
-  v.unit_x = {"s"};
-  return v;
-}
-
-FrameSpec one_channel(const VectSpec& v) {
-  FrameSpec f;
-  ChanSpec c;
-  c.name = "X1:CH";
-  c.kind = ChannelKind::Adc;
-  c.rate = 64;
-  c.vects = {v};
-  f.chans = {c};
-  return f;
 }
 
 void put_u64(std::vector<std::byte>& b, std::uint64_t at, std::uint64_t v) { std::memcpy(b.data() + at, &v, 8); }

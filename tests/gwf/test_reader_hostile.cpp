@@ -22,7 +22,6 @@ namespace {
 
 using namespace deepclean::gwf;
 using gwft::build_file;
-using gwft::ChanSpec;
 using gwft::FrameSpec;
 using gwft::VectSpec;
 
@@ -63,36 +62,17 @@ Child read_in_child(const std::vector<std::byte>& bytes, bool read = true) {
   return c;
 }
 
-VectSpec f64(const std::string& name, std::uint64_t n) {
-  VectSpec v;
-  v.name = name;
-  v.type = 2;
-  v.compress = 256;
-  v.n_data = n;
-  std::vector<double> vals(n, 1.5);
-  v.payload = gwft::encode_values(vals, false);
-  v.nx = {n};
-  v.dx = {1.0 / 64};
-  v.start_x = {0};
-  v.unit_x = {"s"};
-  return v;
-}
-
-FrameSpec one_channel(std::vector<VectSpec> vects, bool cycle = false) {
-  FrameSpec f;
-  ChanSpec c;
-  c.name = "X1:CH";
-  c.kind = ChannelKind::Adc;
-  c.rate = 64;
-  c.vects = std::move(vects);
-  c.cycle = cycle;
-  f.chans = {c};
+// One channel whose data is the chain `vects` (the last pointing back at the first with `cycle`).
+FrameSpec chained(std::vector<VectSpec> vects, bool cycle = false) {
+  FrameSpec f = gwft::one_channel(vects.front());
+  f.chans[0].vects = std::move(vects);
+  f.chans[0].cycle = cycle;
   return f;
 }
 
 // A zlib stream of `n` zero bytes, as a FrVect payload claiming `n_data` doubles.
 VectSpec zlib_zeros(std::uint64_t n_data, std::size_t n) {
-  VectSpec v = f64("X1:CH", 0);
+  VectSpec v = gwft::f64_vect("X1:CH", 0);
   v.compress = 0x101;  // gzip, little-endian payload
   v.n_data = n_data;
   v.nx = {n_data};
@@ -113,46 +93,46 @@ struct Case {
 std::vector<Case> cases() {
   std::vector<Case> out;
   {
-    VectSpec v = f64("X1:CH", 4);
+    VectSpec v = gwft::f64_vect("X1:CH", 4);
     v.n_data = std::uint64_t{1} << 40;
     v.nx = {v.n_data};
-    out.push_back({"raw nData 2^40", build_file({one_channel({v})}).bytes, false});
+    out.push_back({"raw nData 2^40", build_file({chained({v})}).bytes, false});
     v.n_bytes_override = std::uint64_t{1} << 43;
-    out.push_back({"raw nData 2^40, nBytes 2^43 past the end", build_file({one_channel({v})}).bytes, false});
+    out.push_back({"raw nData 2^40, nBytes 2^43 past the end", build_file({chained({v})}).bytes, false});
   }
   {
-    VectSpec v = f64("X1:CH", 4);
+    VectSpec v = gwft::f64_vect("X1:CH", 4);
     v.n_dim_override = 0xFFFFFFFFu;
-    out.push_back({"nDim 2^32 - 1", build_file({one_channel({v})}).bytes, false});
+    out.push_back({"nDim 2^32 - 1", build_file({chained({v})}).bytes, false});
   }
   // zlib: a small stream claiming 2^27 doubles (1 GiB, the per-FrVect limit), then 2^40.
-  out.push_back({"zlib nData 2^27 from a few bytes", build_file({one_channel({zlib_zeros(std::uint64_t{1} << 27, 4096)})}).bytes, false});
-  out.push_back({"zlib nData 2^40", build_file({one_channel({zlib_zeros(std::uint64_t{1} << 40, 4096)})}).bytes, false});
+  out.push_back({"zlib nData 2^27 from a few bytes", build_file({chained({zlib_zeros(std::uint64_t{1} << 27, 4096)})}).bytes, false});
+  out.push_back({"zlib nData 2^40", build_file({chained({zlib_zeros(std::uint64_t{1} << 40, 4096)})}).bytes, false});
   // A real zlib bomb within the ratio: 8 MB of zeros in about 8 kB, honestly declared.
-  out.push_back({"zlib 1000:1, declared", build_file({one_channel({zlib_zeros(1u << 20, 8u << 20)})}).bytes, true});
+  out.push_back({"zlib 1000:1, declared", build_file({chained({zlib_zeros(1u << 20, 8u << 20)})}).bytes, true});
   {
-    VectSpec v = f64("X1:CH", 0);
+    VectSpec v = gwft::f64_vect("X1:CH", 0);
     v.type = 1;  // INT_2S
     v.compress = 0x105;  // zero suppression, 16-bit words
     v.n_data = std::uint64_t{1} << 40;
     v.nx = {v.n_data};
     v.payload = {std::byte{0xFF}, std::byte{0xFF}, std::byte{0}, std::byte{0}};  // block size 65535
-    out.push_back({"zero suppression, block 65535, nData 2^40", build_file({one_channel({v})}).bytes, false});
+    out.push_back({"zero suppression, block 65535, nData 2^40", build_file({chained({v})}).bytes, false});
   }
   {
-    VectSpec v = f64("X1:CH", 0);
+    VectSpec v = gwft::f64_vect("X1:CH", 0);
     v.type = 8;  // STRING
     v.compress = 0;
     v.n_data = std::uint64_t{1} << 40;
     v.nx = {v.n_data};
     v.payload = {std::byte{1}, std::byte{0}, std::byte{0}};
-    out.push_back({"STRING vector nData 2^40", build_file({one_channel({v})}).bytes, false});
+    out.push_back({"STRING vector nData 2^40", build_file({chained({v})}).bytes, false});
   }
   {
     std::vector<VectSpec> chain;
-    for (int i = 0; i < 20000; ++i) chain.push_back(f64(i == 0 ? "X1:CH" : "x" + std::to_string(i), 1));
-    out.push_back({"a chain of 20000 FrVects", build_file({one_channel(chain)}).bytes, true});
-    out.push_back({"a cycle through 20000 FrVects", build_file({one_channel(chain, true)}).bytes, false});
+    for (int i = 0; i < 20000; ++i) chain.push_back(gwft::f64_vect(i == 0 ? "X1:CH" : "x" + std::to_string(i), 1));
+    out.push_back({"a chain of 20000 FrVects", build_file({chained(chain)}).bytes, true});
+    out.push_back({"a cycle through 20000 FrVects", build_file({chained(chain, true)}).bytes, false});
   }
   return out;
 }

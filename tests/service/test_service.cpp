@@ -373,6 +373,13 @@ std::string model_state(const fs::path& config, const std::string& version, cons
       << var.log();                                                                                   \
   ASSERT_TRUE(var.running()) << var.log()
 
+// Writes the site's configuration with `start: kG` and input timeout `timeout`, then starts the
+// daemon as `var` (with its sd_notify listener) and waits for READY=1.
+#define START_AT_KG(var, site, bundle, timeout)                                        \
+  (site).write_config(bundle, "  start: " + std::to_string(kG) + "\n", timeout);        \
+  NotifyListener notify((site).notify());                                             \
+  START_DAEMON(var, site, notify)
+
 }  // namespace
 
 TEST(RunService, FramesOneByOneByRenameAndInPlace) {
@@ -442,9 +449,7 @@ TEST(RunService, FramesOneByOneByRenameAndInPlace) {
 TEST(RunService, OutOfOrderMissingLateAndDuplicate) {
   REQUIRE_MODEL(bundle);
   Site site("order");
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 1.0);
 
   for (std::uint64_t k : {0u, 1u, 2u}) site.write(kG + k);
   site.write(kG + 4);  // before 3, inside the timeout: still processed in order
@@ -681,9 +686,7 @@ TEST(RunService, OutputDirectoryUnwritableThenWritableAgain) {
   REQUIRE_MODEL(bundle);
   Site site("outfail");
   // A long input timeout: the pauses of this test must not end the segment (stall rule).
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 5.0);
   for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
   // Make the output directory unwritable in a way that holds for root too: a regular file takes
@@ -785,9 +788,7 @@ TEST(RunService, OutputFileSystemFullThenSpaceAgain) {
     ::close(fd);
     ASSERT_EQ(err, ENOSPC) << "the 4 MiB tmpfs did not fill up";
   }
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 5.0);
   for (std::uint64_t k = 0; k < 4; ++k) {
     site.write(kG + k);
     pause_ms(50);
@@ -826,9 +827,7 @@ TEST(RunService, OutputFileSystemReadOnlyThenWritableAgain) {
   const fs::path out = site.dir() / "out";
   const PrivateTmpfs tmpfs(out, "size=64m");
   if (!tmpfs.why.empty()) GTEST_SKIP() << tmpfs.why;
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 5.0);
   for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
   ASSERT_EQ(::mount("tmpfs", out.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, "size=64m"), 0) << std::strerror(errno);
@@ -855,9 +854,7 @@ TEST(RunService, OutputFileSystemReadOnlyThenWritableAgain) {
 TEST(RunService, OutputDirectoryDeletedIsMadeAgain) {
   REQUIRE_MODEL(bundle);
   Site site("outgone");
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 5.0);
   for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
   ASSERT_TRUE(eventually([&] { return site.metric("deepclean_last_output_gps_seconds") == double(kG + 1); })) << d.log();
@@ -882,9 +879,7 @@ TEST(RunService, OutputDirectoryDeletedIsMadeAgain) {
 TEST(RunService, MetricsPathUnwritableThenWritableAgain) {
   REQUIRE_MODEL(bundle);
   Site site("metricsfail");
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 5.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 5.0);
   for (std::uint64_t k = 0; k < 2; ++k) site.write(kG + k);
   ASSERT_TRUE(eventually([&] { return site.seconds("in") == 2; })) << d.log();
   const fs::path dir = site.dir() / "metrics", moved = site.dir() / "metrics.moved";
@@ -912,9 +907,7 @@ TEST(RunService, MetricsPathUnwritableThenWritableAgain) {
 TEST(RunService, OutputQueueFullPausesInputAndSaysSo) {
   REQUIRE_MODEL(bundle);
   Site site("queuefull");
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 30.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 30.0);
   const fs::path out = site.dir() / "out", moved = site.dir() / "out.moved";
   fs::rename(out, moved);
   write_file(out, "not a directory\n");
@@ -1486,9 +1479,7 @@ TEST(RunService, FileVanishingBetweenTwoAttemptsIsCountedAndAwaitedAgain) {
   REQUIRE_MODEL(bundle);
   Site site("vanish2");
   // A long timeout: the steps below must all happen within it even on a slow host.
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 20.0);
   for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
   // 3: the strain frame is complete, the witness frame half written: attempts retry every 0.1 s.
   const std::uint64_t g = kG + 3;
@@ -1572,9 +1563,7 @@ TEST(RunService, ConfiguredStartBeforeTheInputOnDiskGivesUpTheSecondsInBetween) 
   REQUIRE_MODEL(bundle);
   Site site("gpsstart");
   for (std::uint64_t k = 3; k < 6; ++k) site.write(kG + k);
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 1.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 1.0);
   EXPECT_TRUE(d.logged("starting at GPS " + std::to_string(kG) + " (configured start)")) << d.log();
   ASSERT_TRUE(eventually([&] { return site.seconds("missing") == 3 && site.has_outputs(kG + 3, kG + 5); })) << d.log();
   d.signal(SIGTERM);
@@ -1619,9 +1608,7 @@ TEST(RunService, InotifyQueueOverflowRescanFindsTheFramesWhoseEventsWereLost) {
   REQUIRE_MODEL(bundle);
   Site site("overflow");
   // A long timeout: the pause must not end the segment (stall rule) or give anything up.
-  site.write_config(bundle, "  start: " + std::to_string(kG) + "\n", 20.0);
-  NotifyListener notify(site.notify());
-  START_DAEMON(d, site, notify);
+  START_AT_KG(d, site, bundle, 20.0);
   site.write(kG);
   site.write(kG + 1);
   ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG); })) << d.log();
