@@ -167,10 +167,12 @@ BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file) {
 namespace {
 BundleInfo parse_bundle_text(const std::string& text, const std::string& file) {
   // The version and channel names go into metric labels and JSON, which need UTF-8.
-  if (const auto bad = text::first_invalid_utf8(text)) {
+  for (const auto& [bad, what] : {std::make_pair(text::first_invalid_utf8(text), "not UTF-8 text"),
+                                   std::make_pair(text::first_control_character(text), "a control character")}) {
+    if (!bad) continue;
     const auto [line, column] = text::line_column(text, *bad);
-    throw BundleError(file + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                      ": not UTF-8 text (byte " + std::to_string(static_cast<unsigned char>(text[*bad])) + ")");
+    throw BundleError(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what + " (byte " +
+                      std::to_string(static_cast<unsigned char>(text[*bad])) + ")");
   }
   YAML::Node root;
   try {

@@ -13,6 +13,10 @@ namespace deepclean::text {
 // (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF); nullopt when all is valid.
 std::optional<std::size_t> first_invalid_utf8(std::string_view s);
 
+// The offset of the first control character other than tab, line feed and carriage return (C0 and
+// DEL): YAML allows none in a file; nullopt when there is none.
+std::optional<std::size_t> first_control_character(std::string_view s);
+
 // "line L, column C" (1-based, columns in bytes) of byte `offset` of `s`.
 std::pair<std::size_t, std::size_t> line_column(std::string_view s, std::size_t offset);
 

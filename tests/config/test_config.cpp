@@ -244,7 +244,9 @@ TEST(Config, GateDefaultsAndErrors) {
 // would reach JSON replies and metric labels, which cannot carry it. Refused with its position.
 TEST(ConfigErrors, TextThatIsNotUtf8IsRefusedWithItsPosition) {
   const std::string e = error_of("ifo: H1\n# caf\xe9\n");
-  EXPECT_EQ(e, "cfg.yaml:2:6: not UTF-8 text (byte 233); save the file as UTF-8") << e;
+  EXPECT_EQ(e, "cfg.yaml:2:6: not UTF-8 text (byte 233); save the file as UTF-8 text") << e;
+  const std::string c = error_of("ifo: H1\n# bell \x07\n");
+  EXPECT_EQ(c, "cfg.yaml:2:8: a control character (byte 7); save the file as UTF-8 text") << c;
 }
 
 // The fuzzer's finding (fuzz_config): a complex key (`? ...`) escaped as yaml-cpp's exception.
