@@ -104,6 +104,7 @@ class Section {
       return fallback;
     }
     if (!n.IsScalar()) throw error(n, "`" + key_path(key) + "` must be a string");
+    if (const std::string p = text::value_problem(n.Scalar()); !p.empty()) throw error(n, "`" + key_path(key) + "` " + p);
     return n.Scalar();
   }
 
@@ -341,6 +342,9 @@ Config parse_config_text(const std::string& yaml_text, const std::string& source
       require(pt.IsSequence(), out, pt, "`output.passthrough` must be a list of channel names");
       for (const auto& n : pt) {
         require(n.IsScalar(), out, n, "`output.passthrough` entries must be channel names");
+        if (const std::string p = text::value_problem(n.Scalar()); !p.empty()) {
+          throw ConfigError(c.where("output.passthrough"), "a channel of `output.passthrough` " + p);
+        }
         c.output.passthrough.push_back(n.Scalar());
       }
     }

@@ -35,6 +35,8 @@ YAML::Node required(const std::string& file, const YAML::Node& map, const char* 
 
 std::string as_string(const std::string& file, const YAML::Node& n, const char* what) {
   if (!n.IsScalar() || n.Scalar().empty()) fail(file, n, std::string(what) + " must be a non-empty string");
+  // (YAML's escapes can make any byte: "\_" comes out of yaml-cpp as a lone 0xA0)
+  if (const std::string p = text::value_problem(n.Scalar()); !p.empty()) fail(file, n, std::string(what) + " " + p);
   return n.Scalar();
 }
 
@@ -266,6 +268,9 @@ std::string bundle_yaml(const BundleInfo& info) {
   YAML::Emitter e;
   // 17 significant digits: every double (and so every float32 scaler value) reads back exactly.
   e.SetDoublePrecision(17);
+  // ASCII out, anything else escaped: yaml-cpp writes some characters (U+00A0) as one raw byte, which
+  // is not UTF-8 and would not read back (fuzz_bundle_yaml's finding).
+  e.SetOutputCharset(YAML::EscapeNonAscii);
   e << YAML::BeginMap;
   e << YAML::Key << "format" << YAML::Value << info.format;
   e << YAML::Key << "version" << YAML::Value << YAML::DoubleQuoted << info.version;

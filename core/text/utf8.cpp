@@ -45,6 +45,12 @@ std::optional<std::size_t> first_control_character(std::string_view s) {
   return std::nullopt;
 }
 
+std::string value_problem(std::string_view s) {
+  if (first_invalid_utf8(s)) return "is not UTF-8 text";
+  if (first_control_character(s)) return "holds a control character";
+  return "";
+}
+
 std::pair<std::size_t, std::size_t> line_column(std::string_view s, std::size_t offset) {
   std::size_t line = 1, column = 1;
   for (std::size_t i = 0; i < offset && i < s.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -16,6 +17,10 @@ std::optional<std::size_t> first_invalid_utf8(std::string_view s);
 // The offset of the first control character other than tab, line feed and carriage return (C0 and
 // DEL): YAML allows none in a file; nullopt when there is none.
 std::optional<std::size_t> first_control_character(std::string_view s);
+
+// What is wrong with a value read from a file (after YAML's escapes, which can make any byte):
+// "is not UTF-8 text", "holds a control character", or "" when nothing is.
+std::string value_problem(std::string_view s);
 
 // "line L, column C" (1-based, columns in bytes) of byte `offset` of `s`.
 std::pair<std::size_t, std::size_t> line_column(std::string_view s, std::size_t offset);

@@ -247,6 +247,11 @@ TEST(ConfigErrors, TextThatIsNotUtf8IsRefusedWithItsPosition) {
   EXPECT_EQ(e, "cfg.yaml:2:6: not UTF-8 text (byte 233); save the file as UTF-8 text") << e;
   const std::string c = error_of("ifo: H1\n# bell \x07\n");
   EXPECT_EQ(c, "cfg.yaml:2:8: a control character (byte 7); save the file as UTF-8 text") << c;
+  // After YAML's escapes too (yaml-cpp decodes "\\_", a no-break space, to one byte 0xA0)
+  std::string text = kMinimal;
+  text.replace(text.find("  directory: /tmp/out\n"), 21, "  directory: /tmp/out\n  channel: \"H1:\\_\"\n");
+  const std::string v = error_of(text);
+  EXPECT_NE(v.find("`output.channel` is not UTF-8 text"), std::string::npos) << v << "\n" << text;
 }
 
 // The fuzzer's finding (fuzz_config): a complex key (`? ...`) escaped as yaml-cpp's exception.
