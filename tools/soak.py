@@ -192,6 +192,8 @@ class Soak:
         ratio = next((v for k, v in m.items() if k.startswith("deepclean_band_asd_ratio")), float("nan"))
         size = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.samples.append((time.time(), self.sim_gps(), s[0], s[1], s[2], size, ratio))
+        with open(os.path.join(self.out, "samples.jsonl"), "a") as f:  # kept if the harness dies
+            f.write(json.dumps(self.samples[-1]) + "\n")
 
     # ---- faults of the operator's kind ----
     def restart(self, kill):
@@ -224,6 +226,11 @@ class Soak:
     def run(self):
         shutil.rmtree(self.out, ignore_errors=True)
         os.makedirs(os.path.join(self.out, "metrics"))
+        # A copy of the binary: a rebuild during the hour must not pull it from under the soak (the
+        # first 24-h run lost its harness that way).
+        copy = os.path.join(self.out, "deepclean")
+        shutil.copy2(self.dc, copy)
+        self.dc = copy
         self.config()
         # The daemon first: with no input and no output yet it starts at the first second to arrive.
         self.start_daemon()
