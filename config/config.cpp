@@ -248,13 +248,9 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 namespace {
 Config parse_config_text(const std::string& yaml_text, const std::string& source_name) {
   // YAML is Unicode, and every value may end up in a JSON reply, a metric label or a log line.
-  for (const auto& [bad, what] : {std::make_pair(text::first_invalid_utf8(yaml_text), "not UTF-8 text"),
-                                   std::make_pair(text::first_control_character(yaml_text), "a control character")}) {
-    if (!bad) continue;
-    const auto [line, column] = text::line_column(yaml_text, *bad);
-    throw ConfigError(source_name + ":" + std::to_string(line) + ":" + std::to_string(column),
-                      std::string(what) + " (byte " + std::to_string(static_cast<unsigned char>(yaml_text[*bad])) +
-                          "); save the file as UTF-8 text");
+  if (const std::string p = text::file_text_problem(yaml_text, source_name); !p.empty()) {
+    const auto colon = p.find(": ", source_name.size());  // "file:L:C" then the problem
+    throw ConfigError(p.substr(0, colon), p.substr(colon + 2) + "; save the file as UTF-8 text");
   }
   YAML::Node root;
   try {

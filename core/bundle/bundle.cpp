@@ -169,13 +169,7 @@ BundleInfo parse_bundle_yaml(const std::string& text, const std::string& file) {
 namespace {
 BundleInfo parse_bundle_text(const std::string& text, const std::string& file) {
   // The version and channel names go into metric labels and JSON, which need UTF-8.
-  for (const auto& [bad, what] : {std::make_pair(text::first_invalid_utf8(text), "not UTF-8 text"),
-                                   std::make_pair(text::first_control_character(text), "a control character")}) {
-    if (!bad) continue;
-    const auto [line, column] = text::line_column(text, *bad);
-    throw BundleError(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what + " (byte " +
-                      std::to_string(static_cast<unsigned char>(text[*bad])) + ")");
-  }
+  if (const std::string p = text::file_text_problem(text, file); !p.empty()) throw BundleError(p);
   YAML::Node root;
   try {
     root = YAML::Load(text);

@@ -45,6 +45,17 @@ std::optional<std::size_t> first_control_character(std::string_view s) {
   return std::nullopt;
 }
 
+std::string file_text_problem(std::string_view s, const std::string& file) {
+  for (const auto& [bad, what] : {std::make_pair(first_invalid_utf8(s), "not UTF-8 text"),
+                                   std::make_pair(first_control_character(s), "a control character")}) {
+    if (!bad) continue;
+    const auto [line, column] = line_column(s, *bad);
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what + " (byte " +
+           std::to_string(static_cast<unsigned char>(s[*bad])) + ")";
+  }
+  return "";
+}
+
 std::string value_problem(std::string_view s) {
   if (first_invalid_utf8(s)) return "is not UTF-8 text";
   if (first_control_character(s)) return "holds a control character";

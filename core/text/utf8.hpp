@@ -18,6 +18,10 @@ std::optional<std::size_t> first_invalid_utf8(std::string_view s);
 // DEL): YAML allows none in a file; nullopt when there is none.
 std::optional<std::size_t> first_control_character(std::string_view s);
 
+// The first problem of a whole YAML file's text: "file:L:C: not UTF-8 text (byte N)" or
+// "file:L:C: a control character (byte N)"; "" when there is none.
+std::string file_text_problem(std::string_view s, const std::string& file);
+
 // What is wrong with a value read from a file (after YAML's escapes, which can make any byte):
 // "is not UTF-8 text", "holds a control character", or "" when nothing is.
 std::string value_problem(std::string_view s);
