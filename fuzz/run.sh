@@ -44,15 +44,15 @@ case "$TARGET" in
     ;;
   fuzz_config)
     cp "$ROOT"/config/examples/*.yaml "$WORK/seeds/"
-    extra=(-max_len=8192 -dict="$HERE/config.dict" -rss_limit_mb=1024)
+    extra=(-max_len=8192 -dict="$HERE/config.dict" -rss_limit_mb=2048)
     ;;
   fuzz_bundle_yaml)
     cp "$HERE"/seeds/bundle_yaml/* "$WORK/seeds/"
-    extra=(-max_len=8192 -rss_limit_mb=1024)
+    extra=(-max_len=8192 -rss_limit_mb=2048)
     ;;
   fuzz_control)
     cp "$HERE"/seeds/control/* "$WORK/seeds/"
-    extra=(-max_len=4096 -rss_limit_mb=1024)
+    extra=(-max_len=4096 -rss_limit_mb=2048)
     ;;
   *)
     echo "fuzz/run.sh: unknown target $TARGET" >&2

@@ -77,6 +77,11 @@ def read_metrics(path):
     return out
 
 
+def minmax_mib(values_kib):
+    v = [x for x in values_kib if x == x]
+    return [round(min(v) / 1024, 1), round(max(v) / 1024, 1)] if v else None
+
+
 def proc_sample(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -102,7 +107,8 @@ class Soak:
         self.rewritten = []     # (gps, wall) seen with another inode
         self.verified = set()
         self.bad_frames = []    # (gps, message)
-        self.samples = []       # (wall, sim_gps, rss_kib, fds, threads, log_bytes, band_ratio)
+        # (wall, sim_gps, rss_kib, fds, threads, log_bytes, band_ratio, heap_in_use_kib, heap_free_kib)
+        self.samples = []
         self.events = []        # (wall, sim_gps, what)
         self.unexpected_exits = []
         self.daemon = None
@@ -191,7 +197,8 @@ class Soak:
         m = read_metrics(self.metrics_path)
         ratio = next((v for k, v in m.items() if k.startswith("deepclean_band_asd_ratio")), float("nan"))
         size = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self.samples.append((time.time(), self.sim_gps(), s[0], s[1], s[2], size, ratio))
+        heap = [m.get('deepclean_heap_bytes{kind="%s"}' % k, float("nan")) / 1024 for k in ("in_use", "free")]
+        self.samples.append((time.time(), self.sim_gps(), s[0], s[1], s[2], size, ratio, heap[0], heap[1]))
         with open(os.path.join(self.out, "samples.jsonl"), "a") as f:  # kept if the harness dies
             f.write(json.dumps(self.samples[-1]) + "\n")
 
@@ -329,6 +336,10 @@ class Soak:
             "rss_median_after_1h_mib": round(med / 1024, 1),
             "rss_max_deviation_after_1h": round(rss_spread, 4),
             "rss_first_sample_mib": round(self.samples[0][2] / 1024, 1) if self.samples else None,
+            "rss_last_sample_mib": round(self.samples[-1][2] / 1024, 1) if self.samples else None,
+            # the C heap (glibc): in use tells a leak, free-but-held tells fragmentation
+            "heap_in_use_after_1h_min_max_mib": minmax_mib([x[7] for x in late]),
+            "heap_free_after_1h_min_max_mib": minmax_mib([x[8] for x in late]),
             "fds_min_max": [min(fds), max(fds)] if fds else None,
             "log_bytes": log_bytes,
             "log_bytes_per_simulated_hour": round(log_bytes / sim_hours),
@@ -352,8 +363,11 @@ class Soak:
             t0 = self.samples[0][0]
             hrs = [(s[1] - START_GPS) / 3600.0 for s in self.samples]
             fig, ax = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
-            ax[0].plot(hrs, [s[2] / 1024 for s in self.samples], lw=0.8)
-            ax[0].set_ylabel("RSS (MiB)")
+            ax[0].plot(hrs, [s[2] / 1024 for s in self.samples], lw=0.8, label="RSS")
+            ax[0].plot(hrs, [s[7] / 1024 for s in self.samples], lw=0.8, label="heap in use")
+            ax[0].plot(hrs, [s[8] / 1024 for s in self.samples], lw=0.8, label="heap free, held")
+            ax[0].set_ylabel("MiB")
+            ax[0].legend()
             ax[1].plot(hrs, [s[3] for s in self.samples], lw=0.8, label="open fds")
             ax[1].plot(hrs, [s[4] for s in self.samples], lw=0.8, label="threads")
             ax[1].legend()

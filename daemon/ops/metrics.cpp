@@ -1,6 +1,7 @@
 #include "daemon/ops/metrics.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <prometheus/counter.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 namespace deepclean::daemon {
@@ -41,6 +43,9 @@ struct Metrics::Families {
   prometheus::Gauge* gpu_memory = nullptr;  // registered on the first gpu_memory() call
   prometheus::Counter* overflows = nullptr;
   prometheus::Gauge* output_queue = nullptr;
+  prometheus::Gauge* resident = nullptr;
+  prometheus::Gauge* heap_in_use = nullptr;
+  prometheus::Gauge* heap_free = nullptr;
   prometheus::Family<prometheus::Gauge>* info = nullptr;
   prometheus::Gauge* info_gauge = nullptr;
   prometheus::Family<prometheus::Gauge>* slots = nullptr;
@@ -187,6 +192,18 @@ Metrics::Metrics(const std::string& version, const std::string& device, const st
                                 "unwritable or full); input pauses when the bound is reached")
                           .Register(r)
                           .Add({});
+  f_->resident = &BuildGauge()
+                      .Name("deepclean_resident_memory_bytes")
+                      .Help("The process's resident memory (RSS), sampled at each write of this file")
+                      .Register(r)
+                      .Add({});
+  auto& heap = BuildGauge()
+                   .Name("deepclean_heap_bytes")
+                   .Help("The C heap (glibc malloc, LibTorch's CPU tensors included): bytes in use by the "
+                         "program (kind in_use) and bytes freed but still held by the allocator (kind free)")
+                   .Register(r);
+  f_->heap_in_use = &heap.Add({{"kind", "in_use"}});
+  f_->heap_free = &heap.Add({{"kind", "free"}});
   f_->info = &BuildGauge()
                   .Name("deepclean_info")
                   .Help("What is running: daemon version, device, model id and version (value 1)")
@@ -327,6 +344,18 @@ void Metrics::model(const std::string& model_id, const std::string& model_versio
 
 void Metrics::algorithmic_latency(double seconds) { f_->algorithmic_latency->Set(seconds); }
 void Metrics::output_queue(std::size_t seconds) { f_->output_queue->Set(static_cast<double>(seconds)); }
+
+void Metrics::process_memory() {
+  std::ifstream statm("/proc/self/statm");
+  double size_pages = 0, resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    f_->resident->Set(resident_pages * static_cast<double>(::sysconf(_SC_PAGESIZE)));
+  }
+  // mallinfo2 walks every arena: microseconds for a heap of this size, once per second.
+  const struct mallinfo2 m = ::mallinfo2();
+  f_->heap_in_use->Set(static_cast<double>(m.uordblks + m.hblkhd));
+  f_->heap_free->Set(static_cast<double>(m.fordblks));
+}
 
 std::uint64_t Metrics::value(SecondEvent e) const {
   return static_cast<std::uint64_t>(f_->by_event.at(e)->Value());

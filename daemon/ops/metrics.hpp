@@ -58,6 +58,10 @@ class Metrics {
   void model(const std::string& model_id, const std::string& model_version, const std::string& device = "");
   void algorithmic_latency(double seconds);  // after a reload changed the configuration
   void output_queue(std::size_t seconds);    // outputs waiting for the output directory
+  // The process's resident memory (/proc/self/statm) and its C heap (glibc's mallinfo2: bytes in use,
+  // and bytes free but still held, which fragmentation makes grow), sampled now. A textfile collector
+  // has no process metrics of its own; these tell a leak (in use grows) from fragmentation (free grows).
+  void process_memory();
 
   // The model slots (docs/model-lifecycle.md).
   struct ModelSlot {

@@ -738,6 +738,13 @@ void Service::account(const StageTimes& spent, double read_s, double write_s) {
 void Service::write_metrics() {
   if (cfg_.metrics.path.empty() || !metrics_) return;
   std::string error;
+  metrics_->process_memory();
+  // A missing directory is made (as the output directory is): a fresh tmpfs, or a path set by a reload.
+  const fs::path dir = fs::path(cfg_.metrics.path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !fs::exists(dir, ec) && !ec && fs::create_directories(dir, ec)) {
+    spdlog::info("the metrics file's directory {} was missing: made it", dir.string());
+  }
   if (!metrics_->write(cfg_.metrics.path, error)) warn_.warn("metrics", "cannot write the metrics file: " + error);
 }
 

@@ -172,6 +172,7 @@ class DeepcleanProcess {
     return true;
   }
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   // Exit status (128 + N after signal N), or -1 when still running after `seconds`.
   int wait_exit(double seconds) {
     if (!eventually([this] { return !running(); }, seconds)) return -1;

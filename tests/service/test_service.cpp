@@ -875,7 +875,8 @@ TEST(RunService, OutputDirectoryDeletedIsMadeAgain) {
 }
 
 // The metrics file cannot be written (its directory replaced by a file): a warning names the file and
-// the reason, cleaning is untouched, and the file is written again once it can be.
+// the reason, cleaning is untouched, and the file is written again once it can be; a deleted directory
+// is made again. The process's memory gauges agree with the kernel's count.
 TEST(RunService, MetricsPathUnwritableThenWritableAgain) {
   REQUIRE_MODEL(bundle);
   Site site("metricsfail");
@@ -896,10 +897,28 @@ TEST(RunService, MetricsPathUnwritableThenWritableAgain) {
   fs::rename(moved, dir);
   site.write(kG + 6);
   ASSERT_TRUE(eventually([&] { return site.seconds("in") == 7; })) << d.log();
+  // The directory deleted (a tmpfs remounted, a cleanup script): made again, with a line saying so.
+  fs::remove_all(dir);
+  site.write(kG + 7);
+  ASSERT_TRUE(eventually([&] { return site.seconds("in") == 8; })) << d.log();
+  EXPECT_TRUE(d.logged("the metrics file's directory " + dir.string() + " was missing: made it")) << d.log();
+  // The process's memory as the kernel counts it (VmRSS) agrees with the file's gauge, sampled about
+  // when the file was written; the heap in use is a part of it.
+  const double rss = site.metric("deepclean_resident_memory_bytes");
+  std::ifstream status("/proc/" + std::to_string(d.pid()) + "/status");
+  double vm_rss_kib = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) vm_rss_kib = std::strtod(line.c_str() + 6, nullptr);
+  }
+  EXPECT_NEAR(rss, vm_rss_kib * 1024, 0.1 * vm_rss_kib * 1024);
+  const double heap = site.metric("deepclean_heap_bytes{kind=\"in_use\"}");
+  EXPECT_GT(heap, 1e6);  // the model, its buffers and the pipeline's rings
+  EXPECT_LT(heap, rss);
+  EXPECT_GE(site.metric("deepclean_heap_bytes{kind=\"free\"}"), 0);
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(10), 0) << d.log();
-  EXPECT_EQ(site.outputs().size(), 7u);
-  EXPECT_EQ(site.seconds("out"), 7);
+  EXPECT_EQ(site.outputs().size(), 8u);
+  EXPECT_EQ(site.seconds("out"), 8);
 }
 
 // More than the output queue's bound (120 s) cannot be written: input pauses on disk with one error
