@@ -381,6 +381,9 @@ Config parse_config_text(const std::string& yaml_text, const std::string& source
     require(c.model.witness_buffer == "auto" || c.model.witness_buffer == "host" || c.model.witness_buffer == "device", m,
             m.child("witness_buffer"),
             "`model.witness_buffer` must be auto, host or device, got `" + c.model.witness_buffer + "`");
+    c.model.check_timeout_seconds = m.number("check_timeout_seconds", c.model.check_timeout_seconds);
+    require(c.model.check_timeout_seconds >= 1 && c.model.check_timeout_seconds <= 3600, m,
+            m.child("check_timeout_seconds"), "`model.check_timeout_seconds` must be in 1 … 3600");
     m.finish();
   }
 
@@ -693,7 +696,7 @@ DC_COMPARED_AS_A_WHOLE(InputSettings, x.strain, x.witness, x.strain_channel, x.s
 DC_COMPARED_AS_A_WHOLE(OutputSettings, x.directory, x.frame_type, x.channel, x.noise_channel, x.state_vector_channel,
                        x.passthrough, x.compression, x.zlib_level, x.retention_seconds)
 DC_COMPARED_AS_A_WHOLE(ModelSettings, x.bundle, x.device, x.threads, x.batch_size, x.fp16, x.cuda_graph,
-                       x.witness_buffer)
+                       x.witness_buffer, x.check_timeout_seconds)
 DC_COMPARED_AS_A_WHOLE(ModelsSettings, x.repository, x.archive, x.candidate_directory, x.candidate_frame_type,
                        x.validation_seconds, x.margin, x.max_compute_seconds, x.probation_seconds,
                        x.crossfade_seconds, x.scan_interval_seconds)
@@ -824,6 +827,7 @@ const std::vector<KeyEntry>& table() {
       DC_SAME(model.fp16, Pipeline),
       DC_SAME(model.cuda_graph, Pipeline),
       DC_SAME(model.witness_buffer, Pipeline),
+      DC_SAME(model.check_timeout_seconds, Kept),
       DC_SAME(models.repository, Restart),
       DC_SAME(models.archive, Restart),
       DC_SAME(models.candidate_directory, Kept),

@@ -95,6 +95,9 @@ struct ModelSettings {
   // new samples go to the model's device, one noise block comes back), "auto" (device on CUDA,
   // host on the CPU).
   std::string witness_buffer = "auto";
+  // `deepclean run` checks each bundle in a separate process before loading it (a model.pt is a
+  // program; docs/model-bundles.md, "Checked in a separate process"): how long that check may take.
+  double check_timeout_seconds = 120;
 };
 
 // The model lifecycle (docs/model-lifecycle.md): a repository of versions, validated on the live

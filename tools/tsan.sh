@@ -3,6 +3,8 @@
 #
 #   bash tools/tsan.sh            # both builds below
 #   bash tools/tsan.sh --no-torch # only the torch-free build (fast; no clean/run end-to-end tests)
+#   bash tools/tsan.sh --service  # only build 2's `deepclean` and test_service, RunService.* run
+#                                 # once: the live service under TSan (the test command's step)
 #
 # 1. build-tsan: the torch-free libraries, the `deepclean` binary and every test suite built with
 #    -DDEEPCLEAN_SANITIZE_THREAD=ON; all of its tests run (frame watcher, writer vs. concurrent
@@ -21,7 +23,13 @@ cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
 REPEAT=${TSAN_REPEAT:-3}
 WITH_TORCH=1
-if [ "${1:-}" = "--no-torch" ]; then WITH_TORCH=0; fi
+WITHOUT_TORCH=1
+case "${1:-}" in
+  --no-torch) WITH_TORCH=0 ;;
+  --service) WITHOUT_TORCH=0 REPEAT=1 ;;
+  "") ;;
+  *) echo "usage: tools/tsan.sh [--no-torch|--service]" >&2; exit 2 ;;
+esac
 SUPP="$PWD/tools/tsan.supp"
 # Tests that start threads or processes with threads (repeated below).
 THREADED='^(offline\.CleanCommand|service\.RunService|commands\.CliSimulate|watch\.|gwf\..*Atomic)'
@@ -45,23 +53,30 @@ check_logs() {
   done
 }
 
-echo "== TSan build of the torch-free code =="
-cmake -S . -B build-tsan -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE_THREAD=ON \
-  -DDEEPCLEAN_WITH_TORCH=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-cmake --build build-tsan -j "$JOBS"
-rm -rf build-tsan/tsan-logs
-run_tsan build-tsan
-run_tsan build-tsan --repeat "until-fail:$REPEAT" -R "$THREADED"
-check_logs build-tsan
+if [ "$WITHOUT_TORCH" = 1 ]; then
+  echo "== TSan build of the torch-free code =="
+  cmake -S . -B build-tsan -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE_THREAD=ON \
+    -DDEEPCLEAN_WITH_TORCH=OFF -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  cmake --build build-tsan -j "$JOBS"
+  rm -rf build-tsan/tsan-logs
+  run_tsan build-tsan
+  run_tsan build-tsan --repeat "until-fail:$REPEAT" -R "$THREADED"
+  check_logs build-tsan
+fi
 
 if [ "$WITH_TORCH" = 1 ]; then
   echo "== TSan build of deepclean, test_offline and test_service with LibTorch =="
   cmake -S . -B build-tsan-torch -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE_THREAD=ON \
     -DDEEPCLEAN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
-  cmake --build build-tsan-torch -j "$JOBS" --target deepclean test_offline test_service
   rm -rf build-tsan-torch/tsan-logs
-  # The torch-free suites ran above; here the ones that need the model.
-  run_tsan build-tsan-torch --repeat "until-fail:$REPEAT" -R '^(offline\.CleanCommand|service\.RunService)'
+  if [ "$WITHOUT_TORCH" = 1 ]; then
+    cmake --build build-tsan-torch -j "$JOBS" --target deepclean test_offline test_service
+    # The torch-free suites ran above; here the ones that need the model.
+    run_tsan build-tsan-torch --repeat "until-fail:$REPEAT" -R '^(offline\.CleanCommand|service\.RunService)'
+  else
+    cmake --build build-tsan-torch -j "$JOBS" --target deepclean test_service
+    run_tsan build-tsan-torch -R '^service\.RunService'
+  fi
   check_logs build-tsan-torch
 fi
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/model/device_estimator.hpp"
+#include "daemon/model_setup/model_check.hpp"
 
 namespace deepclean::daemon {
 
@@ -40,6 +41,11 @@ EstimatorFactory estimator_factory(const config::Config& cfg) {
 model::LoadedModel load_configured_model(const config::Config& cfg, bool log_load) {
   const bundle::BundleInfo info = bundle::read_bundle_info(cfg.model.bundle);
   model::apply_torch_settings(torch_settings(cfg));  // throws if model.threads changed: a restart sets it
+  if (!model_check_program().empty()) {
+    ModelCheckLimits limits;
+    limits.timeout_seconds = cfg.model.check_timeout_seconds;
+    check_model_in_separate_process(cfg.model.bundle, runner_options(cfg, info).kernel_length, limits);
+  }
   model::LoadedModel loaded = model::load_model(cfg.model.bundle, runner_options(cfg, info));
   if (log_load) {
     spdlog::info("model {} (id {}) on {}: loaded in {:.2f} s, warmed up in {:.2f} s; witness buffer on the {}{}",

@@ -67,7 +67,7 @@ output:
   zlib_level: 1
   retention_seconds: 0
 model: {bundle: /models/h1, device: cuda, threads: 1, batch_size: 64, fp16: false, cuda_graph: false,
-        witness_buffer: auto}
+        witness_buffer: auto, check_timeout_seconds: 120}
 models: {repository: /models/repo, archive: /models/archive, candidate_directory: /out/canary,
          candidate_frame_type: H1_llhoft_DEEPCLEAN_CANARY, validation_seconds: 300, margin: 0.02,
          max_compute_seconds: 0.5, probation_seconds: 600, crossfade_seconds: 1, scan_interval_seconds: 10}
@@ -123,6 +123,7 @@ const std::map<std::string, std::string> kOther = {
     {"model.fp16", "true"},
     {"model.cuda_graph", "true"},
     {"model.witness_buffer", "host"},
+    {"model.check_timeout_seconds", "30"},
     {"inference.kernel_seconds", "2"},
     {"inference.sampling_rate", "64"},
     {"inference.aggregation_seconds", "0.25"},

@@ -191,7 +191,7 @@ class Site {
       << "output: {directory: out}\n"
          "model: {bundle: "
       << bundle.string()
-      << ", threads: 1, batch_size: 32}\n"
+      << ", threads: 1, batch_size: 32" << model_extra << "}\n"
          "inference: {kernel_seconds: 1, sampling_rate: 16, aggregation_seconds: 0.25}\n"
       << "bandpass: " << bandpass << "\n"
          "subtraction: {taper_seconds: 0.25}\n"
@@ -206,6 +206,7 @@ class Site {
     write_file(config(), c.str());
   }
   std::string extra;  // more sections (models, control)
+  std::string model_extra;  // more keys of `model:` (", key: value")
 
   bool with_state = false;
   bool gate = false;  // the do-no-harm gate (off unless a test asks for it)
@@ -1066,6 +1067,51 @@ TEST(RunService, WallClockStepsChangeNothing) {
   EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1);
 }
 
+// Model files that would end a process loading them (tools/fixtures/make_test_models.py): one that
+// crashes torch::jit::load (SIGSEGV), one whose forward() never returns. A reload to either is
+// refused with the reason from the check in a separate process; the service cleans on, unharmed.
+TEST(RunService, HostileModelsAreRefusedAndTheServiceCleansOn) {
+  REQUIRE_MODEL(bundle);
+  Site site("hostile");
+  const fs::path crash = site.dir() / "bundle_crash", loop = site.dir() / "bundle_loop";
+  for (const auto& [dir, model] : {std::pair{crash, "hostile_crash"}, std::pair{loop, "hostile_loop"}}) {
+    fs::copy(bundle, dir, fs::copy_options::recursive);
+    fs::copy_file(bundle.parent_path() / model / "model.pt", dir / "model.pt", fs::copy_options::overwrite_existing);
+  }
+  site.model_extra = ", check_timeout_seconds: 3";
+  const std::string start = "  start: " + std::to_string(kG) + "\n";
+  site.write_config(bundle, start, 10.0);
+  NotifyListener notify(site.notify());
+  START_DAEMON(d, site, notify);
+  for (std::uint64_t k = 0; k < 3; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 1); })) << d.log();
+
+  site.write_config(crash, start, 10.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"rejected\"}") == 1; }))
+      << d.log();
+  EXPECT_TRUE(d.logged((crash / "model.pt").string() + ": crashed its check")) << d.log();
+  EXPECT_TRUE(d.logged("with signal " + std::to_string(SIGSEGV) + " (Segmentation fault)")) << d.log();
+  EXPECT_TRUE(d.logged("keeping model fixture-c3")) << d.log();
+  for (std::uint64_t k = 3; k < 5; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 3); })) << d.log();
+
+  site.write_config(loop, start, 10.0);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return site.metric("deepclean_config_reloads_total{result=\"rejected\"}") == 2; }, 20))
+      << d.log();
+  EXPECT_TRUE(d.logged((loop / "model.pt").string() + ": its check did not finish within 3 s")) << d.log();
+  for (std::uint64_t k = 5; k < 7; ++k) site.write(kG + k);
+  ASSERT_TRUE(eventually([&] { return site.has_outputs(kG, kG + 5); })) << d.log();
+  EXPECT_TRUE(d.running());
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10), 0) << d.log();
+  EXPECT_EQ(site.outputs().size(), 7u);
+  EXPECT_EQ(site.seconds("out"), 7);
+  EXPECT_EQ(site.metric("deepclean_segments_started_total"), 1) << "the refused reloads did not end the segment";
+  EXPECT_TRUE(all_bits(site.state(kG + 5), kCleanedBit));
+}
+
 TEST(RunService, ReloadWithBrokenThenValidBundle) {
   REQUIRE_MODEL(fixture_bundle);
   Site site("reload");
@@ -1197,6 +1243,7 @@ TEST(RunService, ReloadAppliesEveryKeyOrSaysItNeedsARestart) {
       {"model.fp16", "true"},
       {"model.cuda_graph", "true"},
       {"model.witness_buffer", "device"},
+      {"model.check_timeout_seconds", "60"},
       {"models.repository", "models2"},
       {"models.archive", "models-archive"},
       {"models.candidate_directory", "canary"},
