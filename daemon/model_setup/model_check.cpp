@@ -17,6 +17,21 @@
 
 extern char** environ;
 
+// Sanitizer runtimes reserve terabytes of address space for their shadow memory: a child built with
+// one cannot start under RLIMIT_AS, so those builds (tools/tsan.sh) check without the memory limit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DEEPCLEAN_SANITIZED_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DEEPCLEAN_SANITIZED_BUILD 1
+#endif
+#endif
+#ifdef DEEPCLEAN_SANITIZED_BUILD
+constexpr bool kAddressSpaceLimit = false;
+#else
+constexpr bool kAddressSpaceLimit = true;
+#endif
+
 namespace deepclean::daemon {
 namespace {
 
@@ -91,7 +106,7 @@ void check_model_in_separate_process(const std::filesystem::path& bundle, std::s
       ::dup2(null, 0);
       ::dup2(null, 1);
     }
-    ::setrlimit(RLIMIT_AS, &as);
+    if (kAddressSpaceLimit) ::setrlimit(RLIMIT_AS, &as);
     ::setrlimit(RLIMIT_CORE, &no_core);
     ::execve(program.c_str(), argv.data(), envp.data());
     static const char msg[] = "deepclean model info: cannot run the check program\n";
