@@ -2,7 +2,9 @@
 # The project's whole test run, as CI runs it (.ci/run calls exactly this):
 #   1. install the Debian packages (tools/install-deps.sh),
 #   2. build everything with warnings as errors and run every test through ctest,
-#   3. rebuild the torch-free libraries and their tests with ASan + UBSan and run them,
+#   3. rebuild the torch-free libraries and their tests with ASan + UBSan and run them; rebuild
+#      `deepclean` and test_service with ThreadSanitizer and run the live service's tests
+#      (tools/tsan.sh --service),
 #   4. build the libFuzzer targets (frames, configuration, bundle.yaml, control requests) with clang
 #      and run each briefly,
 #   5. build the Debian package (lintian-clean) and run it under a real systemd in a Debian 12
@@ -29,6 +31,9 @@ cmake -S . -B build-asan -G Ninja -DDEEPCLEAN_WERROR=ON -DDEEPCLEAN_SANITIZE=ON 
 cmake --build build-asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+
+echo "== ThreadSanitizer over the live service (tools/tsan.sh --service) =="
+bash tools/tsan.sh --service
 
 echo "== fuzz each input the service reads from outside, ${FUZZ_SECONDS} s each (fuzz/README.md) =="
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DDEEPCLEAN_FUZZ=ON -DDEEPCLEAN_WITH_TORCH=OFF \

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -79,9 +80,20 @@ void check_model_in_separate_process(const std::filesystem::path& bundle, std::s
   std::vector<std::string> env_text;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string v = *e;
-    if (v.rfind("OMP_NUM_THREADS=", 0) != 0) env_text.push_back(v);
+    const bool replaced = v.rfind("OMP_NUM_THREADS=", 0) == 0 ||
+                          (!kAddressSpaceLimit && (v.rfind("TSAN_OPTIONS=", 0) == 0 || v.rfind("ASAN_OPTIONS=", 0) == 0));
+    if (!replaced) env_text.push_back(v);
   }
   env_text.emplace_back("OMP_NUM_THREADS=1");  // a check, not a benchmark: one core is enough
+  if (!kAddressSpaceLimit) {
+    // A sanitizer's runtime would catch the crash of a hostile model as its own report: let the
+    // signal kill the child as in a normal build, where the parent tells what happened.
+    for (const char* var : {"TSAN_OPTIONS", "ASAN_OPTIONS"}) {
+      const char* v = std::getenv(var);
+      env_text.push_back(std::string(var) + "=" + (v ? std::string(v) + ":" : std::string()) +
+                         "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:handle_sigill=0");
+    }
+  }
   std::vector<char*> envp;
   for (auto& v : env_text) envp.push_back(v.data());
   envp.push_back(nullptr);
