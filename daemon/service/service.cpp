@@ -741,13 +741,15 @@ void Service::write_metrics() {
   if (cfg_.metrics.path.empty() || !metrics_) return;
   std::string error;
   metrics_->process_memory();
+  if (metrics_->write(cfg_.metrics.path, error)) return;
   // A missing directory is made (as the output directory is): a fresh tmpfs, or a path set by a reload.
   const fs::path dir = fs::path(cfg_.metrics.path).parent_path();
   std::error_code ec;
   if (!dir.empty() && !fs::exists(dir, ec) && !ec && fs::create_directories(dir, ec)) {
     spdlog::info("the metrics file's directory {} was missing: made it", dir.string());
+    if (metrics_->write(cfg_.metrics.path, error)) return;
   }
-  if (!metrics_->write(cfg_.metrics.path, error)) warn_.warn("metrics", "cannot write the metrics file: " + error);
+  warn_.warn("metrics", "cannot write the metrics file: " + error);
 }
 
 void Service::status(const std::string& text, bool force) {
